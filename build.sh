@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# vhdxview build script.
+#   ./build.sh build   native CLI (bin/vhdx) and the wasm engine (web/)
+#   ./build.sh serve   build, then serve the viewer on http://127.0.0.1:8080
+#   ./build.sh test    install what the tests need, then run every test
+#   ./build.sh bench   run the benchmarks and rewrite BENCHMARKS.md
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$(pwd)
+export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
+
+say() { printf '\n== %s\n' "$*"; }
+
+build() {
+  say "native CLI -> bin/vhdx"
+  go build -trimpath -o bin/vhdx ./cmd/vhdx
+  if [ -f web/build-wasm.sh ]; then
+    say "wasm engine -> web/"
+    bash web/build-wasm.sh
+  fi
+}
+
+# deps installs the Debian packages and npm modules the tests use, when
+# they are missing (as root on Debian; otherwise it says what is missing).
+deps() {
+  local pkgs=() p
+  command -v qemu-img >/dev/null || pkgs+=(qemu-utils)
+  command -v vhdiinfo >/dev/null || pkgs+=(libvhdi-utils)
+  /usr/bin/python3 -c 'import pyvhdi' 2>/dev/null || pkgs+=(python3-libvhdi)
+  [ -x /usr/bin/chromium ] || pkgs+=(chromium)
+  command -v mkfs.fat >/dev/null || pkgs+=(dosfstools)
+  command -v mkfs.ext4 >/dev/null || pkgs+=(e2fsprogs)
+  command -v mkntfs >/dev/null || pkgs+=(ntfs-3g)
+  command -v sfdisk >/dev/null || pkgs+=(fdisk)
+  command -v sgdisk >/dev/null || pkgs+=(gdisk)
+  command -v brotli >/dev/null || pkgs+=(brotli)
+  command -v node >/dev/null || pkgs+=(nodejs npm)
+  if [ ${#pkgs[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      say "installing ${pkgs[*]}"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >/dev/null
+    else
+      echo "missing packages: ${pkgs[*]} (install them with apt-get as root)" >&2
+      exit 1
+    fi
+  fi
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+    say "npm ci"
+    npm ci --no-audit --no-fund
+  fi
+  go mod download
+}
+
+run_tests() {
+  say "gofmt / go vet"
+  local bad
+  bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
+  if [ -n "$bad" ]; then echo "gofmt needed: $bad" >&2; exit 1; fi
+  go vet ./...
+  GOOS=js GOARCH=wasm go vet ./bridge/ ./wasm/ ./core/
+
+  say "go test (native: core, CLI, builder, bridge cache)"
+  go test -count=1 ./...
+
+  say "go test (js/wasm on Node: bridge)"
+  bash bridge/test.sh -count=1
+
+  if [ -d wasm ] && ls wasm/*_test.go >/dev/null 2>&1; then
+    say "go test (js/wasm on Node: worker protocol)"
+    NODE_OPTIONS="--require $root/node_modules/fake-indexeddb/auto/index.js" \
+      GOOS=js GOARCH=wasm go test -count=1 -exec="$(go env GOROOT)/lib/wasm/go_js_wasm_exec" ./wasm/...
+  fi
+
+  if [ -f web/test/run.mjs ]; then
+    say "browser tests (headless Chromium)"
+    build
+    node web/test/run.mjs
+  fi
+
+  say "benchmarks, once each (so they cannot rot)"
+  go test -count=1 -run '^$' -bench . -benchtime 1x ./core/ >/dev/null
+}
+
+case "${1:-}" in
+  build) build ;;
+  serve)
+    build
+    say "serving on http://127.0.0.1:${PORT:-8080}/"
+    exec go run ./internal/cmd/serve -addr "127.0.0.1:${PORT:-8080}" -root "$root"
+    ;;
+  test)
+    deps
+    run_tests
+    say "all tests passed"
+    ;;
+  bench)
+    deps
+    build
+    if [ -f bench/run.sh ]; then bash bench/run.sh; else go test -run '^$' -bench . -benchmem ./core/; fi
+    ;;
+  *)
+    sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac
