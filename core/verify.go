@@ -1,0 +1,276 @@
+package core
+
+// Verify: a structured report of every structure checked, used by
+// `vhdx check` and by the page's structure tree and verify report.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// Status of one check.
+type Status string
+
+const (
+	StatusOK      Status = "ok"
+	StatusWarning Status = "warning" // readable, but not as the spec wants
+	StatusError   Status = "error"   // damaged; reads that touch it fail
+)
+
+// Check is one structure's verdict.
+type Check struct {
+	Structure string `json:"structure"`
+	Level     int    `json:"level"` // chain level: 0 = the opened file
+	Offset    int64  `json:"offset"`
+	Length    int64  `json:"length"`
+	Status    Status `json:"status"`
+	Expected  string `json:"expected,omitempty"` // e.g. the computed checksum
+	Actual    string `json:"actual,omitempty"`   // e.g. the stored checksum
+	Message   string `json:"message"`
+}
+
+// BATStats counts BAT entries by state.
+type BATStats struct {
+	Entries        int64            `json:"entries"`
+	PayloadBlocks  int64            `json:"payload_blocks"`
+	States         map[string]int64 `json:"states"`
+	BitmapsPresent int64            `json:"sector_bitmaps_present"`
+	BadEntries     int64            `json:"bad_entries"`
+	AllocatedBytes int64            `json:"allocated_bytes"`
+}
+
+// Report is the result of Verify.
+type Report struct {
+	Verdict  string     `json:"verdict"` // "clean" | "problems"
+	Errors   int        `json:"errors"`
+	Warnings int        `json:"warnings"`
+	Checks   []Check    `json:"checks"`
+	BAT      []BATStats `json:"bat"` // one per chain level
+}
+
+// maxBATReports bounds how many individual bad BAT entries are listed.
+const maxBATReports = 100
+
+// Verify checks every structure of the image and its parents: the header
+// section, region tables, metadata, log, and every BAT entry. It reads the
+// whole BAT (page by page) and calls progress, if not nil, as it goes. It
+// stops early, with a report so far, when ctx is done.
+func (img *Image) Verify(ctx context.Context, progress func(done, total int64)) *Report {
+	rep := &Report{}
+	var total int64
+	for _, lvl := range img.Chain() {
+		total += lvl.Geometry.BATEntries
+	}
+	var done int64
+	for _, lvl := range img.Chain() {
+		rep.Checks = append(rep.Checks, lvl.structureChecks()...)
+		st, checks := lvl.verifyBAT(ctx, func(n int64) {
+			if progress != nil {
+				progress(done+n, total)
+			}
+		})
+		done += lvl.Geometry.BATEntries
+		rep.BAT = append(rep.BAT, st)
+		rep.Checks = append(rep.Checks, checks...)
+	}
+	if img.Metadata.FileParameters.HasParent && img.Parent == nil {
+		loc := img.Metadata.ParentLocator
+		var paths []string
+		for _, p := range loc.Paths() {
+			paths = append(paths, p.Key+"="+p.Value)
+		}
+		rep.Checks = append(rep.Checks, Check{Structure: "parent", Status: StatusWarning, Offset: loc.Offset,
+			Message: "parent not attached; ranges that live in the parent cannot be read (" + strings.Join(paths, ", ") + ")"})
+	}
+	if ctx.Err() != nil {
+		rep.Checks = append(rep.Checks, Check{Structure: "verify", Status: StatusWarning, Message: "stopped before the end: " + ctx.Err().Error()})
+	}
+	for _, c := range rep.Checks {
+		switch c.Status {
+		case StatusError:
+			rep.Errors++
+		case StatusWarning:
+			rep.Warnings++
+		}
+	}
+	rep.Verdict = "clean"
+	if rep.Errors+rep.Warnings > 0 {
+		rep.Verdict = "problems"
+	}
+	return rep
+}
+
+func (img *Image) check(structure string, off, n int64, err error, okMsg string) Check {
+	c := Check{Structure: structure, Level: img.Level, Offset: off, Length: n, Status: StatusOK, Message: okMsg}
+	if err != nil {
+		c.Status, c.Message = StatusError, err.Error()
+	}
+	return c
+}
+
+// structureChecks describes what Open found, structure by structure.
+func (img *Image) structureChecks() []Check {
+	var out []Check
+	add := func(c Check) { out = append(out, c) }
+	add(img.check("file type identifier", 0, 64*kib, nil, fmt.Sprintf("signature vhdxfile, creator %q", img.FileIdentifier.Creator)))
+	for i, h := range img.Headers {
+		c := img.check(headerName(i+1), h.Offset, headerSize, h.Err, fmt.Sprintf("sequence %d", h.Header.SequenceNumber))
+		c.Expected = fmt.Sprintf("0x%08x", h.ComputedChecksum)
+		c.Actual = fmt.Sprintf("0x%08x", h.Header.Checksum)
+		if i == img.Current {
+			c.Message += "; current (" + img.CurrentReason + ")"
+		} else if h.Err == nil {
+			c.Message += "; not current"
+		}
+		if h.Err != nil && img.Headers[img.Current].Valid() {
+			c.Status = StatusWarning // the other header carries the file
+			c.Message += "; the other header is used"
+		}
+		add(c)
+	}
+	for _, t := range img.RegionTables {
+		c := img.check(regionTableName(t.Index), t.Offset, regionTableSize, t.Err, fmt.Sprintf("%d entries", t.EntryCount))
+		c.Expected = fmt.Sprintf("0x%08x", t.ComputedChecksum)
+		c.Actual = fmt.Sprintf("0x%08x", t.Checksum)
+		if t == img.Regions {
+			c.Message += "; in use"
+		} else if t.Err != nil {
+			c.Status = StatusWarning
+			c.Message += "; the other copy is used"
+		}
+		add(c)
+	}
+	if img.RegionNote != "" && img.Regions.Index == 1 {
+		add(Check{Structure: "region tables", Level: img.Level, Offset: RegionTableOffsets[0], Status: StatusWarning, Message: img.RegionNote})
+	}
+	for _, e := range img.Regions.Entries {
+		msg := fmt.Sprintf("%s region %s", e.Name(), e.GUID)
+		if e.Name() == "unknown" {
+			msg += " (optional, ignored)"
+		}
+		add(img.check(e.Name()+" region", int64(e.FileOffset), int64(e.Length), nil, msg))
+	}
+	h := img.Header()
+	if img.Log.Present || h.LogLength > 0 {
+		c := img.check("log", int64(h.LogOffset), int64(h.LogLength), nil, "")
+		switch {
+		case !img.Log.Present:
+			c.Message = "empty (LogGuid is zero)"
+		case img.Log.Replayed:
+			a := img.Log.Active
+			c.Message = fmt.Sprintf("active sequence %d..%d (%d entries) replayed in memory: %d data sectors, %d zero ranges",
+				a[0].Sequence, a[len(a)-1].Sequence, len(a), img.Log.DataSectors, img.Log.ZeroRanges)
+			c.Status = StatusWarning // the file was not closed cleanly
+		default:
+			c.Message = fmt.Sprintf("LogGuid set, nothing to replay (%d valid entries)", img.Log.ValidEntries)
+		}
+		add(c)
+		for _, d := range img.Log.Damaged {
+			add(Check{Structure: "log entry", Level: img.Level, Offset: d.FileOffset, Status: StatusWarning,
+				Message: "skipped damaged or stale entry: " + d.Message})
+		}
+	}
+	m := img.Metadata
+	add(img.check("metadata table", m.Offset, metadataTableSize, nil, fmt.Sprintf("%d entries", m.EntryCount)))
+	for _, e := range m.Entries {
+		msg := e.Name()
+		if e.Name() == "unknown" || e.IsUser {
+			msg += " " + e.ItemID.String() + " (ignored)"
+		}
+		add(img.check(e.Name()+" item", m.itemOffset(e), int64(e.Length), nil, msg))
+	}
+	return out
+}
+
+// verifyBAT walks every BAT entry once.
+func (img *Image) verifyBAT(ctx context.Context, progress func(int64)) (BATStats, []Check) {
+	g := img.Geometry
+	st := BATStats{Entries: g.BATEntries, PayloadBlocks: g.PayloadBlocks, States: map[string]int64{}}
+	var checks []Check
+	report := func(entry int64, off int64, msg string) {
+		st.BadEntries++
+		if st.BadEntries <= maxBATReports {
+			checks = append(checks, Check{Structure: fmt.Sprintf("BAT entry %d", entry), Level: img.Level,
+				Offset: img.bat.off + entry*8, Length: 8, Status: StatusError, Message: msg})
+		}
+	}
+	// One bit per MiB of file: a second block claiming the same MiB overlaps.
+	used := make([]uint64, img.viewSize/mib/64+1)
+	claim := func(off, n int64) bool {
+		ok := true
+		for m := off / mib; m < (off+n+mib-1)/mib; m++ {
+			if used[m/64]&(1<<(m%64)) != 0 {
+				ok = false
+			}
+			used[m/64] |= 1 << (m % 64)
+		}
+		return ok
+	}
+	for b := int64(0); b < g.PayloadBlocks; b++ {
+		if b%batPageEntries == 0 {
+			if ctx.Err() != nil {
+				break
+			}
+			progress(img.bat.payloadIndex(b))
+		}
+		blk, err := img.block(b)
+		if err != nil {
+			if be, ok := err.(*BlockError); ok {
+				report(be.Entry, be.FileOffset, be.Error())
+			} else {
+				report(img.bat.payloadIndex(b), 0, err.Error())
+			}
+			continue
+		}
+		st.States[blk.State.String()]++
+		if blk.State == PayloadFullyPresent || blk.State == PayloadPartiallyPresent {
+			n := min(g.BlockSize, g.VirtualSize-b*g.BlockSize)
+			st.AllocatedBytes += n
+			if !claim(blk.FileOffset, n) {
+				report(blk.Entry, blk.FileOffset, fmt.Sprintf("payload block %d overlaps another block in the file", b))
+			}
+		}
+	}
+	for c := int64(0); c < g.BitmapBlocks && ctx.Err() == nil; c++ {
+		i := img.bat.bitmapIndex(c)
+		if i >= g.BATEntries {
+			break // dynamic disks need no entry after the last chunk
+		}
+		e, err := img.bat.entry(i)
+		if err != nil {
+			report(i, 0, err.Error())
+			continue
+		}
+		switch {
+		case e.State() == SectorBitmapNotPresent:
+		case e.State() != SectorBitmapPresent:
+			report(i, e.FileOffset(), fmt.Sprintf("sector bitmap entry for chunk %d has reserved state %d", c, e.State()))
+		case !img.Metadata.FileParameters.HasParent:
+			report(i, e.FileOffset(), fmt.Sprintf("sector bitmap for chunk %d is present in a disk without a parent", c))
+		default:
+			st.BitmapsPresent++
+			if why := img.checkBlockRange(e.FileOffset(), mib); why != "" || e.FileOffset() == 0 {
+				report(i, e.FileOffset(), fmt.Sprintf("sector bitmap for chunk %d %s", c, why))
+			} else if !claim(e.FileOffset(), mib) {
+				report(i, e.FileOffset(), fmt.Sprintf("sector bitmap for chunk %d overlaps another block", c))
+			}
+		}
+	}
+	progress(g.BATEntries)
+	if st.BadEntries > maxBATReports {
+		checks = append(checks, Check{Structure: "BAT", Level: img.Level, Offset: img.bat.off, Status: StatusError,
+			Message: fmt.Sprintf("%d more bad entries not listed", st.BadEntries-maxBATReports)})
+	}
+	var parts []string
+	for _, s := range []PayloadState{PayloadFullyPresent, PayloadPartiallyPresent, PayloadNotPresent, PayloadZero, PayloadUnmapped, PayloadUndefined} {
+		if n := st.States[s.String()]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, s))
+		}
+	}
+	c := img.check("BAT", img.bat.off, int64(img.BATRegion.Length), nil, fmt.Sprintf("%d entries, %d payload blocks: %s", g.BATEntries, g.PayloadBlocks, strings.Join(parts, ", ")))
+	if st.BadEntries > 0 {
+		c.Status, c.Message = StatusError, c.Message+fmt.Sprintf("; %d bad entries", st.BadEntries)
+	}
+	return st, append([]Check{c}, checks...)
+}
