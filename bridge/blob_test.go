@@ -1,0 +1,322 @@
+//go:build js && wasm
+
+package bridge
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand"
+	"sync"
+	"syscall/js"
+	"testing"
+)
+
+const mib = 1 << 20
+
+// jsFn compiles a JS function: jsFn("a", "b", "return a+b").
+func jsFn(paramsAndBody ...string) js.Value {
+	args := make([]any, len(paramsAndBody))
+	for i, s := range paramsAndBody {
+		args[i] = s
+	}
+	return js.Global().Get("Function").New(args...)
+}
+
+func toUint8Array(data []byte) js.Value {
+	u8 := js.Global().Get("Uint8Array").New(len(data))
+	js.CopyBytesToJS(u8, data)
+	return u8
+}
+
+// newNodeBlob returns a real Blob (Node 20 has a global Blob) of data.
+func newNodeBlob(t *testing.T, data []byte) js.Value {
+	t.Helper()
+	if js.Global().Get("Blob").Type() != js.TypeFunction {
+		t.Fatal("no global Blob: Node 20+ is required")
+	}
+	return js.Global().Get("Blob").New([]any{toUint8Array(data)})
+}
+
+func randomBytes(n int, seed int64) []byte {
+	b := make([]byte, n)
+	rand.New(rand.NewSource(seed)).Read(b)
+	return b
+}
+
+func TestBlobReaderAsyncReads(t *testing.T) {
+	data := randomBytes(5*mib+123, 21)
+	r, err := NewBlobReader(newNodeBlob(t, data), WithChunkSize(mib), WithCacheSize(4*mib))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Mode() != ModeAsync {
+		t.Fatalf("auto mode without FileReaderSync resolved to %v", r.Mode())
+	}
+	if r.Size() != int64(len(data)) {
+		t.Fatalf("Size() = %d, want %d", r.Size(), len(data))
+	}
+	cases := []struct {
+		off int64
+		n   int
+	}{
+		{0, 512},             // header-like read
+		{7, 13},              // unaligned
+		{mib - 10, 20},       // across a chunk boundary
+		{3*mib - 1, mib + 2}, // across two boundaries (3 chunks → bypass)
+		{2*mib + 5, mib},     // spans 2 chunks
+		{int64(len(data)) - 3, 3},
+		{int64(len(data)) - 50, 100}, // partly past EOF
+		{int64(len(data)), 10},       // at EOF
+		{int64(len(data)) + 99, 10},  // past EOF
+	}
+	for _, tc := range cases {
+		checkRead(t, r, data, tc.off, tc.n)
+	}
+	if n, err := r.ReadAt(make([]byte, 8), -5); n != 0 || !errors.Is(err, ErrNegativeOffset) {
+		t.Fatalf("negative offset: %d, %v", n, err)
+	}
+	st := r.Stats()
+	if st.Fetches == 0 || st.FetchedBytes == 0 || st.CachedChunks > 4 {
+		t.Fatalf("stats after reads: %+v", st)
+	}
+}
+
+func TestBlobReaderReadLargerThanCache(t *testing.T) {
+	data := randomBytes(6*mib+77, 22)
+	r, err := NewBlobReader(newNodeBlob(t, data), WithCacheSize(2*mib))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRead(t, r, data, 100, 10)
+	before := r.Stats()
+	checkRead(t, r, data, 1, len(data)+10) // whole blob, more than the cache, past EOF
+	st := r.Stats()
+	if st.Bypassed != before.Bypassed+1 || st.CachedChunks > 2 || st.Evictions != before.Evictions {
+		t.Fatalf("large read: before %+v after %+v", before, st)
+	}
+	checkRead(t, r, data, 100, 10)
+	if r.Stats().Hits <= st.Hits {
+		t.Fatal("chunk 0 was evicted by a bypass read")
+	}
+}
+
+func TestBlobReaderConcurrent(t *testing.T) {
+	data := randomBytes(4*mib+999, 23)
+	r, err := NewBlobReader(newNodeBlob(t, data), WithCacheSize(2*mib))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 6)
+	for g := 0; g < 6; g++ {
+		wg.Add(1)
+		go func(seed int64) {
+			defer wg.Done()
+			rng := rand.New(rand.NewSource(seed))
+			for i := 0; i < 40; i++ {
+				off := rng.Int63n(int64(len(data)))
+				n := 1 + rng.Intn(300*1024)
+				p := make([]byte, n)
+				got, err := r.ReadAt(p, off)
+				want, wantErr := refRead(data, off, n)
+				if got != len(want) || err != wantErr || !bytes.Equal(p[:got], want) {
+					errs <- fmt.Errorf("goroutine %d: ReadAt(%d, %d) = %d, %v", seed, n, off, got, err)
+					return
+				}
+			}
+		}(int64(g))
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if st := r.Stats(); st.Reads != 240 || st.CachedChunks > 2 {
+		t.Fatalf("stats: %+v", st)
+	}
+}
+
+func TestBlobReaderSequentialReadAhead(t *testing.T) {
+	const chunks = 6
+	data := randomBytes(chunks*mib, 24)
+	r, err := NewBlobReader(newNodeBlob(t, data), WithCacheSize(4*mib))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := make([]byte, 256*1024)
+	var got []byte
+	for off := int64(0); off < int64(len(data)); off += int64(len(p)) {
+		n, err := r.ReadAt(p, off)
+		if err != nil && err != io.EOF {
+			t.Fatal(err)
+		}
+		got = append(got, p[:n]...)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatal("sequential scan returned wrong bytes")
+	}
+	st := r.Stats()
+	if st.ReadAheads != chunks-1 || st.Misses != 1 || st.Fetches != chunks || st.FetchedBytes != int64(len(data)) {
+		t.Fatalf("read-ahead not observed: %+v", st)
+	}
+
+	// Scattered reads do not trigger read-ahead.
+	r2, err := NewBlobReader(newNodeBlob(t, data), WithCacheSize(4*mib))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []int64{4, 1, 5, 3} {
+		checkRead(t, r2, data, c*mib+17, 100)
+	}
+	if st := r2.Stats(); st.ReadAheads != 0 || st.Fetches != 4 {
+		t.Fatalf("scattered reads: %+v", st)
+	}
+
+	// Read-ahead can be disabled.
+	r3, err := NewBlobReader(newNodeBlob(t, data), WithReadAhead(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRead(t, r3, data, 0, 10)
+	checkRead(t, r3, data, 10, 10)
+	if st := r3.Stats(); st.ReadAheads != 0 || st.Fetches != 1 {
+		t.Fatalf("disabled read-ahead: %+v", st)
+	}
+}
+
+// installFakeFileReaderSync defines globalThis.FileReaderSync for FakeBlob
+// objects (Node has no synchronous Blob read), returning the FakeBlob class
+// and an uninstall function.
+func installFakeFileReaderSync(t *testing.T) (fakeBlobClass js.Value, calls func() int) {
+	t.Helper()
+	cls := jsFn(`
+		class FakeBlob {
+			constructor(u8) { this.u8 = u8; this.size = u8.length; }
+			slice(a, b) { return new FakeBlob(this.u8.slice(a, b)); }
+		}
+		globalThis.__frsCalls = 0;
+		globalThis.FileReaderSync = class {
+			readAsArrayBuffer(b) {
+				if (!(b instanceof FakeBlob)) throw new TypeError("not a FakeBlob");
+				globalThis.__frsCalls++;
+				return b.u8.slice().buffer;
+			}
+		};
+		return FakeBlob;`).Invoke()
+	t.Cleanup(func() {
+		js.Global().Delete("FileReaderSync")
+		js.Global().Delete("__frsCalls")
+	})
+	return cls, func() int { return js.Global().Get("__frsCalls").Int() }
+}
+
+func TestBlobReaderSyncMode(t *testing.T) {
+	fakeBlob, calls := installFakeFileReaderSync(t)
+	const chunks = 4
+	data := randomBytes(chunks*mib+5, 25)
+	r, err := NewBlobReader(fakeBlob.New(toUint8Array(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Mode() != ModeSync {
+		t.Fatalf("auto mode with FileReaderSync resolved to %v", r.Mode())
+	}
+	// Sequential scan: each demand miss is merged with the next chunk.
+	p := make([]byte, 100*1024)
+	for off := int64(0); off < int64(len(data)); off += int64(len(p)) {
+		n, err := r.ReadAt(p, off)
+		want, wantErr := refRead(data, off, len(p))
+		if n != len(want) || err != wantErr || !bytes.Equal(p[:n], want) {
+			t.Fatalf("ReadAt(off %d) = %d, %v", off, n, err)
+		}
+	}
+	st := r.Stats()
+	// 5 chunks (the last is 5 bytes): fetched as [0,1] [2,3] [4].
+	if st.Fetches != 3 || calls() != 3 || st.FetchedBytes != int64(len(data)) {
+		t.Fatalf("sync sequential scan: %+v, %d JS reads", st, calls())
+	}
+	checkRead(t, r, data, mib-3, 7)
+	checkRead(t, r, data, int64(len(data))-2, 10)
+	if n, err := r.ReadAt(make([]byte, 3), -1); n != 0 || !errors.Is(err, ErrNegativeOffset) {
+		t.Fatalf("negative offset: %d, %v", n, err)
+	}
+	// A real Blob cannot be read by the fake FileReaderSync: the JS
+	// exception must come back as an error, not a panic.
+	r2, err := NewBlobReader(newNodeBlob(t, data[:100]), WithMode(ModeSync))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jsErr *JSError
+	if _, err := r2.ReadAt(make([]byte, 10), 0); !errors.As(err, &jsErr) || jsErr.Name != "TypeError" {
+		t.Fatalf("thrown TypeError: got %v", err)
+	}
+}
+
+func TestBlobReaderForcedModes(t *testing.T) {
+	blob := newNodeBlob(t, []byte("hello"))
+	if _, err := NewBlobReader(blob, WithMode(ModeSync)); !errors.Is(err, ErrNoFileReaderSync) {
+		t.Fatalf("forced sync without FileReaderSync: %v", err)
+	}
+	installFakeFileReaderSync(t)
+	r, err := NewBlobReader(blob, WithMode(ModeAsync))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Mode() != ModeAsync {
+		t.Fatalf("forced async resolved to %v", r.Mode())
+	}
+	p := make([]byte, 5)
+	if n, err := r.ReadAt(p, 0); n != 5 || err != nil || string(p) != "hello" {
+		t.Fatalf("forced async read: %d, %v, %q", n, err, p)
+	}
+	if r.ChunkSize() != DefaultChunkSize || r.CacheSize() != DefaultCacheSize {
+		t.Fatalf("defaults: chunk %d cache %d", r.ChunkSize(), r.CacheSize())
+	}
+	r2, err := NewBlobReader(blob, WithChunkSize(1), WithCacheSize(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2.ChunkSize() != MinChunkSize || r2.CacheSize() != 2*MinChunkSize {
+		t.Fatalf("clamping: chunk %d cache %d", r2.ChunkSize(), r2.CacheSize())
+	}
+	r3, err := NewBlobReader(blob, WithChunkSize(100*mib))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r3.ChunkSize() != MaxChunkSize {
+		t.Fatalf("chunk size not clamped to max: %d", r3.ChunkSize())
+	}
+}
+
+func TestBlobReaderRejectsNonBlob(t *testing.T) {
+	for _, v := range []js.Value{js.Undefined(), js.Null(), js.ValueOf("str"), js.ValueOf(map[string]any{"size": 3})} {
+		if _, err := NewBlobReader(v); !errors.Is(err, ErrNotBlob) {
+			t.Errorf("NewBlobReader(%v) = %v, want ErrNotBlob", v, err)
+		}
+	}
+}
+
+func TestBlobReaderJSErrors(t *testing.T) {
+	rejecting := jsFn(`return { size: 100, slice(a, b) { return { arrayBuffer() {
+		return Promise.reject(new DOMException("file changed", "NotReadableError")); } }; } };`).Invoke()
+	r, err := NewBlobReader(rejecting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jsErr *JSError
+	n, err := r.ReadAt(make([]byte, 10), 0)
+	if n != 0 || !errors.As(err, &jsErr) || jsErr.Name != "NotReadableError" {
+		t.Fatalf("rejected promise: %d, %v", n, err)
+	}
+	short := jsFn(`return { size: 100, slice(a, b) { return {
+		arrayBuffer: async () => new ArrayBuffer(Math.max(0, b - a - 1)) }; } };`).Invoke()
+	r2, err := NewBlobReader(short)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r2.ReadAt(make([]byte, 10), 0); !errors.Is(err, ErrShortRead) {
+		t.Fatalf("short read: %v", err)
+	}
+}
