@@ -21,12 +21,12 @@ var ErrNoParent = errors.New("vhdx: parent disk not available")
 // FormatError describes damage in one structure of the file. It mirrors
 // debug/elf's FormatError: what was wrong, in which structure, where.
 type FormatError struct {
-	Structure string // e.g. "header 1", "region table 2", "BAT entry 17"
-	Offset    int64  // file offset of the structure (or of the field when known)
-	Field     string // e.g. "Checksum"; empty when the whole structure is meant
-	Msg       string // what is wrong
-	Val       any    // the offending value, if any
-	unsupported bool // the file is plausible but needs something we lack
+	Structure   string // e.g. "header 1", "region table 2", "BAT entry 17"
+	Offset      int64  // file offset of the structure (or of the field when known)
+	Field       string // e.g. "Checksum"; empty when the whole structure is meant
+	Msg         string // what is wrong
+	Val         any    // the offending value, if any
+	unsupported bool   // the file is plausible but needs something we lack
 }
 
 func (e *FormatError) Error() string {

@@ -215,9 +215,9 @@ func (l *logRing) entryAt(p int64) (*LogEntry, error) {
 				return nil, fmt.Errorf("data sector %d: sequence number halves do not match the entry", s)
 			}
 			data := make([]byte, logSector)
-			copy(data[0:8], d[8:16])      // LeadingBytes
+			copy(data[0:8], d[8:16])       // LeadingBytes
 			copy(data[8:4092], ds[8:4092]) // the update's bytes 8..4091
-			copy(data[4092:], d[4:8])     // TrailingBytes
+			copy(data[4092:], d[4:8])      // TrailingBytes
 			e.Descriptors = append(e.Descriptors, LogDescriptor{FileOffset: fileOff, Length: logSector, Data: data})
 		default:
 			return nil, fmt.Errorf("descriptor %d: bad signature %s", k, quoteBytes(d[0:4]))

@@ -223,4 +223,3 @@ func (img *Image) planPartial(blk Block, off, within, n int64, level int, m *mer
 	}
 	return nil
 }
-
