@@ -78,8 +78,9 @@ run_tests() {
     node web/test/run.mjs
   fi
 
-  say "benchmarks, once each (so they cannot rot)"
-  go test -count=1 -run '^$' -bench . -benchtime 1x ./core/ >/dev/null
+  say "benchmarks, once each on tiny images (so they cannot rot)"
+  go build -trimpath -o bin/vhdx ./cmd/vhdx
+  go run ./internal/cmd/benchrun -quick
 }
 
 case "${1:-}" in
@@ -97,7 +98,12 @@ case "${1:-}" in
   bench)
     deps
     build
-    if [ -f bench/run.sh ]; then bash bench/run.sh; else go test -run '^$' -bench . -benchmem ./core/; fi
+    extra=()
+    if [ -f web/test/bench.mjs ]; then
+      node web/test/bench.mjs --out "$root/bin/browser-bench.json"
+      extra=(-extra "$root/bin/browser-bench.json")
+    fi
+    go run ./internal/cmd/benchrun -rounds "${ROUNDS:-5}" -out BENCHMARKS.md "${extra[@]}"
     ;;
   *)
     sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'

@@ -17,7 +17,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/vhdxview/vhdxview/core"
 )
@@ -231,48 +234,107 @@ func cmdCat(img *core.Image, off, n int64, out string, stdout, stderr io.Writer)
 }
 
 // copyRange writes [off, off+n) of the virtual disk to w. When the output is
-// a regular file (f != nil), runs of zeros become holes.
+// a regular file (f != nil) chunks are copied by several workers with
+// WriteAt, and runs of zeros become holes; otherwise a reader goroutine
+// stays one chunk ahead of the writer.
 func copyRange(w io.Writer, f *os.File, img *core.Image, off, n int64) error {
-	const chunk = 8 << 20
-	buf := make([]byte, chunk)
-	written := int64(0)
-	sparse := false
 	if f != nil {
 		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-			sparse = true
+			return copyToFile(f, img, off, n)
 		}
 	}
-	for written < n {
-		k := min(chunk, n-written)
-		if sparse {
-			zero := true
-			err := img.Plan(off+written, k, func(r core.Run) error {
-				zero = zero && r.Kind == core.RunZero
-				return nil
-			})
-			if err != nil {
-				return err
+	type chunk struct {
+		b   []byte
+		err error
+	}
+	const size = 8 << 20
+	ch := make(chan chunk, 2)
+	free := make(chan []byte, 3)
+	for i := 0; i < 3; i++ {
+		free <- make([]byte, size)
+	}
+	go func() {
+		defer close(ch)
+		for done := int64(0); done < n; {
+			k := min(size, n-done)
+			b := (<-free)[:k]
+			if _, err := img.ReadAt(b, off+done); err != nil && !(errors.Is(err, io.EOF) && done+k == n) {
+				ch <- chunk{err: err}
+				return
 			}
-			if zero {
-				if _, err := f.Seek(k, io.SeekCurrent); err != nil {
-					return err
+			ch <- chunk{b: b}
+			done += k
+		}
+	}()
+	var werr error
+	for c := range ch {
+		if c.err != nil {
+			return c.err
+		}
+		if werr == nil {
+			_, werr = w.Write(c.b)
+		}
+		free <- c.b[:cap(c.b)]
+	}
+	return werr
+}
+
+// copyToFile copies with parallel workers, each taking the next chunk.
+func copyToFile(f *os.File, img *core.Image, off, n int64) error {
+	const size = 4 << 20
+	workers := max(2, min(8, runtime.NumCPU()*2))
+	var next atomic.Int64
+	var mu sync.Mutex
+	var first error
+	failed := func() bool { mu.Lock(); defer mu.Unlock(); return first != nil }
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, size)
+			for !failed() {
+				start := next.Add(size) - size
+				if start >= n {
+					return
 				}
-				written += k
-				continue
+				k := min(size, n-start)
+				err := copyChunk(f, img, off+start, start, buf[:k])
+				if err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					return
+				}
 			}
-		}
-		if _, err := img.ReadAt(buf[:k], off+written); err != nil && !(errors.Is(err, io.EOF) && written+k == n) {
-			return err
-		}
-		if _, err := w.Write(buf[:k]); err != nil {
-			return err
-		}
-		written += k
+		}()
 	}
-	if sparse {
-		return f.Truncate(n)
+	wg.Wait()
+	if first != nil {
+		return first
 	}
-	return nil
+	return f.Truncate(n)
+}
+
+// copyChunk copies one chunk unless it reads as zeros (left as a hole).
+func copyChunk(f *os.File, img *core.Image, voff, fileOff int64, buf []byte) error {
+	zero := true
+	if err := img.Plan(voff, int64(len(buf)), func(r core.Run) error {
+		zero = zero && r.Kind == core.RunZero
+		return nil
+	}); err != nil {
+		return err
+	}
+	if zero {
+		return nil
+	}
+	if _, err := img.ReadAt(buf, voff); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	_, err := f.WriteAt(buf, fileOff)
+	return err
 }
 
 // blockJSON is one payload block in `map --json`.
