@@ -5,6 +5,9 @@
 //	vhdx check [--json] [--parent P]... IMAGE   exit 0 clean, 1 problems, 2 unreadable
 //	vhdx cat [--offset N] [--length N] [-o OUT] [--parent P]... IMAGE
 //	vhdx map [--json] [--parent P]... IMAGE
+//	vhdx parts [--json] [--parent P]... IMAGE
+//	vhdx ls [--json] [--parent P]... IMAGE [PARTITION] [PATH]
+//	vhdx get [-o OUT] [--parent P]... IMAGE PARTITION [PATH]
 //
 // Numbers take 0x prefixes and K, M, G, T suffixes (powers of 1024).
 package main
@@ -30,6 +33,7 @@ const usage = `usage:
   vhdx check [--json] [--parent PATH]... IMAGE
   vhdx cat   [--offset N] [--length N] [-o OUT] [--parent PATH]... IMAGE
   vhdx map   [--json] [--parent PATH]... IMAGE
+` + volumeUsage + `
 --parent names parent files of a differencing chain, nearest first; without
 it the locator's relative_path, absolute paths and the bare file name next to
 the image are tried.`
@@ -65,6 +69,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	cmd := args[0]
+	switch cmd {
+	case "parts", "ls", "get":
+		return runVolume(cmd, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("vhdx "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (

@@ -1,0 +1,350 @@
+package main
+
+// The commands that look inside the virtual disk: partitions and files.
+//
+//	vhdx parts [--json] [--parent P]... IMAGE
+//	vhdx ls    [--json] [--parent P]... IMAGE [PARTITION] [PATH]
+//	vhdx get   [-o OUT] [--parent P]... IMAGE PARTITION [PATH]
+//
+// PARTITION is the number `parts` shows (0 for a disk without a partition
+// table); it may be left out of `ls` when the disk has one volume. `get`
+// without PATH writes the raw partition.
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/vhdxview/vhdxview/core"
+	"github.com/vhdxview/vhdxview/core/volume"
+)
+
+const volumeUsage = `  vhdx parts [--json] [--parent PATH]... IMAGE
+  vhdx ls    [--json] [--parent PATH]... IMAGE [PARTITION] [PATH]
+  vhdx get   [-o OUT] [--parent PATH]... IMAGE PARTITION [PATH]   (no PATH: the raw partition)`
+
+func runVolume(cmd string, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("vhdx "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var parents stringList
+	asJSON := fs.Bool("json", false, "print JSON")
+	out := fs.String("o", "", "write to `file` instead of standard output")
+	fs.Var(&parents, "parent", "parent `file` of a differencing disk (repeat, nearest first)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return exitFail
+	}
+	lo, hi := 1, 1
+	switch cmd {
+	case "ls":
+		hi = 3
+	case "get":
+		lo, hi = 2, 3
+	}
+	if len(pos) < lo || len(pos) > hi {
+		fmt.Fprintf(stderr, "usage:\n%s\n", volumeUsage)
+		return exitFail
+	}
+	img, closeAll, err := openImage(pos[0], parents)
+	if err != nil {
+		fmt.Fprintln(stderr, oneLine(err))
+		return exitFail
+	}
+	defer closeAll()
+	ss := int(img.Metadata.LogicalSectorSize)
+	tab, err := volume.Partitions(img, img.Size(), ss)
+	if err != nil {
+		fmt.Fprintln(stderr, "vhdx:", oneLine(err))
+		return exitFail
+	}
+	switch cmd {
+	case "parts":
+		return cmdParts(img, tab, *asJSON, stdout, stderr)
+	case "ls":
+		// ls IMAGE [PARTITION] [PATH]: a lone argument is a partition if it
+		// is a number, else a path.
+		part, path := "", "/"
+		switch rest := pos[1:]; len(rest) {
+		case 1:
+			if _, err := strconv.Atoi(rest[0]); err == nil {
+				part = rest[0]
+			} else {
+				path = rest[0]
+			}
+		case 2:
+			part, path = rest[0], rest[1]
+		}
+		p, err := pickPartition(tab, part)
+		if err != nil {
+			fmt.Fprintln(stderr, "vhdx:", err)
+			return exitFail
+		}
+		return cmdLs(img, tab, p, path, *asJSON, stdout, stderr)
+	default:
+		p, err := pickPartition(tab, pos[1])
+		if err != nil {
+			fmt.Fprintln(stderr, "vhdx:", err)
+			return exitFail
+		}
+		if len(pos) == 2 {
+			return cmdCat(img, p.Offset, p.Size, *out, stdout, stderr)
+		}
+		return cmdGet(img, tab, p, pos[2], *out, stdout, stderr)
+	}
+}
+
+// parseInterspersed parses flags that may come before, between or after
+// the positional arguments (`vhdx get IMAGE 1 /a -o a`).
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// pickPartition finds a partition by number; with no number, the disk's
+// only volume.
+func pickPartition(tab *volume.Table, s string) (volume.Partition, error) {
+	if s == "" {
+		var data []volume.Partition
+		for _, p := range tab.Partitions {
+			if !p.Extended && p.Size > 0 {
+				data = append(data, p)
+			}
+		}
+		if len(data) == 1 {
+			return data[0], nil
+		}
+		return volume.Partition{}, fmt.Errorf("the disk has %d partitions: name one (see vhdx parts)", len(data))
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return volume.Partition{}, fmt.Errorf("partition %q: want a number (see vhdx parts)", s)
+	}
+	for _, p := range tab.Partitions {
+		if p.Index == n {
+			if p.Size == 0 {
+				return p, fmt.Errorf("%s: %s", p, p.Problem)
+			}
+			return p, nil
+		}
+	}
+	return volume.Partition{}, fmt.Errorf("no partition %d (see vhdx parts)", n)
+}
+
+// partJSON is a partition in `parts --json`: the table entry plus what
+// opening its file system says.
+type partJSON struct {
+	volume.Partition
+	Label   string `json:"label,omitempty"`
+	FSError string `json:"fs_error,omitempty"`
+}
+
+func cmdParts(img *core.Image, tab *volume.Table, asJSON bool, stdout, stderr io.Writer) int {
+	parts := make([]partJSON, len(tab.Partitions))
+	for i, p := range tab.Partitions {
+		parts[i].Partition = p
+		if p.Extended || p.Size == 0 {
+			continue
+		}
+		fsys, err := volume.OpenFS(img, p.Offset, p.Size, tab.SectorSize)
+		if err != nil {
+			parts[i].FSError = err.Error()
+			continue
+		}
+		parts[i].Label = fsys.Label()
+	}
+	if asJSON {
+		v := struct {
+			*volume.Table
+			Partitions []partJSON `json:"partitions"`
+		}{tab, parts}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(v); err != nil {
+			fmt.Fprintln(stderr, "vhdx:", err)
+			return exitFail
+		}
+		return exitOK
+	}
+	head := fmt.Sprintf("scheme: %s, %d-byte sectors, disk %s", tab.Scheme, tab.SectorSize, human(tab.DiskSize))
+	if tab.DiskGUID != "" {
+		head += ", disk id " + tab.DiskGUID
+	}
+	fmt.Fprintln(stdout, head)
+	for _, h := range tab.GPTHeaders {
+		s := "valid"
+		if !h.Valid {
+			s = "DAMAGED: " + h.Error
+		}
+		if h.Used {
+			s += " (used)"
+		}
+		fmt.Fprintf(stdout, "%s GPT header at LBA %d: %s\n", h.Which, h.LBA, s)
+	}
+	for _, p := range tab.Problems {
+		fmt.Fprintln(stdout, "problem:", p)
+	}
+	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "#\tfirst LBA\tlast LBA\tsize\ttype\tname\tfile system\tlabel")
+	for _, p := range parts {
+		typ := p.TypeName
+		if p.Logical {
+			typ += " (logical)"
+		}
+		if p.Bootable {
+			typ += " *"
+		}
+		fsname := p.FileSystem
+		switch {
+		case p.Extended:
+			fsname = "-"
+		case p.FSError != "" && fsname == "":
+			fsname = "unrecognised"
+		case p.FSError != "":
+			fsname += " (not readable: " + strings.TrimPrefix(errTail(p.FSError), "unsupported file system: ") + ")"
+		}
+		fmt.Fprintf(w, "%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", p.Index, p.FirstLBA, p.LastLBA, human(p.Size), typ, p.Name, fsname, p.Label)
+	}
+	if err := w.Flush(); err != nil {
+		return exitFail
+	}
+	return exitOK
+}
+
+// errTail drops the "volume: ntfs at 0x...: open: " prefix of an FSError.
+func errTail(s string) string {
+	if i := strings.Index(s, ": open: "); i >= 0 {
+		return s[i+len(": open: "):]
+	}
+	return s
+}
+
+func openVolume(img *core.Image, tab *volume.Table, p volume.Partition) (volume.FS, error) {
+	fsys, err := volume.OpenFS(img, p.Offset, p.Size, tab.SectorSize)
+	if err != nil {
+		hint := ""
+		if errors.Is(err, volume.ErrUnsupportedFS) || errors.Is(err, volume.ErrDamaged) {
+			hint = fmt.Sprintf(" (the raw partition: vhdx get IMAGE %d -o FILE)", p.Index)
+		}
+		return nil, fmt.Errorf("%s: %v%s", p, err, hint)
+	}
+	return fsys, nil
+}
+
+func cmdLs(img *core.Image, tab *volume.Table, p volume.Partition, path string, asJSON bool, stdout, stderr io.Writer) int {
+	fsys, err := openVolume(img, tab, p)
+	if err != nil {
+		fmt.Fprintln(stderr, "vhdx:", oneLine(err))
+		return exitFail
+	}
+	code := exitOK
+	e, err := fsys.Stat(path)
+	var es []volume.Entry
+	if err == nil && e.IsDir {
+		es, err = fsys.ReadDir(path)
+		if errors.Is(err, volume.ErrTruncated) {
+			fmt.Fprintln(stderr, "vhdx:", oneLine(err))
+			err, code = nil, exitProblems
+		}
+	} else if err == nil {
+		es = []volume.Entry{e}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "vhdx:", oneLine(err))
+		return exitFail
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if es == nil {
+			es = []volume.Entry{}
+		}
+		if err := enc.Encode(es); err != nil {
+			return exitFail
+		}
+		return code
+	}
+	for _, e := range es {
+		kind := map[string]string{"dir": "d", "symlink": "l", "other": "?"}[e.Type]
+		if kind == "" {
+			kind = "-"
+		}
+		name := e.Name
+		if e.Type == "symlink" && e.Target != "" {
+			name += " -> " + e.Target
+		}
+		if e.Deleted {
+			name += "  [deleted]"
+		}
+		mt := ""
+		if !e.ModTime.IsZero() {
+			mt = e.ModTime.UTC().Format(time.DateTime)
+		}
+		if _, err := fmt.Fprintf(stdout, "%s %12d %19s %s\n", kind, e.Size, mt, name); err != nil {
+			return exitFail
+		}
+		for _, s := range e.Streams {
+			fmt.Fprintf(stdout, "%s %12d %19s %s\n", "s", s.Size, "", e.Name+":"+s.Name)
+		}
+	}
+	return code
+}
+
+func cmdGet(img *core.Image, tab *volume.Table, p volume.Partition, path, out string, stdout, stderr io.Writer) int {
+	fsys, err := openVolume(img, tab, p)
+	if err != nil {
+		fmt.Fprintln(stderr, "vhdx:", oneLine(err))
+		return exitFail
+	}
+	f, err := fsys.Open(path)
+	if err != nil {
+		fmt.Fprintln(stderr, "vhdx:", oneLine(err))
+		return exitFail
+	}
+	var w io.Writer = stdout
+	var of *os.File
+	if out != "" {
+		if of, err = os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644); err != nil {
+			fmt.Fprintln(stderr, "vhdx:", err)
+			return exitFail
+		}
+		defer of.Close()
+		w = of
+	}
+	// Stream in chunks: the file is never held whole in memory.
+	buf := make([]byte, 4<<20)
+	for off := int64(0); off < f.Size(); {
+		n := min(int64(len(buf)), f.Size()-off)
+		if _, err := f.ReadAt(buf[:n], off); err != nil && !(errors.Is(err, io.EOF) && off+n == f.Size()) {
+			fmt.Fprintln(stderr, "vhdx:", oneLine(err))
+			return exitFail
+		}
+		if _, err := w.Write(buf[:n]); err != nil {
+			fmt.Fprintln(stderr, "vhdx:", err)
+			return exitFail
+		}
+		off += n
+	}
+	if of != nil {
+		if err := of.Close(); err != nil {
+			fmt.Fprintln(stderr, "vhdx:", err)
+			return exitFail
+		}
+	}
+	return exitOK
+}

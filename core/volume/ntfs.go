@@ -1,0 +1,334 @@
+package volume
+
+// NTFS through www.velocidex.com/golang/go-ntfs. The library parses the
+// boot sector, MFT records (with fixups and attribute lists), $I30 indexes
+// and data runs (sparse and LZNT1-compressed). Added here: path resolution
+// that keeps NTFS names as stored, listings that give each name once with
+// its alternate data streams, deleted entries from index slack (go-ntfs's
+// ScanSlack) marked as such, and size-checked stream readers. go-ntfs is not
+// hardened against hostile input, so every call runs under safeFS's
+// recover.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"www.velocidex.com/golang/go-ntfs/parser"
+)
+
+type ntfsFS struct {
+	ctx *parser.NTFSContext
+}
+
+func openNTFS(r io.ReaderAt, size int64) (*ntfsFS, error) {
+	paged, err := parser.NewPagedReader(r, 0x1000, 4096) // 16 MiB of metadata pages
+	if err != nil {
+		return nil, err
+	}
+	ctx, err := parser.GetNTFSContext(paged, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDamaged, err)
+	}
+	if ctx.Boot.VolumeSize() > size+int64(ctx.Boot.ClusterSize()) {
+		return nil, fmt.Errorf("%w: boot sector claims %d bytes, the partition has %d", ErrDamaged, ctx.Boot.VolumeSize(), size)
+	}
+	if _, err := ctx.GetMFT(5); err != nil {
+		return nil, fmt.Errorf("%w: root directory (MFT record 5): %v", ErrDamaged, err)
+	}
+	return &ntfsFS{ctx: ctx}, nil
+}
+
+func (n *ntfsFS) Type() string { return "ntfs" }
+
+func (n *ntfsFS) Label() string {
+	vol, err := n.ctx.GetMFT(3) // $Volume
+	if err != nil {
+		return ""
+	}
+	a, err := vol.GetAttribute(n.ctx, 0x60, -1, "") // $VOLUME_NAME
+	if err != nil {
+		return ""
+	}
+	size := a.DataSize()
+	if size <= 0 || size > 512 {
+		return ""
+	}
+	b := make([]byte, size)
+	k, _ := a.Data(n.ctx).ReadAt(b, 0)
+	return utf16z(append(b[:k:k], 0, 0))
+}
+
+// splitStream splits "path:stream" (NTFS names cannot hold ':').
+func splitStream(p string) (string, string) {
+	i := strings.LastIndexByte(p, '/')
+	if j := strings.IndexByte(p[i+1:], ':'); j >= 0 {
+		return p[:i+1+j], p[i+2+j:]
+	}
+	return p, ""
+}
+
+// lookup resolves a path, comparing names case-insensitively as Windows
+// does, and returns the MFT record with the name as stored.
+func (n *ntfsFS) lookup(p string) (*parser.MFT_ENTRY, string, error) {
+	cur, err := n.ctx.GetMFT(5)
+	if err != nil {
+		return nil, "", err
+	}
+	name := "/"
+	for _, comp := range splitPath(p) {
+		if !isDirMFT(n.ctx, cur) {
+			return nil, "", ErrNotDir
+		}
+		nodes, err := n.dirNodes(cur)
+		if err != nil {
+			return nil, "", err
+		}
+		var next int64 = -1
+		for _, rec := range records(n.ctx, nodes) {
+			fn := rec.File()
+			if fn.NameType().Name == "DOS" {
+				continue
+			}
+			if nm := fn.Name(); strings.EqualFold(nm, comp) {
+				next, name = int64(rec.MftReference()), nm
+				if nm == comp {
+					break
+				}
+			}
+		}
+		if next < 0 {
+			return nil, "", ErrNotFound
+		}
+		if cur, err = n.ctx.GetMFT(next); err != nil {
+			return nil, "", fmt.Errorf("%w: MFT record %d: %v", ErrDamaged, next, err)
+		}
+	}
+	return cur, name, nil
+}
+
+// maxIndexBytes caps a directory's $INDEX_ALLOCATION: go-ntfs walks it in
+// 4 KiB steps up to the size the attribute claims, holding every node in
+// memory, and scans each node's slack byte by byte up to the size its
+// header claims. A million-entry directory needs about 150 MiB.
+const maxIndexBytes = 256 << 20
+
+// dirNodes returns a directory's index nodes after checking the sizes
+// go-ntfs would loop over.
+func (n *ntfsFS) dirNodes(m *parser.MFT_ENTRY) ([]*parser.INDEX_NODE_HEADER, error) {
+	for _, a := range m.EnumerateAttributes(n.ctx) {
+		if a.Type().Value == parser.ATTR_TYPE_INDEX_ALLOCATION && (a.DataSize() < 0 || a.DataSize() > maxIndexBytes) {
+			return nil, fmt.Errorf("%w: MFT record %d: index of %d bytes", ErrDamaged, m.Record_number(), a.DataSize())
+		}
+	}
+	return m.DirNodes(n.ctx), nil
+}
+
+// records returns the live index entries of a directory's nodes.
+func records(ctx *parser.NTFSContext, nodes []*parser.INDEX_NODE_HEADER) []*parser.INDEX_RECORD_ENTRY {
+	var out []*parser.INDEX_RECORD_ENTRY
+	for _, node := range nodes {
+		out = append(out, node.GetRecords(ctx)...)
+	}
+	return out
+}
+
+func isDirMFT(ctx *parser.NTFSContext, m *parser.MFT_ENTRY) bool {
+	return m.Flags().IsSet("DIRECTORY") || m.IsDir(ctx)
+}
+
+// stat builds an Entry from an MFT record: times from
+// $STANDARD_INFORMATION, the size of the unnamed $DATA stream, and the
+// named streams.
+func (n *ntfsFS) stat(p string) (Entry, error) {
+	file, stream := splitStream(p)
+	m, name, err := n.lookup(file)
+	if err != nil {
+		return Entry{}, err
+	}
+	e := n.entry(m, file, name)
+	if stream != "" {
+		for _, s := range e.Streams {
+			if s.Name == stream {
+				return Entry{Name: name + ":" + s.Name, Path: p, Type: "file", Size: s.Size, ID: e.ID,
+					ModTime: e.ModTime, CreateTime: e.CreateTime, AccessTime: e.AccessTime}, nil
+			}
+		}
+		return Entry{}, ErrNotFound
+	}
+	return e, nil
+}
+
+func (n *ntfsFS) entry(m *parser.MFT_ENTRY, p, name string) Entry {
+	e := Entry{Name: name, Path: p, Type: "file", ID: uint64(m.Record_number())}
+	if isDirMFT(n.ctx, m) {
+		e.Type, e.IsDir = "dir", true
+	}
+	for _, a := range m.EnumerateAttributes(n.ctx) {
+		switch a.Type().Value {
+		case parser.ATTR_TYPE_STANDARD_INFORMATION:
+			si := n.ctx.Profile.STANDARD_INFORMATION(a.Data(n.ctx), 0)
+			e.CreateTime = ntfsTime(si.Create_time().Time)
+			e.ModTime = ntfsTime(si.File_altered_time().Time)
+			e.AccessTime = ntfsTime(si.File_accessed_time().Time)
+		case parser.ATTR_TYPE_DATA:
+			if !a.IsResident() && a.Runlist_vcn_start() != 0 {
+				continue // a later piece of a stream split over records
+			}
+			if nm := a.Name(); nm == "" {
+				if !e.IsDir {
+					e.Size = a.DataSize()
+				}
+			} else {
+				e.Streams = append(e.Streams, Stream{Name: nm, Size: a.DataSize()})
+			}
+		}
+	}
+	return e
+}
+
+func ntfsTime(t time.Time) time.Time {
+	if t.Year() <= 1601 {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func (n *ntfsFS) readDir(p string) ([]Entry, error) {
+	if _, s := splitStream(p); s != "" {
+		return nil, ErrNotDir
+	}
+	m, _, err := n.lookup(p)
+	if err != nil {
+		return nil, err
+	}
+	if !isDirMFT(n.ctx, m) {
+		return nil, ErrNotDir
+	}
+	var out []Entry
+	live := map[string]bool{}
+	type key struct {
+		ref  uint64
+		name string
+	}
+	seen := map[key]bool{}
+	nodes, err := n.dirNodes(m)
+	if err != nil {
+		return nil, err
+	}
+	for _, node := range nodes {
+		for _, rec := range node.GetRecords(n.ctx) {
+			fn := rec.File()
+			if fn.NameType().Name == "DOS" {
+				continue
+			}
+			name, ref := fn.Name(), rec.MftReference()
+			if name == "." || name == "" || seen[key{ref, name}] {
+				continue
+			}
+			seen[key{ref, name}] = true
+			if len(out) >= MaxEntries {
+				return out, ErrTruncated
+			}
+			child, err := n.ctx.GetMFT(int64(ref))
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s: MFT record %d: %v", ErrDamaged, joinPath(p, name), ref, err)
+			}
+			live[strings.ToLower(name)] = true
+			out = append(out, n.entry(child, joinPath(p, name), name))
+		}
+	}
+	// Deleted entries: index records left in the slack of index nodes.
+	gone := map[string]bool{}
+	for _, node := range nodes {
+		if a := node.SizeOfEntriesAlloc(); a < 0 || a > 64<<10 {
+			continue // a damaged node header: ScanSlack would crawl its claimed size
+		}
+		for _, rec := range node.ScanSlack(n.ctx) {
+			fn := rec.File()
+			name := fn.Name()
+			low := strings.ToLower(name)
+			if fn.NameType().Name == "DOS" || name == "" || name == "." || live[low] || gone[low] || len(out) >= MaxEntries {
+				continue
+			}
+			gone[low] = true
+			isDir := fn.Flags().IsSet("DIRECTORY")
+			e := Entry{Name: name, Path: joinPath(p, name), Type: "file", IsDir: isDir, Deleted: true,
+				Size: int64(fn.FilenameSize()), ID: rec.MftReference(),
+				CreateTime: ntfsTime(fn.Created().Time), ModTime: ntfsTime(fn.File_modified().Time),
+				AccessTime: ntfsTime(fn.File_accessed().Time)}
+			if isDir {
+				e.Type, e.Size = "dir", 0
+			}
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func (n *ntfsFS) open(p string) (File, error) {
+	file, stream := splitStream(p)
+	m, _, err := n.lookup(file)
+	if err != nil {
+		return nil, err
+	}
+	var size int64 = -1
+	for _, a := range m.EnumerateAttributes(n.ctx) {
+		if a.Type().Value == parser.ATTR_TYPE_DATA && a.Name() == stream && (a.IsResident() || a.Runlist_vcn_start() == 0) {
+			size = a.DataSize()
+			break
+		}
+	}
+	if size < 0 {
+		if stream == "" && isDirMFT(n.ctx, m) {
+			return nil, ErrIsDir
+		}
+		return nil, ErrNotFound
+	}
+	name := stream
+	if name == "" {
+		name = parser.WILDCARD_STREAM_NAME // the unnamed stream is picked first
+	}
+	rr, err := parser.OpenStream(n.ctx, m, parser.ATTR_TYPE_DATA, parser.WILDCARD_STREAM_ID, name)
+	if err != nil {
+		return nil, err
+	}
+	return &ntfsFile{r: rr, size: size}, nil
+}
+
+// ntfsFile reads a stream, zero-filling past its last run (go-ntfs returns
+// short reads there) up to the stream's size.
+type ntfsFile struct {
+	r    io.ReaderAt
+	size int64
+}
+
+func (f *ntfsFile) Size() int64 { return f.size }
+
+func (f *ntfsFile) ReadAt(p []byte, off int64) (int, error) {
+	if off >= f.size {
+		return 0, io.EOF
+	}
+	want := len(p)
+	if int64(len(p)) > f.size-off {
+		p = p[:f.size-off]
+	}
+	done := 0
+	for done < len(p) {
+		k, err := f.r.ReadAt(p[done:], off+int64(done))
+		done += k
+		if err != nil && !errors.Is(err, io.EOF) {
+			return done, err
+		}
+		if k == 0 {
+			clear(p[done:]) // past the runs: not allocated, reads as zeros
+			done = len(p)
+		}
+	}
+	if done < want {
+		return done, io.EOF
+	}
+	return done, nil
+}

@@ -1,0 +1,734 @@
+package volume
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vhdxview/vhdxview/core"
+	"github.com/vhdxview/vhdxview/internal/builder"
+)
+
+// fsCase is one file system inside a test disk, with what it holds.
+type fsCase struct {
+	kind string // expected Detect / Type
+	tr   tree
+	ads  tree
+}
+
+// checkDisk checks a disk's partitions against sfdisk's view and reads
+// every file system back.
+func checkDisk(t *testing.T, img *core.Image, scheme string, sf []sfPart, cases []fsCase) *Table {
+	t.Helper()
+	tab, err := Partitions(img, img.Size(), int(img.Metadata.LogicalSectorSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range tab.Partitions {
+		t.Logf("%s: %s %q %s at %d+%d fs %q", p, p.TypeName, p.Name, p.GUID, p.Offset, p.Size, p.FileSystem)
+	}
+	if tab.Scheme != scheme {
+		t.Fatalf("scheme %q, want %q (problems %v)", tab.Scheme, scheme, tab.Problems)
+	}
+	if len(tab.Problems) != 0 {
+		t.Errorf("problems on a clean disk: %v", tab.Problems)
+	}
+	if len(tab.Partitions) != len(sf) {
+		t.Fatalf("%d partitions, sfdisk says %d: %+v", len(tab.Partitions), len(sf), tab.Partitions)
+	}
+	var data []Partition
+	for i, p := range tab.Partitions {
+		want := sf[i]
+		ss := int64(tab.SectorSize)
+		if p.Offset != want.Start*512 || (!p.Extended && p.Size != want.Size*512) || int64(p.FirstLBA)*ss != p.Offset {
+			t.Errorf("%s: offset %d size %d, sfdisk: start %d size %d", p, p.Offset, p.Size, want.Start, want.Size)
+		}
+		if idx, _ := strconv.Atoi(regexp.MustCompile(`\d+$`).FindString(want.Node)); idx != p.Index {
+			t.Errorf("%s: sfdisk calls it %s", p, want.Node)
+		}
+		if scheme == "gpt" {
+			if p.GUID != strings.ToUpper(want.UUID) || p.TypeGUID != strings.ToUpper(want.Type) || p.Name != want.Name {
+				t.Errorf("%s: guid %s type %s name %q; sfdisk: %s %s %q", p, p.GUID, p.TypeGUID, p.Name, want.UUID, want.Type, want.Name)
+			}
+		} else if fmt.Sprintf("%x", p.MBRType) != want.Type {
+			t.Errorf("%s: type %02x, sfdisk %s", p, p.MBRType, want.Type)
+		}
+		if p.TypeName == "" || strings.HasPrefix(p.TypeName, "unknown") {
+			t.Errorf("%s: type name %q", p, p.TypeName)
+		}
+		if !p.Extended {
+			data = append(data, p)
+		}
+	}
+	for i, c := range cases {
+		p := data[i]
+		if p.FileSystem != c.kind {
+			t.Errorf("%s: detected %q, want %q", p, p.FileSystem, c.kind)
+			continue
+		}
+		fsys, err := OpenFS(img, p.Offset, p.Size, tab.SectorSize)
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		if fsys.Type() != c.kind {
+			t.Errorf("%s: type %s, want %s", p, fsys.Type(), c.kind)
+		}
+		if l := fsys.Label(); l == "" {
+			t.Errorf("%s (%s): no label", p, c.kind)
+		}
+		checkTree(t, fsys, c.tr, ignoreSystem)
+		for _, sp := range c.ads.paths() {
+			name, stream, _ := strings.Cut(sp, ":")
+			e, err := fsys.Stat(name)
+			if err != nil || len(e.Streams) != 1 || e.Streams[0].Name != stream || e.Streams[0].Size != int64(len(c.ads[sp])) {
+				t.Errorf("%s: streams of %s: %+v %v", p, name, e.Streams, err)
+			}
+			f, err := fsys.Open(sp)
+			if err != nil {
+				t.Errorf("%s: open %s: %v", p, sp, err)
+				continue
+			}
+			got, _ := io.ReadAll(io.NewSectionReader(f, 0, f.Size()))
+			if !bytes.Equal(got, c.ads[sp]) {
+				t.Errorf("%s: %s reads %q, want %q", p, sp, got, c.ads[sp])
+			}
+		}
+	}
+	return tab
+}
+
+// TestGPTDisk: FAT32, NTFS (with an alternate data stream) and ext4 in a
+// GPT disk made by sgdisk, as dynamic and fixed VHDX.
+func TestGPTDisk(t *testing.T) {
+	flat := sampleTree(true)
+	ads := tree{"hello.txt:secret": []byte("alternate stream\n")}
+	cases := []fsCase{
+		{kind: "fat32", tr: sampleTree(false)},
+		{kind: "ntfs", tr: flat, ads: ads},
+		{kind: "ext4", tr: sampleTree(false)},
+	}
+	raw, sf := mkDisk(t, "gpt", 60, []part{
+		{sizeMiB: 34, typ: "0700", img: mkFAT(t, 32, cases[0].tr, 34), name: "fat part"},
+		{sizeMiB: 10, typ: "0700", img: mkNTFS(t, flat, ads, 10), name: "ntfs part"},
+		{sizeMiB: 12, typ: "8300", img: mkExt(t, "ext4", cases[2].tr, 12), name: "linux"},
+	})
+	for _, sub := range []string{"dynamic", "fixed"} {
+		t.Run(sub, func(t *testing.T) {
+			img := openVHDX(t, toVHDX(t, raw, sub))
+			tab := checkDisk(t, img, "gpt", sf, cases)
+			if !tab.ProtectiveMBR || len(tab.GPTHeaders) != 2 || !tab.GPTHeaders[0].Valid || !tab.GPTHeaders[1].Valid || !tab.GPTHeaders[0].Used {
+				t.Errorf("headers %+v, protective %v", tab.GPTHeaders, tab.ProtectiveMBR)
+			}
+		})
+	}
+}
+
+// TestMBRExtended: an MBR with a FAT16 primary partition and an extended
+// partition holding two logical ones (ext2, ext3).
+func TestMBRExtended(t *testing.T) {
+	cases := []fsCase{
+		{kind: "fat16", tr: sampleTree(false)},
+		{kind: "ext2", tr: sampleTree(false)},
+		{kind: "ext3", tr: sampleTree(false)},
+	}
+	raw, sf := mkDisk(t, "mbr", 48, []part{
+		{sizeMiB: 16, typ: "6", img: mkFAT(t, 16, cases[0].tr, 16)},
+		{sizeMiB: 12, typ: "83", img: mkExt(t, "ext2", cases[1].tr, 12), logical: true},
+		{sizeMiB: 12, typ: "83", img: mkExt(t, "ext3", cases[2].tr, 12), logical: true},
+	})
+	img := openVHDX(t, toVHDX(t, raw, "dynamic"))
+	tab := checkDisk(t, img, "mbr", sf, cases)
+	var logical, extended int
+	for _, p := range tab.Partitions {
+		if p.Logical {
+			logical++
+		}
+		if p.Extended {
+			extended++
+		}
+	}
+	if logical != 2 || extended != 1 {
+		t.Errorf("%d logical and %d extended partitions, want 2 and 1", logical, extended)
+	}
+}
+
+// TestSector4K: VHDXs with 4096-byte logical sectors, written by our
+// builder, holding a GPT or an MBR disk made by fdisk -b 4096 with an ext4
+// volume.
+func TestSector4K(t *testing.T) {
+	tr := sampleTree(false)
+	fsImg := mkExt(t, "ext4", tr, 12, "-b", "4096")
+	for _, c := range []struct{ scheme, script string }{
+		{"gpt", "g\nn\n1\n\n+12M\nw\n"},
+		{"mbr", "o\nn\np\n1\n\n+12M\nw\n"},
+	} {
+		t.Run(c.scheme, func(t *testing.T) {
+			raw := filepath.Join(t.TempDir(), "disk4k.raw")
+			if err := os.WriteFile(raw, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			os.Truncate(raw, 24<<20)
+			run(t, c.script, "fdisk", "-b", "4096", raw)
+			out := run(t, "", "fdisk", "-b", "4096", "-l", raw)
+			m := regexp.MustCompile(`(?m)^\S+1\s+(\d+)\s+(\d+)\s+(\d+)`).FindStringSubmatch(out)
+			if m == nil {
+				t.Fatalf("fdisk -l: %s", out)
+			}
+			start, _ := strconv.ParseInt(m[1], 10, 64)
+			ddInto(t, raw, fsImg, start*4096)
+			img := openVHDX(t, write4K(t, raw))
+			if img.Metadata.LogicalSectorSize != 4096 {
+				t.Fatalf("sector size %d", img.Metadata.LogicalSectorSize)
+			}
+			tab, err := Partitions(img, img.Size(), 4096)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tab.Scheme != c.scheme || len(tab.Partitions) != 1 || len(tab.Problems) != 0 {
+				t.Fatalf("%+v", tab)
+			}
+			p := tab.Partitions[0]
+			if p.FirstLBA != uint64(start) || p.Offset != start*4096 || p.Size != 12<<20 || p.FileSystem != "ext4" {
+				t.Errorf("partition %+v, fdisk: start %d", p, start)
+			}
+			fsys, err := OpenFS(img, p.Offset, p.Size, 4096)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkTree(t, fsys, tr, ignoreSystem)
+			if c.scheme == "gpt" {
+				// Told 512-byte sectors, the reader finds the GPT laid out
+				// for 4096 and says so.
+				t512, err := Partitions(img, img.Size(), 512)
+				if err != nil || t512.SectorSize != 4096 || len(t512.Partitions) != 1 || t512.Partitions[0].Offset != p.Offset ||
+					!strings.Contains(strings.Join(t512.Problems, " "), "laid out for 4096-byte sectors") {
+					t.Errorf("read as 512: %+v %v", t512, err)
+				}
+			}
+		})
+	}
+}
+
+// write4K copies a raw disk into a 4096-byte-sector VHDX made by the
+// builder (only the blocks that hold data).
+func write4K(t *testing.T, raw string) string {
+	b, err := os.ReadFile(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := &builder.Image{VirtualSize: uint64(len(b)), LogicalSectorSize: 4096, PhysicalSectorSize: 4096, Blocks: map[uint64]builder.Block{}}
+	for i := 0; i*builder.MiB < len(b); i++ {
+		blk := b[i*builder.MiB : (i+1)*builder.MiB]
+		if !allZero(blk) {
+			im.Blocks[uint64(i)] = builder.Block{State: builder.PayloadFullyPresent, Data: blk}
+		}
+	}
+	path := filepath.Join(t.TempDir(), "4k.vhdx")
+	if _, err := im.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestGPTBackup: a damaged primary GPT header makes the reader use the
+// backup and say so; a damaged backup is reported while the primary is
+// used.
+func TestGPTBackup(t *testing.T) {
+	raw, sf := mkDisk(t, "gpt", 8, []part{{sizeMiB: 2, typ: "8300", name: "one"}, {sizeMiB: 3, typ: "0700", name: "two"}})
+	clean, _ := os.ReadFile(raw)
+	for _, c := range []struct {
+		name    string
+		off     int64 // byte to flip
+		primary bool  // the primary stays valid
+		want    string
+	}{
+		{"primary header CRC", 512 + 60, false, "primary GPT header: at LBA 1: header CRC-32 mismatch"},
+		{"primary entries CRC", 1024 + 40, false, "primary GPT header: at LBA 1: partition entry array CRC-32 mismatch"},
+		{"primary signature", 512, false, "no \"EFI PART\" signature"},
+		{"backup header", int64(len(clean)) - 512 + 60, true, "backup GPT header: at LBA"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := bytes.Clone(clean)
+			b[c.off] ^= 0xff
+			tab, err := Partitions(bytes.NewReader(b), int64(len(b)), 512)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tab.Scheme != "gpt" || len(tab.Partitions) != 2 {
+				t.Fatalf("%+v", tab)
+			}
+			for i, p := range tab.Partitions {
+				if p.Offset != sf[i].Start*512 || p.Name != sf[i].Name {
+					t.Errorf("%+v, sfdisk %+v", p, sf[i])
+				}
+			}
+			if !strings.Contains(strings.Join(tab.Problems, "\n"), c.want) {
+				t.Errorf("problems %q lack %q", tab.Problems, c.want)
+			}
+			h := tab.GPTHeaders
+			if h[0].Valid != c.primary || h[0].Used != c.primary || h[1].Used == c.primary || h[1].Valid == !c.primary && false {
+				t.Errorf("headers %+v", h)
+			}
+		})
+	}
+	// Both headers damaged: still a GPT disk (protective MBR), no partitions.
+	b := bytes.Clone(clean)
+	b[512+60] ^= 0xff
+	b[len(b)-512+60] ^= 0xff
+	tab, err := Partitions(bytes.NewReader(b), int64(len(b)), 512)
+	if err != nil || tab.Scheme != "gpt" || len(tab.Partitions) != 0 || len(tab.Problems) == 0 {
+		t.Errorf("both damaged: %+v %v", tab, err)
+	}
+	// A hostile entry count is refused before anything is allocated.
+	b = bytes.Clone(clean)
+	binary.LittleEndian.PutUint32(b[512+80:], 1<<30)
+	fixHeaderCRC(b[512:1024])
+	tab, err = Partitions(bytes.NewReader(b), int64(len(b)), 512)
+	if err != nil || !strings.Contains(strings.Join(tab.Problems, "\n"), "exceeds") || len(tab.Partitions) != 2 {
+		t.Errorf("hostile count: %+v %v", tab, err)
+	}
+}
+
+func fixHeaderCRC(h []byte) {
+	n := binary.LittleEndian.Uint32(h[12:])
+	binary.LittleEndian.PutUint32(h[16:], 0)
+	binary.LittleEndian.PutUint32(h[16:], crc32.ChecksumIEEE(h[:n]))
+}
+
+// TestPartitionless: a file system written straight onto the disk.
+func TestPartitionless(t *testing.T) {
+	tr := sampleTree(false)
+	for _, c := range []struct {
+		kind string
+		img  func() string
+	}{
+		{"fat32", func() string { return mkFAT(t, 32, tr, 34) }},
+		{"ext4", func() string { return mkExt(t, "ext4", tr, 8) }},
+		{"fat12", func() string { return mkFAT(t, 12, tr, 4) }},
+	} {
+		t.Run(c.kind, func(t *testing.T) {
+			raw := c.img()
+			b, _ := os.ReadFile(raw)
+			tab, err := Partitions(bytes.NewReader(b), int64(len(b)), 512)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tab.Scheme != "none" || len(tab.Partitions) != 1 || tab.Partitions[0].Index != 0 || tab.Partitions[0].Size != int64(len(b)) || tab.Partitions[0].FileSystem != c.kind {
+				t.Fatalf("%+v", tab)
+			}
+			fsys, err := OpenFS(bytes.NewReader(b), 0, int64(len(b)), 512)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkTree(t, fsys, tr, ignoreSystem)
+		})
+	}
+}
+
+// TestUnsupportedFS: a volume OpenFS does not read is named, and the raw
+// partition is still there.
+func TestUnsupportedFS(t *testing.T) {
+	vol := make([]byte, 1<<20)
+	copy(vol[3:], "EXFAT   ")
+	vol[510], vol[511] = 0x55, 0xaa
+	_, err := OpenFS(bytes.NewReader(vol), 0, int64(len(vol)), 512)
+	var fe *FSError
+	if !errors.Is(err, ErrUnsupportedFS) || !errors.As(err, &fe) || fe.FS != "exfat" || !strings.Contains(err.Error(), "exfat") {
+		t.Errorf("exfat: %v", err)
+	}
+	_, err = OpenFS(bytes.NewReader(make([]byte, 1<<20)), 0, 1<<20, 512)
+	if !errors.Is(err, ErrUnsupportedFS) || !strings.Contains(err.Error(), "no file system recognised") {
+		t.Errorf("zeros: %v", err)
+	}
+	copy(vol[3:], "\x00\x00\x00\x00\x00\x00\x00\x00")
+	copy(vol, "XFSB")
+	if d := Detect(bytes.NewReader(vol), 0, int64(len(vol))); d != "xfs" {
+		t.Errorf("xfs detected as %q", d)
+	}
+}
+
+// TestDamagedFS: damage makes errors, never panics or hangs: a FAT with a
+// cyclic cluster chain, a FAT32 volume with a bad boot sector, ext4 and
+// NTFS volumes with bytes overwritten all over their metadata.
+func TestDamagedFS(t *testing.T) {
+	tr := sampleTree(false)
+	fatImg, _ := os.ReadFile(mkFAT(t, 32, tr, 34))
+	b := bytes.Clone(fatImg)
+	bp, _ := parseBPB(b)
+	fatOff := bp.reserved * bp.bytesPerSector
+	// Point every FAT entry at cluster 3: chains loop.
+	for c := int64(3); c < int64(bp.clusters)+2; c++ {
+		binary.LittleEndian.PutUint32(b[fatOff+c*4:], 3)
+	}
+	fsys, err := OpenFS(bytes.NewReader(b), 0, int64(len(b)), 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		walkAll(fsys, "/", 0)
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("walking a FAT with looping chains did not finish")
+	}
+	f, err := fsys.Open("/big.bin")
+	if err == nil {
+		_, err = f.ReadAt(make([]byte, f.Size()), 0)
+	}
+	if err == nil {
+		t.Error("big.bin read through a looping chain without error")
+	}
+
+	b = bytes.Clone(fatImg)
+	binary.LittleEndian.PutUint32(b[36:], 0xffffffff) // sectors per FAT
+	if _, err := OpenFS(bytes.NewReader(b), 0, int64(len(b)), 512); err == nil {
+		t.Error("FAT32 with a huge FAT opened")
+	}
+
+	// Scribble over metadata regions and walk everything: only errors.
+	extImg, _ := os.ReadFile(mkExt(t, "ext4", tr, 8))
+	ntfsImg, _ := os.ReadFile(mkNTFS(t, sampleTree(true), nil, 8))
+	for name, img := range map[string][]byte{"fat32": fatImg, "ext4": extImg, "ntfs": ntfsImg} {
+		for seed := uint64(0); seed < 30; seed++ {
+			b := bytes.Clone(img)
+			junk := randBytes(seed+100, 4096)
+			for i := 0; i < 64; i++ {
+				off := int(binary.LittleEndian.Uint32(junk[i*4:]) % uint32(min(len(b), 4<<20)))
+				b[off] = junk[2048+i]
+			}
+			func() {
+				defer func() {
+					if v := recover(); v != nil {
+						t.Errorf("%s seed %d: panic escaped: %v", name, seed, v)
+					}
+				}()
+				fsys, err := OpenFS(bytes.NewReader(b), 0, int64(len(b)), 512)
+				if err != nil {
+					return
+				}
+				walkAll(fsys, "/", 0)
+			}()
+		}
+	}
+}
+
+// walkAll lists and reads everything reachable, ignoring errors.
+func walkAll(fsys FS, dir string, depth int) {
+	if depth > 8 {
+		return
+	}
+	es, _ := fsys.ReadDir(dir)
+	for _, e := range es {
+		if e.Deleted {
+			continue
+		}
+		fsys.Stat(e.Path)
+		if e.IsDir {
+			walkAll(fsys, e.Path, depth+1)
+			continue
+		}
+		if f, err := fsys.Open(e.Path); err == nil && f.Size() < 8<<20 {
+			f.ReadAt(make([]byte, f.Size()), 0)
+		}
+	}
+}
+
+// TestDeletedEntries: entries deleted from FAT (first byte 0xE5) and ext4
+// (debugfs rm) are listed, marked, and cannot be opened.
+func TestDeletedEntries(t *testing.T) {
+	tr := tree{"keep.txt": []byte("kept\n"), "gone-with-a-long-name.txt": []byte("deleted\n")}
+	// ext4: debugfs removes the entry as the kernel does (merging it into
+	// the previous record).
+	extPath := mkExt(t, "ext4", tr, 4)
+	run(t, "", "debugfs", "-w", "-R", "rm /gone-with-a-long-name.txt", extPath)
+	ext, _ := os.ReadFile(extPath)
+
+	fatPath := mkFAT(t, 16, tr, 16)
+	fat, _ := os.ReadFile(fatPath)
+	bp, _ := parseBPB(fat)
+	root := (bp.reserved + bp.numFATs*bp.fatSectors) * bp.bytesPerSector
+	found, start := false, int64(-1)
+	for i := root; i < root+bp.rootEntries*32 && fat[i] != 0; i += 32 {
+		if fat[i+11] == 0x0f {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		var name strings.Builder
+		for j := start; start >= 0 && j < i; j += 32 {
+			for _, o := range []int64{1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30} {
+				name.WriteRune(rune(binary.LittleEndian.Uint16(fat[j+o:])))
+			}
+		}
+		if strings.Contains(name.String(), "gone-with-a") {
+			for j := start; j <= i; j += 32 {
+				fat[j] = 0xe5 // what DOS and Windows do on delete
+			}
+			found = true
+		}
+		start = -1
+	}
+	if !found {
+		t.Fatal("no long entry gone-with-a-long-name.txt in the FAT16 root")
+	}
+	for name, img := range map[string][]byte{"ext4": ext, "fat16": fat} {
+		fsys, err := OpenFS(bytes.NewReader(img), 0, int64(len(img)), 512)
+		if err != nil {
+			t.Fatal(err)
+		}
+		es, err := fsys.ReadDir("/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var deleted []Entry
+		for _, e := range es {
+			if e.Deleted {
+				deleted = append(deleted, e)
+			} else if e.Name == "gone-with-a-long-name.txt" {
+				t.Errorf("%s: deleted file listed as live", name)
+			}
+		}
+		if len(deleted) != 1 || !strings.HasSuffix(deleted[0].Name, "-with-a-long-name.txt") {
+			t.Errorf("%s: deleted entries %+v", name, deleted)
+		}
+		if _, err := fsys.Open("/gone-with-a-long-name.txt"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: open deleted: %v", name, err)
+		}
+		if f, err := fsys.Open("/keep.txt"); err != nil || f.Size() != 5 {
+			t.Errorf("%s: keep.txt: %v", name, err)
+		}
+	}
+}
+
+// TestLargeDirectory: a directory of 10,000 entries lists in under a
+// second through a dynamic VHDX.
+func TestLargeDirectory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	img, n := bigDirImage(t)
+	tab, err := Partitions(img, img.Size(), 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := tab.Partitions[0]
+	start := time.Now()
+	fsys, err := OpenFS(img, p.Offset, p.Size, 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := fsys.ReadDir("/many")
+	el := time.Since(start)
+	if err != nil || len(es) != n {
+		t.Fatalf("%d entries, want %d: %v", len(es), n, err)
+	}
+	t.Logf("listed %d entries in %v", n, el)
+	if el > time.Second {
+		t.Errorf("listing %d entries took %v (> 1 s)", n, el)
+	}
+}
+
+// bigDirImage makes a GPT disk with one ext4 volume whose /many directory
+// holds 10,000 small files.
+func bigDirImage(t testing.TB) (*core.Image, int) {
+	t.Helper()
+	const n = 10000
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src", "many")
+	os.MkdirAll(src, 0o755)
+	for i := 0; i < n; i++ {
+		if err := os.WriteFile(filepath.Join(src, fmt.Sprintf("file-%05d.txt", i)), []byte(strconv.Itoa(i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fsImg := filepath.Join(dir, "ext4.img")
+	run(t, "", "mkfs.ext4", "-q", "-F", "-N", "12000", "-d", filepath.Join(dir, "src"), fsImg, "48M")
+	raw, _ := mkDisk(t, "gpt", 50, []part{{sizeMiB: 48, typ: "8300", img: fsImg}})
+	return openVHDX(t, toVHDX(t, raw, "dynamic")), n
+}
+
+// TestExtents: FAT and ext files report extents that read back the same
+// bytes straight from the volume.
+func TestExtents(t *testing.T) {
+	tr := tree{"big.bin": randBytes(9, 3<<20+7)}
+	for _, img := range []string{mkExt(t, "ext4", tr, 8), mkExt(t, "ext2", tr, 8), mkFAT(t, 32, tr, 34)} {
+		b, _ := os.ReadFile(img)
+		fsys, err := OpenFS(bytes.NewReader(b), 0, int64(len(b)), 512)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := fsys.Open("big.bin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ext, ok := Extents(f)
+		if !ok || len(ext) == 0 {
+			t.Fatalf("%s: no extents", fsys.Type())
+		}
+		var got []byte
+		for _, e := range ext {
+			if e.Offset != int64(len(got)) {
+				t.Fatalf("%s: extent at %d after %d bytes", fsys.Type(), e.Offset, len(got))
+			}
+			if e.DiskOffset < 0 {
+				got = append(got, make([]byte, e.Length)...)
+			} else {
+				got = append(got, b[e.DiskOffset:e.DiskOffset+e.Length]...)
+			}
+		}
+		if !bytes.Equal(got[:len(tr["big.bin"])], tr["big.bin"]) {
+			t.Errorf("%s: extents read different bytes", fsys.Type())
+		}
+	}
+}
+
+// FuzzVolume feeds damaged disks and volumes to Partitions and OpenFS and
+// walks whatever opens: errors are fine, panics and hangs are not. Seeds
+// are small images made at test time.
+//
+//	go test -run '^$' -fuzz FuzzVolume -fuzztime 60s ./core/volume/
+func FuzzVolume(f *testing.F) {
+	small := tree{"a.txt": []byte("abc"), "d/b.bin": randBytes(5, 5000)}
+	for _, p := range []string{mkExt(f, "ext2", small, 1), mkExt(f, "ext4", small, 1), mkNTFS(f, tree{"a.txt": []byte("abc")}, nil, 2)} {
+		b, _ := os.ReadFile(p)
+		f.Add(b)
+	}
+	raw, _ := mkDisk(f, "gpt", 1, []part{{sizeMiB: 0, typ: "8300"}})
+	b, _ := os.ReadFile(raw)
+	f.Add(b)
+	raw, _ = mkDisk(f, "mbr", 2, []part{{sizeMiB: 1, typ: "83", logical: true}})
+	b, _ = os.ReadFile(raw)
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := bytes.NewReader(b)
+		tab, err := Partitions(r, int64(len(b)), 512)
+		if err != nil {
+			return
+		}
+		for _, p := range tab.Partitions {
+			if p.Size == 0 || p.Offset+p.Size > int64(len(b)) {
+				continue
+			}
+			if fsys, err := OpenFS(r, p.Offset, p.Size, 512); err == nil {
+				fsys.Label()
+				walkAll(fsys, "/", 0)
+			}
+		}
+	})
+}
+
+// TestExtVariants: ext layouts beyond mke2fs's defaults: 1 KiB blocks and
+// 128-byte inodes (double-indirect block maps), ext4 without extents or
+// metadata_csum, inline data, sparse files (holes in block maps and extent
+// trees deep enough to need index nodes), fast and slow symlinks.
+func TestExtVariants(t *testing.T) {
+	// Holes between islands of data, ending with data (mke2fs -d with
+	// inline_data drops a trailing hole from the size).
+	sparse := make([]byte, 6<<20-128<<10+4096)
+	for off := 0; off < len(sparse); off += 128 << 10 {
+		copy(sparse[off:], randBytes(uint64(off), 4096)) // 48 islands of data between holes
+	}
+	tr := sampleTree(false)
+	tr["sparse.bin"] = sparse
+	tr["dir/small"] = []byte("tiny")
+	for _, c := range []struct {
+		kind string
+		opts []string
+	}{
+		{"ext2", []string{"-b", "1024", "-I", "128"}},
+		{"ext3", []string{"-b", "4096"}},
+		{"ext4", []string{"-O", "^extent,^metadata_csum,^64bit"}},
+		{"ext4", []string{"-O", "inline_data"}},
+		{"ext4", []string{"-b", "1024"}},
+	} {
+		t.Run(c.kind+strings.Join(c.opts, ""), func(t *testing.T) {
+			dir := t.TempDir()
+			src := filepath.Join(dir, "src")
+			writeTree(t, src, tr)
+			// Make sparse.bin really sparse: rewrite it with holes.
+			sp := filepath.Join(src, "sparse.bin")
+			os.Remove(sp)
+			f, _ := os.Create(sp)
+			for off := 0; off < len(sparse); off += 128 << 10 {
+				f.WriteAt(sparse[off:off+4096], int64(off))
+			}
+			f.Truncate(int64(len(sparse)))
+			f.Close()
+			long := strings.Repeat("long-target/", 8) + "hello.txt"
+			os.Symlink("hello.txt", filepath.Join(src, "fast-link"))
+			os.Symlink(long, filepath.Join(src, "slow-link"))
+			img := filepath.Join(dir, "fs.img")
+			run(t, "", "mkfs."+c.kind, append(append([]string{"-q", "-F", "-L", "variant", "-d", src}, c.opts...), img, "16M")...)
+			b, _ := os.ReadFile(img)
+			fsys, err := OpenFS(bytes.NewReader(b), 0, int64(len(b)), 512)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fsys.Type() != c.kind || fsys.Label() != "variant" {
+				t.Errorf("type %s label %q", fsys.Type(), fsys.Label())
+			}
+			checkTree(t, fsys, tr, func(n string) bool { return n == "lost+found" || strings.HasSuffix(n, "-link") })
+			for name, target := range map[string]string{"fast-link": "hello.txt", "slow-link": long} {
+				e, err := fsys.Stat(name)
+				if err != nil || e.Type != "symlink" || e.Target != target {
+					t.Errorf("%s: %+v %v", name, e, err)
+				}
+				if _, err := fsys.Open(name); err == nil {
+					t.Errorf("%s: a symlink opened as a file", name)
+				}
+			}
+		})
+	}
+}
+
+// TestPanicGuard: a panic inside a reader becomes an error naming the
+// volume, for every FS method and for reads.
+func TestPanicGuard(t *testing.T) {
+	s := &safeFS{impl: panicky{}, kind: "ntfs", off: 0x100000}
+	check := func(what string, err error) {
+		var fe *FSError
+		if !errors.Is(err, ErrDamaged) || !errors.As(err, &fe) || fe.Offset != 0x100000 || !strings.Contains(err.Error(), "ntfs at 0x100000") {
+			t.Errorf("%s: %v", what, err)
+		}
+	}
+	_, err := s.ReadDir("/x")
+	check("readdir", err)
+	_, err = s.Stat("/x")
+	check("stat", err)
+	_, err = s.Open("/x")
+	check("open", err)
+	if s.Label() != "" {
+		t.Error("label")
+	}
+	f := &safeFile{f: panicFile{}, fs: s, path: "/f"}
+	_, err = f.ReadAt(make([]byte, 10), 0)
+	check("read", err)
+}
+
+type panicky struct{}
+
+func (panicky) Type() string                    { return "ntfs" }
+func (panicky) Label() string                   { panic("label") }
+func (panicky) readDir(string) ([]Entry, error) { panic("readdir") }
+func (panicky) stat(string) (Entry, error)      { var m map[string]int; m["x"]++; return Entry{}, nil }
+func (panicky) open(string) (File, error)       { var a []int; _ = a[3]; return nil, nil }
+
+type panicFile struct{}
+
+func (panicFile) Size() int64                             { return 100 }
+func (panicFile) ReadAt(p []byte, off int64) (int, error) { panic("read") }
