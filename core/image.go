@@ -227,7 +227,8 @@ func (img *Image) openBAT() error {
 // checkBlockRange returns why a block or sector bitmap at [off, off+n) in
 // the file cannot be used, or "" when it can.
 func (img *Image) checkBlockRange(off, n int64) string {
-	if off+n > img.viewSize {
+	// FileOffsetMB has 44 bits, so in bytes it can overflow int64.
+	if off < 0 || off > maxFileOffset || off+n > img.viewSize {
 		return fmt.Sprintf("lies past the end of the file (0x%x)", img.viewSize)
 	}
 	for _, s := range img.structures {

@@ -123,7 +123,19 @@ type logRing struct {
 	b       []byte
 	fileOff int64
 	guid    uuid.UUID
+	// checksummed counts the bytes entryAt has run CRC-32C over. Every
+	// 4 KiB sector may start a candidate entry as long as the log, so a
+	// hostile log costs (size/4 KiB) * size without a limit; valid entries
+	// do not overlap, so a real log needs about its size.
+	checksummed int64
+	overBudget  bool
 }
+
+// errLogBudget stops the scan of a log whose candidate entries would take
+// more than checksumBudget bytes of CRC-32C.
+var errLogBudget = errors.New("log scan budget exceeded")
+
+func (l *logRing) checksumBudget() int64 { return 32*int64(len(l.b)) + 16*mib }
 
 func (l *logRing) at(p int64, n int) []byte {
 	size := int64(len(l.b))
@@ -163,6 +175,11 @@ func (l *logRing) entryAt(p int64) (*LogEntry, error) {
 	case h.LogGUID != l.guid:
 		return nil, fmt.Errorf("LogGuid %s does not match the header's %s", h.LogGUID, l.guid)
 	}
+	if l.checksummed+int64(h.EntryLength) > l.checksumBudget() {
+		l.overBudget = true
+		return nil, errLogBudget
+	}
+	l.checksummed += int64(h.EntryLength)
 	entry := l.at(p, int(h.EntryLength))
 	if c := crcWithZeroedField(entry, 4); c != h.Checksum {
 		return nil, fmt.Errorf("Checksum mismatch (%s)", checksumPair(h.Checksum, c))
@@ -226,9 +243,18 @@ func (l *logRing) entryAt(p int64) (*LogEntry, error) {
 	return e, nil
 }
 
+// isOurs reports whether the sector at log offset p starts something
+// shaped like one of this log's entries: the "loge" signature and the
+// header's LogGuid, whether or not the rest of the entry is valid.
+func (l *logRing) isOurs(p int64) bool {
+	hb := l.at(p, logEntryHdrSize)
+	return string(hb[0:4]) == "loge" && guidAt(hb[32:]) == l.guid
+}
+
 // activeSequence finds the active sequence following MS-VHDX 2.3.3 step by
-// step. It returns the entries tail first, or nil if there is none.
-func (l *logRing) activeSequence(info *LogInfo) []*LogEntry {
+// step. It returns the entries tail first, or nil if there is none, and
+// how many sectors start an entry-shaped header with this log's LogGuid.
+func (l *logRing) activeSequence(info *LogInfo) ([]*LogEntry, int) {
 	size := int64(len(l.b))
 	cache := map[int64]*LogEntry{}
 	bad := map[int64]bool{}
@@ -242,7 +268,7 @@ func (l *logRing) activeSequence(info *LogInfo) []*LogEntry {
 		e, err := l.entryAt(p)
 		if err != nil {
 			bad[p] = true
-			if err != errNotEntry && len(info.Damaged) < maxDamagedReports {
+			if err != errNotEntry && err != errLogBudget && len(info.Damaged) < maxDamagedReports {
 				info.Damaged = append(info.Damaged, LogProblem{LogOffset: p, FileOffset: l.fileOff + p, Message: err.Error()})
 			}
 			return nil
@@ -251,9 +277,13 @@ func (l *logRing) activeSequence(info *LogInfo) []*LogEntry {
 		return e
 	}
 	// Count valid entries anywhere (for the report).
+	ours := 0
 	for p := int64(0); p < size; p += logSector {
 		if load(p) != nil {
 			info.ValidEntries++
+		}
+		if l.isOurs(p) {
+			ours++
 		}
 	}
 
@@ -301,7 +331,7 @@ func (l *logRing) activeSequence(info *LogInfo) []*LogEntry {
 		}
 		oldTail = curTail
 	}
-	return candidate
+	return candidate, ours
 }
 
 // openLog examines the log named by the current header and, when it holds
@@ -323,14 +353,32 @@ func openLog(f io.ReaderAt, fileSize int64, h *Header) (*LogInfo, io.ReaderAt, i
 		return nil, nil, 0, err
 	}
 	ring := &logRing{b: b, fileOff: int64(h.LogOffset), guid: h.LogGUID}
-	active := ring.activeSequence(info)
+	active, ours := ring.activeSequence(info)
+	if ring.overBudget {
+		return nil, nil, 0, formatErr("log", int64(h.LogOffset), "", fmt.Sprintf(
+			"too many overlapping entry headers: checking them would checksum more than %d MiB", ring.checksumBudget()/mib), nil)
+	}
+	if active == nil && ours > 0 {
+		// MS-VHDX 2.3.3: no valid sequence means a corrupt file. Entries
+		// with this LogGuid were written, so something was meant to be
+		// replayed and cannot be.
+		var first any
+		for _, d := range info.Damaged {
+			if ring.isOurs(d.LogOffset) {
+				first = fmt.Sprintf("entry at 0x%x: %s", d.FileOffset, d.Message)
+				break
+			}
+		}
+		return nil, nil, 0, formatErr("log", int64(h.LogOffset), "", fmt.Sprintf(
+			"%d log entries carry LogGuid %s but none forms a valid sequence to replay (MS-VHDX 2.3.3)", ours, h.LogGUID), first)
+	}
 	if active == nil {
 		// Windows leaves files with a LogGuid and nothing to replay: the
 		// log was flushed. Nothing to do.
 		return info, f, fileSize, nil
 	}
 	head := active[len(active)-1].Header
-	if int64(head.FlushedFileOffset) > fileSize {
+	if head.FlushedFileOffset > uint64(fileSize) { // unsigned: 2^63 and up must not pass as negative
 		return nil, nil, 0, formatErr("log", int64(h.LogOffset)+active[len(active)-1].LogOffset, "FlushedFileOffset",
 			fmt.Sprintf("file is truncated: %d bytes, the log says at least %d", fileSize, head.FlushedFileOffset), head.FlushedFileOffset)
 	}

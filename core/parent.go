@@ -72,6 +72,7 @@ func parseParentLocator(b []byte, off int64) (*ParentLocator, error) {
 		return nil, formatErr(name, off+18, "KeyValueCount", "entries extend past the item", count)
 	}
 	seen := make(map[string]bool, count)
+	total := 0 // bytes of keys and values decoded so far
 	for i := 0; i < count; i++ {
 		p := 20 + i*12
 		eoff := off + int64(p)
@@ -80,6 +81,11 @@ func parseParentLocator(b []byte, off int64) (*ParentLocator, error) {
 		kl := binary.LittleEndian.Uint16(b[p+8:])
 		vl := binary.LittleEndian.Uint16(b[p+10:])
 		where := fmt.Sprintf("parent locator entry %d", i)
+		// Strings that do not overlap fit in the item. Entries that all
+		// point at one long string would otherwise decode it count times.
+		if total += int(kl) + int(vl); total > len(b) {
+			return nil, formatErr(where, eoff, "", "keys and values add up to more than the item's length (overlapping strings)", total)
+		}
 		key, err := locatorString(b, ko, kl)
 		if err != nil {
 			return nil, formatErr(where, eoff, "Key", err.Error(), fmt.Sprintf("offset %d length %d", ko, kl))

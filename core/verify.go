@@ -52,6 +52,10 @@ type Report struct {
 // maxBATReports bounds how many individual bad BAT entries are listed.
 const maxBATReports = 100
 
+// maxTrackedFileSize bounds the overlap bitmap of verifyBAT (8 MiB): no
+// valid VHDX file is larger than a 64 TiB disk plus its BAT and bitmaps.
+const maxTrackedFileSize = 65 * tib
+
 // Verify checks every structure of the image and its parents: the header
 // section, region tables, metadata, log, and every BAT entry. It reads the
 // whole BAT (page by page) and calls progress, if not nil, as it goes. It
@@ -195,15 +199,25 @@ func (img *Image) verifyBAT(ctx context.Context, progress func(int64)) (BATStats
 				Offset: img.bat.off + entry*8, Length: 8, Status: StatusError, Message: msg})
 		}
 	}
-	// One bit per MiB of file: a second block claiming the same MiB overlaps.
-	used := make([]uint64, img.viewSize/mib/64+1)
+	// One bit per MiB of file: a second block claiming the same MiB
+	// overlaps. The bitmap covers the real file (at most a 64 TiB disk's
+	// worth); the log can make the replayed file far larger (up to 2^60
+	// bytes), so MiBs past it are kept in a map that only grows with the
+	// blocks that claim them.
+	words := min(img.viewSize, img.FileSize, maxTrackedFileSize)/mib/64 + 1
+	used := make([]uint64, words)
+	far := map[int64]uint64{}
 	claim := func(off, n int64) bool {
 		ok := true
 		for m := off / mib; m < (off+n+mib-1)/mib; m++ {
-			if used[m/64]&(1<<(m%64)) != 0 {
-				ok = false
+			bit := uint64(1) << (m % 64)
+			if k := m / 64; k < words {
+				ok = ok && used[k]&bit == 0
+				used[k] |= bit
+			} else {
+				ok = ok && far[k]&bit == 0
+				far[k] |= bit
 			}
-			used[m/64] |= 1 << (m % 64)
 		}
 		return ok
 	}
