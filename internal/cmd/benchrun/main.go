@@ -166,9 +166,9 @@ func median(v []float64) float64 {
 }
 
 func goBenchmarks(quick bool) string {
-	args := []string{"test", "-run", "^$", "-bench", ".", "-benchmem", "./core/"}
+	args := []string{"test", "-run", "^$", "-bench", ".", "-benchmem", "./core/", "./core/volume/"}
 	if quick {
-		args = append(args, "-benchtime", "1x")
+		args = append(args, "-benchtime", "1x", "-short")
 	} else {
 		args = append(args, "-count", "3")
 	}
@@ -179,7 +179,7 @@ func goBenchmarks(quick bool) string {
 	}
 	var keep []string
 	for _, l := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(l, "Benchmark") || strings.HasPrefix(l, "cpu:") {
+		if strings.HasPrefix(l, "Benchmark") || strings.HasPrefix(l, "cpu:") || strings.HasPrefix(l, "pkg:") {
 			keep = append(keep, l)
 		}
 	}
@@ -207,7 +207,7 @@ func render(rs, extra []result, goBench string, rounds int) string {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %.3f s | %.3f s | %.2f× | %s | %s |\n", r.Name, r.A, r.B, r.MedA, r.MedB, ratio, target, met)
 	}
-	b.WriteString("\n## Go benchmarks (`go test -run '^$' -bench . -benchmem -count 3 ./core/`)\n\n```\n" + goBench + "\n```\n")
+	b.WriteString("\n## Go benchmarks (`go test -run '^$' -bench . -benchmem -count 3 ./core/ ./core/volume/`)\n\n```\n" + goBench + "\n```\n")
 	return b.String()
 }
 
