@@ -1,0 +1,168 @@
+//go:build js && wasm
+
+package main
+
+// Errors as messages: {name, message, ...fields}. The name says what kind
+// of problem it is (PROTOCOL.md lists them); the fields say where.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall/js"
+
+	"github.com/vhdxview/vhdxview/bridge"
+	"github.com/vhdxview/vhdxview/core"
+)
+
+// protoError is an error this package makes, with its protocol name.
+type protoError struct {
+	name string
+	msg  string
+	// fields are added to the error object (js.ValueOf values).
+	fields map[string]any
+}
+
+func (e *protoError) Error() string { return e.msg }
+
+func argErrorf(format string, a ...any) error {
+	return &protoError{name: "ArgumentError", msg: fmt.Sprintf(format, a...)}
+}
+
+// internalError is a recovered panic: a bug, reported rather than fatal.
+type internalError struct{ msg, stack string }
+
+func (e *internalError) Error() string { return "internal error: " + e.msg }
+
+// fileError says which file an error is about.
+type fileError struct {
+	file string
+	err  error
+}
+
+func (e *fileError) Error() string { return e.file + ": " + e.err.Error() }
+func (e *fileError) Unwrap() error { return e.err }
+
+// storeError wraps an IndexedDB failure so that it is told apart from a
+// failure to read an image file.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+
+// errorValue turns err into {name, message, ...}.
+func errorValue(err error) js.Value {
+	o := newObject()
+	name, fields := classify(err)
+	o.Set("name", name)
+	o.Set("message", message(name, err))
+	var fe *fileError
+	if errors.As(err, &fe) {
+		o.Set("file", fe.file)
+	}
+	for k, v := range fields {
+		o.Set(k, v)
+	}
+	return o
+}
+
+func classify(err error) (string, map[string]any) {
+	var (
+		pe  *protoError
+		ie  *internalError
+		fe  *core.FormatError
+		be  *core.BlockError
+		ce  *core.ChainError
+		jse *bridge.JSError
+	)
+	switch {
+	case errors.As(err, &pe):
+		return pe.name, pe.fields
+	case errors.As(err, &ie):
+		return "InternalError", map[string]any{"stack": ie.stack}
+	case errors.Is(err, context.Canceled):
+		return "CancelledError", nil
+	case errors.As(err, &ce):
+		f := map[string]any{"child": ce.Child, "level": ce.Level, "paths": pathsValue(ce.Paths)}
+		var links, tried []any
+		for _, l := range ce.Linkages {
+			links = append(links, l.String())
+		}
+		for _, t := range ce.Tried {
+			tried = append(tried, t)
+		}
+		f["linkages"], f["tried"] = links, tried
+		if errors.Is(err, core.ErrNoParent) {
+			return "MissingParentError", f
+		}
+		return "ChainError", f
+	case errors.As(err, &fe):
+		f := map[string]any{"structure": fe.Structure, "offset": float64(fe.Offset)}
+		if fe.Field != "" {
+			f["field"] = fe.Field
+		}
+		if fe.Val != nil {
+			f["value"] = fmt.Sprint(fe.Val)
+		}
+		if errors.Is(err, core.ErrUnsupported) {
+			return "UnsupportedError", f
+		}
+		return "FormatError", f
+	case errors.As(err, &be):
+		return "BlockError", map[string]any{"structure": "BAT entry " + fmt.Sprint(be.Entry), "level": be.Level,
+			"block": float64(be.Block), "entry": float64(be.Entry), "offset": float64(be.FileOffset)}
+	case errors.Is(err, core.ErrNoParent):
+		return "MissingParentError", nil
+	case errors.Is(err, bridge.ErrQuota):
+		return "QuotaError", nil
+	case errors.Is(err, bridge.ErrTooLarge):
+		return "TooLargeError", nil
+	case errors.Is(err, bridge.ErrNotFound):
+		return "NotFoundError", nil
+	case errors.Is(err, bridge.ErrUnavailable):
+		return "StorageUnavailableError", nil
+	case isStoreError(err):
+		return "StorageError", jsName(err)
+	case errors.As(err, &jse), errors.Is(err, bridge.ErrShortRead), errors.Is(err, bridge.ErrClosed):
+		return "ReadError", jsName(err)
+	}
+	return "Error", nil
+}
+
+func isStoreError(err error) bool {
+	var se *storeError
+	return errors.As(err, &se)
+}
+
+func jsName(err error) map[string]any {
+	var jse *bridge.JSError
+	if errors.As(err, &jse) && jse.Name != "" {
+		return map[string]any{"js_name": jse.Name}
+	}
+	return nil
+}
+
+// message is err's text, with advice where the engine's text alone would
+// leave the user wondering what to do.
+func message(name string, err error) string {
+	s := err.Error()
+	switch name {
+	case "QuotaError":
+		return "not saved for later: the browser's storage quota is full (the image stays open; free space or forget other images). " + s
+	case "TooLargeError":
+		return "not saved for later: the image is larger than the store allows (the image stays open). " + s
+	case "ReadError":
+		return "cannot read the file (was it changed, moved or deleted since it was opened?): " + s
+	case "StorageUnavailableError":
+		return "this browser offers no IndexedDB here (private mode?), so images cannot be remembered: " + s
+	}
+	return s
+}
+
+func pathsValue(kv []core.KeyValue) []any {
+	out := []any{}
+	for _, p := range kv {
+		out = append(out, map[string]any{"key": p.Key, "value": p.Value})
+	}
+	return out
+}

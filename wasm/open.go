@@ -1,0 +1,360 @@
+//go:build js && wasm
+
+package main
+
+// open and reopen: from one or more Blobs to an open image. Each file is
+// opened alone first; the leaf is the file no other file names as its
+// parent, and it is opened again with the other files offered to the
+// engine's parent resolver, which matches them by DataWriteGuid.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"syscall/js"
+
+	"github.com/google/uuid"
+	"github.com/vhdxview/vhdxview/bridge"
+	"github.com/vhdxview/vhdxview/core"
+)
+
+// file is one Blob/File given to open (or read back from the store).
+type file struct {
+	blob    js.Value
+	r       *bridge.BlobReader
+	name    string
+	size    int64
+	mod     int64 // File.lastModified, ms; 0 for a plain Blob
+	fromIDB bool  // the Blob came from the store
+
+	hash, key string // fingerprint (store.go), set by fingerprint()
+}
+
+// session is an open image.
+type session struct {
+	id    int
+	img   *core.Image
+	files []*file // files[k] is chain level k
+	// missing is set when the image was opened with partial: true and its
+	// parent was not found (the chain error, for the summary).
+	missing *core.ChainError
+	// skipped are files given with others that are not VHDX at all.
+	skipped []error
+}
+
+func (sess *session) key() string { return sess.files[0].key }
+
+// Summary is the short description of an open image: what the page shows
+// first and what the store keeps as the record's summary.
+type Summary struct {
+	Name               string         `json:"name"`
+	Type               string         `json:"type"`
+	VirtualSize        int64          `json:"virtual_size"`
+	BlockSize          int64          `json:"block_size"`
+	LogicalSectorSize  int64          `json:"logical_sector_size"`
+	PhysicalSectorSize int64          `json:"physical_sector_size"`
+	PayloadBlocks      int64          `json:"payload_blocks"`
+	FileSize           int64          `json:"file_size"`
+	VirtualDiskID      string         `json:"virtual_disk_id"`
+	DataWriteGUID      string         `json:"data_write_guid"`
+	Creator            string         `json:"creator"`
+	LogReplayed        bool           `json:"log_replayed"`
+	Chain              []SummaryLevel `json:"chain"`
+	ParentMissing      *MissingParent `json:"parent_missing,omitempty"`
+}
+
+// SummaryLevel is one file of the chain; level 0 is the image itself.
+type SummaryLevel struct {
+	Level       int    `json:"level"`
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	FileSize    int64  `json:"file_size"`
+	Key         string `json:"key,omitempty"` // store key of the file
+	LogReplayed bool   `json:"log_replayed"`
+}
+
+// MissingParent names the parent that was not found (partial opens).
+type MissingParent struct {
+	Message  string          `json:"message"`
+	Paths    []core.KeyValue `json:"paths"`
+	Linkages []string        `json:"linkages"`
+}
+
+// summary describes chain level k of sess.
+func (sess *session) summary(k int) *Summary {
+	chain := sess.img.Chain()
+	img := chain[k]
+	sum := &Summary{
+		Name: img.Name, Type: img.Type(), VirtualSize: img.Size(), BlockSize: img.Geometry.BlockSize,
+		LogicalSectorSize: img.Geometry.LogicalSectorSize, PhysicalSectorSize: int64(img.Metadata.PhysicalSectorSize),
+		PayloadBlocks: img.Geometry.PayloadBlocks, FileSize: img.FileSize, VirtualDiskID: img.Metadata.VirtualDiskID.String(),
+		DataWriteGUID: img.Header().DataWriteGUID.String(), Creator: img.FileIdentifier.Creator, LogReplayed: img.Log.Replayed,
+	}
+	for j, lvl := range chain[k:] {
+		sum.Chain = append(sum.Chain, SummaryLevel{Level: j, Name: lvl.Name, Type: lvl.Type(), FileSize: lvl.FileSize,
+			Key: sess.files[k+j].key, LogReplayed: lvl.Log.Replayed})
+	}
+	if ce := sess.missing; ce != nil && k == 0 {
+		mp := &MissingParent{Message: ce.Error(), Paths: ce.Paths}
+		for _, l := range ce.Linkages {
+			mp.Linkages = append(mp.Linkages, l.String())
+		}
+		sum.ParentMissing = mp
+	}
+	return sum
+}
+
+// open: {files, partial?, store?} → {image, key, summary, files, store_error?}
+func (r *request) open() (reply, error) {
+	a := args{r.args}
+	partial, err := a.bool("partial", false)
+	if err != nil {
+		return reply{}, err
+	}
+	remember, err := a.bool("store", true)
+	if err != nil {
+		return reply{}, err
+	}
+	list := a.value("files")
+	if !absent(list) && list.Type() == js.TypeObject && list.Get("length").Type() != js.TypeNumber {
+		list = js.Global().Get("Array").Call("of", list) // one File
+	}
+	if absent(list) || list.Type() != js.TypeObject {
+		return reply{}, argErrorf("files must be a File, an array of Files or a FileList")
+	}
+	n := list.Get("length").Int()
+	if n == 0 || n > MaxFiles {
+		return reply{}, argErrorf("files must hold 1 to %d files, not %d", MaxFiles, n)
+	}
+	var files []*file
+	for i := 0; i < n; i++ {
+		f, err := r.s.newFile(list.Index(i), i, false)
+		if err != nil {
+			return reply{}, err
+		}
+		files = append(files, f)
+	}
+	return r.openFiles(files, partial, remember)
+}
+
+// newFile wraps a Blob (or File) in a reader.
+func (s *Server) newFile(b js.Value, i int, fromIDB bool) (*file, error) {
+	rd, err := bridge.NewBlobReader(b, s.readerOpts...)
+	if err != nil {
+		return nil, argErrorf("files[%d] is not a File or Blob: %v", i, err)
+	}
+	f := &file{blob: b, r: rd, size: rd.Size(), fromIDB: fromIDB}
+	if v := b.Get("name"); v.Type() == js.TypeString && v.String() != "" {
+		f.name = v.String()
+	} else {
+		f.name = fmt.Sprintf("image-%d.vhdx", i+1)
+	}
+	if v := b.Get("lastModified"); v.Type() == js.TypeNumber {
+		f.mod = int64(v.Float())
+	}
+	return f, nil
+}
+
+// openFiles opens the leaf of files with the others as parent candidates,
+// registers the session and remembers the chain's files in the store.
+func (r *request) openFiles(files []*file, partial, remember bool) (reply, error) {
+	sess, err := r.s.openChain(files, partial)
+	if err != nil {
+		return reply{}, err
+	}
+	for _, f := range sess.files {
+		if err := f.fingerprint(); err != nil {
+			return reply{}, &fileError{f.name, err}
+		}
+	}
+	r.s.mu.Lock()
+	r.s.nextImg++
+	sess.id = r.s.nextImg
+	r.s.images[sess.id] = sess
+	r.s.mu.Unlock()
+
+	var storeErr error
+	var after func()
+	if remember && r.s.storeEnabled() {
+		storeErr = r.s.remember(r.ctx, sess)
+		if storeErr == nil {
+			after = func() { r.s.storeBytes(sess) }
+		}
+	}
+	res, err := r.sessionValue(sess)
+	if err != nil {
+		return reply{}, err
+	}
+	if storeErr != nil {
+		res.Set("store_error", errorValue(storeErr))
+	}
+	return reply{v: res, after: after}, nil
+}
+
+// sessionValue is the result of open and reopen.
+func (r *request) sessionValue(sess *session) (js.Value, error) {
+	sum, err := jsonValue(sess.summary(0))
+	if err != nil {
+		return js.Undefined(), err
+	}
+	res := newObject()
+	res.Set("image", sess.id)
+	if k := sess.key(); k != "" && r.s.storeEnabled() {
+		res.Set("key", k)
+	} else {
+		res.Set("key", js.Null())
+	}
+	res.Set("summary", sum)
+	blobs := make([]any, len(sess.files))
+	for i, f := range sess.files {
+		blobs[i] = f.blob
+	}
+	res.Set("files", blobs)
+	if len(sess.skipped) > 0 {
+		var sk []any
+		for _, e := range sess.skipped {
+			sk = append(sk, errorValue(e))
+		}
+		res.Set("skipped", sk)
+	}
+	return res, nil
+}
+
+type opened struct {
+	f   *file
+	img *core.Image
+}
+
+func (s *Server) openChain(files []*file, partial bool) (*session, error) {
+	var all []opened
+	var skipped []error
+	seen := map[string]bool{}
+	for _, f := range files {
+		img, err := core.Open(f.r, f.size, &core.Options{Name: f.name})
+		if err != nil {
+			// Among several files, one that is not VHDX at all (a VM's
+			// configuration dropped with its disks) is left out.
+			if len(files) > 1 && notVHDX(err) {
+				skipped = append(skipped, &fileError{f.name, err})
+				continue
+			}
+			return nil, &fileError{f.name, err}
+		}
+		// The same file given twice is taken once.
+		id := fmt.Sprintf("%s/%d", img.Header().DataWriteGUID, f.size)
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		all = append(all, opened{f, img})
+	}
+	named := map[uuid.UUID]bool{} // DataWriteGuids some file names as its parent
+	for _, o := range all {
+		if o.img.Metadata.FileParameters.HasParent && o.img.Metadata.ParentLocator != nil {
+			for _, l := range o.img.Metadata.ParentLocator.Linkages() {
+				if l != o.img.Header().DataWriteGUID {
+					named[l] = true
+				}
+			}
+		}
+	}
+	if len(all) == 0 {
+		return nil, skipped[0]
+	}
+	var leaves []opened
+	for _, o := range all {
+		if !named[o.img.Header().DataWriteGUID] {
+			leaves = append(leaves, o)
+		}
+	}
+	if len(leaves) > 1 {
+		// One differencing disk and disks that are not its parent: most
+		// likely the user gave the wrong parent, so open the child and let
+		// the resolver say why each file is not its parent.
+		var diff []opened
+		for _, o := range leaves {
+			if o.img.Metadata.FileParameters.HasParent {
+				diff = append(diff, o)
+			}
+		}
+		if len(diff) == 1 {
+			leaves = diff
+		}
+	}
+	switch {
+	case len(leaves) == 0:
+		return nil, &core.ChainError{Msg: "the files name each other as parents (a cycle); no file is the child"}
+	case len(leaves) > 1:
+		var names []any
+		var s []string
+		for _, o := range leaves {
+			names = append(names, o.f.name)
+			s = append(s, o.f.name)
+		}
+		return nil, &protoError{name: "MultipleImagesError", fields: map[string]any{"files": names},
+			msg: fmt.Sprintf("%d of the files are separate disks, not one differencing chain (%s); open them one at a time", len(leaves), strings.Join(s, ", "))}
+	}
+	leaf := leaves[0]
+	sess := &session{img: leaf.img, skipped: skipped}
+	if leaf.img.Metadata.FileParameters.HasParent {
+		res := core.ParentResolverFunc(func(child *core.Image) ([]core.ParentFile, error) {
+			var want []uuid.UUID
+			if child.Metadata.ParentLocator != nil {
+				want = child.Metadata.ParentLocator.Linkages()
+			}
+			var match, rest []core.ParentFile
+			for _, o := range all {
+				if o.f == leaf.f {
+					continue
+				}
+				pf := core.ParentFile{Name: o.f.name, R: o.f.r, Size: o.f.size}
+				if contains(want, o.img.Header().DataWriteGUID) {
+					match = append(match, pf)
+				} else {
+					rest = append(rest, pf)
+				}
+			}
+			return append(match, rest...), nil
+		})
+		img, err := core.Open(leaf.f.r, leaf.f.size, &core.Options{Name: leaf.f.name, Parent: res})
+		var ce *core.ChainError
+		switch {
+		case err == nil:
+			sess.img = img
+		case partial && errors.As(err, &ce) && errors.Is(err, core.ErrNoParent):
+			sess.missing = ce // keep the leaf opened alone
+		default:
+			return nil, err
+		}
+	}
+	for k := range sess.img.Chain() {
+		rd, _, _ := sess.img.File(k)
+		for _, o := range all {
+			if rd == io.ReaderAt(o.f.r) {
+				sess.files = append(sess.files, o.f)
+				break
+			}
+		}
+	}
+	if len(sess.files) != len(sess.img.Chain()) {
+		return nil, &internalError{msg: "chain files do not match the chain"}
+	}
+	return sess, nil
+}
+
+// notVHDX says whether err means the file is no VHDX file at all (its file
+// type identifier is wrong), rather than a damaged one.
+func notVHDX(err error) bool {
+	var fe *core.FormatError
+	return errors.As(err, &fe) && fe.Structure == "file type identifier" && fe.Offset == 0
+}
+
+func contains(list []uuid.UUID, u uuid.UUID) bool {
+	for _, l := range list {
+		if l == u {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,257 @@
+//go:build js && wasm
+
+package main
+
+// The ops on an open image: info, verify, read, map, plan, close.
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"syscall/js"
+
+	"github.com/vhdxview/vhdxview/core"
+)
+
+// info: {image} → core.Info (what `vhdx info --json` prints).
+func (r *request) info() (reply, error) {
+	sess, err := r.image()
+	if err != nil {
+		return reply{}, err
+	}
+	v, err := jsonValue(sess.img.Info())
+	return reply{v: v}, err
+}
+
+// verify: {image} → core.Report, with progress {done, total} in BAT
+// entries. The report is kept in the image's store record.
+func (r *request) verify() (reply, error) {
+	sess, err := r.image()
+	if err != nil {
+		return reply{}, err
+	}
+	rep := sess.img.Verify(r.ctx, r.progress)
+	if err := r.ctx.Err(); err != nil {
+		return reply{}, err
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		return reply{}, err
+	}
+	v := parseJSON(string(b))
+	if k := sess.key(); k != "" && r.s.storeEnabled() {
+		if err := r.s.saveVerify(r.ctx, k, string(b)); err != nil {
+			v.Set("store_error", errorValue(err))
+		}
+	}
+	return reply{v: v}, nil
+}
+
+// read: {image, offset, length} → ArrayBuffer (transferred) of the virtual
+// disk bytes; shorter than length at the end of the disk.
+func (r *request) read() (reply, error) {
+	sess, err := r.image()
+	if err != nil {
+		return reply{}, err
+	}
+	a := args{r.args}
+	off, err := a.required("offset")
+	if err != nil {
+		return reply{}, err
+	}
+	n, err := a.required("length")
+	if err != nil {
+		return reply{}, err
+	}
+	if n > MaxRead {
+		return reply{}, argErrorf("read: length %d is over the %d-byte limit of one request", n, MaxRead)
+	}
+	size := sess.img.Size()
+	if off >= size {
+		n = 0
+	}
+	n = min(n, size-min(off, size))
+	buf := make([]byte, n)
+	if n > 0 {
+		if _, err := sess.img.ReadAt(buf, off); err != nil && err != io.EOF {
+			return reply{}, sess.annotate(err)
+		}
+	}
+	u := uint8Array(buf)
+	ab := u.Get("buffer")
+	return reply{v: ab, transfer: []any{ab}}, nil
+}
+
+// map: {image, first?, count?, level?} → {first, count, blocks, level,
+// states: Uint8Array}. states[i] is the raw BAT state of payload block
+// first+i (MS-VHDX 2.5.1.1: 0 NOT_PRESENT, 1 UNDEFINED, 2 ZERO, 3 UNMAPPED,
+// 6 FULLY_PRESENT, 7 PARTIALLY_PRESENT; others are damaged entries).
+func (r *request) mapStates() (reply, error) {
+	sess, err := r.image()
+	if err != nil {
+		return reply{}, err
+	}
+	a := args{r.args}
+	level, err := a.int("level", 0)
+	if err != nil {
+		return reply{}, err
+	}
+	chain := sess.img.Chain()
+	if level >= int64(len(chain)) {
+		return reply{}, argErrorf("map: level %d, but the chain has %d levels", level, len(chain))
+	}
+	img := chain[level]
+	total := img.Geometry.PayloadBlocks
+	first, err := a.int("first", 0)
+	if err != nil {
+		return reply{}, err
+	}
+	count, err := a.int("count", MaxMapBlocks)
+	if err != nil {
+		return reply{}, err
+	}
+	first = min(first, total)
+	count = min(count, MaxMapBlocks, total-first)
+	states, err := img.States(make([]core.PayloadState, 0, count), first, count)
+	if err != nil {
+		return reply{}, sess.annotate(err)
+	}
+	b := make([]byte, len(states))
+	for i, st := range states {
+		b[i] = byte(st)
+	}
+	u := uint8Array(b)
+	res := newObject()
+	res.Set("first", float64(first))
+	res.Set("count", float64(count))
+	res.Set("blocks", float64(total))
+	res.Set("level", level)
+	res.Set("states", u)
+	return reply{v: res, transfer: []any{u.Get("buffer")}}, nil
+}
+
+// planRun is a core.Run as the page sees it.
+type planRun struct {
+	Kind       string `json:"kind"` // "zero" | "file" | "bytes"
+	Offset     int64  `json:"offset"`
+	Length     int64  `json:"length"`
+	Level      *int   `json:"level,omitempty"`       // file
+	FileOffset *int64 `json:"file_offset,omitempty"` // file
+}
+
+// errEnough stops a plan walk at the page's run limit.
+var errEnough = errors.New("enough runs")
+
+// plan: {image, offset?, length?, limit?} → {offset, end, next, runs}.
+// runs cover [offset, end); next is end, or null when the range is done.
+// A "bytes" run carries data (Uint8Array, transferred).
+func (r *request) plan() (reply, error) {
+	sess, err := r.image()
+	if err != nil {
+		return reply{}, err
+	}
+	a := args{r.args}
+	size := sess.img.Size()
+	off, err := a.int("offset", 0)
+	if err != nil {
+		return reply{}, err
+	}
+	n, err := a.int("length", max(size-off, 0))
+	if err != nil {
+		return reply{}, err
+	}
+	limit, err := a.int("limit", DefaultRuns)
+	if err != nil {
+		return reply{}, err
+	}
+	if limit < 1 || limit > MaxRuns {
+		return reply{}, argErrorf("plan: limit must be from 1 to %d", MaxRuns)
+	}
+	off = min(off, size)
+	n = min(n, size-off)
+	var runs []planRun
+	var data []js.Value // per run: the bytes of a "bytes" run
+	end := off
+	err = sess.img.Plan(off, n, func(run core.Run) error {
+		if len(runs) >= int(limit) {
+			return errEnough
+		}
+		if err := r.ctx.Err(); err != nil {
+			return err
+		}
+		pr := planRun{Kind: run.Kind.String(), Offset: run.Offset, Length: run.Length}
+		d := js.Undefined()
+		switch run.Kind {
+		case core.RunFile:
+			lvl, fo := run.Level, run.FileOffset
+			pr.Level, pr.FileOffset = &lvl, &fo
+		case core.RunBytes:
+			if int64(len(run.Data)) != run.Length {
+				return fmt.Errorf("vhdx: plan: bytes run of %d bytes holds %d", run.Length, len(run.Data))
+			}
+			d = uint8Array(run.Data)
+		}
+		runs = append(runs, pr)
+		data = append(data, d)
+		end = run.Offset + run.Length
+		return nil
+	})
+	if err != nil && err != errEnough {
+		return reply{}, sess.annotate(err)
+	}
+	if runs == nil {
+		runs = []planRun{}
+	}
+	rv, err := jsonValue(runs)
+	if err != nil {
+		return reply{}, err
+	}
+	var transfer []any
+	for i, d := range data {
+		if !d.IsUndefined() {
+			rv.Index(i).Set("data", d)
+			transfer = append(transfer, d.Get("buffer"))
+		}
+	}
+	res := newObject()
+	res.Set("offset", float64(off))
+	res.Set("end", float64(end))
+	if end < off+n {
+		res.Set("next", float64(end))
+	} else {
+		res.Set("next", js.Null())
+	}
+	res.Set("runs", rv)
+	return reply{v: res, transfer: transfer}, nil
+}
+
+// close: {image} → {}. The image's readers drop their caches.
+func (r *request) close() (reply, error) {
+	sess, err := r.image()
+	if err != nil {
+		return reply{}, err
+	}
+	r.s.mu.Lock()
+	delete(r.s.images, sess.id)
+	r.s.mu.Unlock()
+	for _, f := range sess.files {
+		f.r.Close()
+	}
+	return reply{}, nil
+}
+
+// annotate adds to a missing-parent error from a read or plan the
+// locator paths of the level whose parent is missing.
+func (sess *session) annotate(err error) error {
+	if !errors.Is(err, core.ErrNoParent) || sess.missing == nil {
+		return err
+	}
+	ce := sess.missing
+	var links []any
+	for _, l := range ce.Linkages {
+		links = append(links, l.String())
+	}
+	return &protoError{name: "MissingParentError", msg: err.Error(),
+		fields: map[string]any{"paths": pathsValue(ce.Paths), "linkages": links, "child": ce.Child, "level": ce.Level}}
+}

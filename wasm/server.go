@@ -1,0 +1,327 @@
+//go:build js && wasm
+
+package main
+
+// The request loop: {id, op, args} in, {id, ok, result | error} out, with
+// {id, progress} on the way and {event, ...} for news nobody asked for.
+// Every request runs in its own goroutine, so Dispatch (called from a
+// js.FuncOf callback) never blocks.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"syscall/js"
+	"time"
+
+	"github.com/vhdxview/vhdxview/bridge"
+)
+
+// ProtocolVersion is sent in the ready event; it changes when a message
+// changes incompatibly.
+const ProtocolVersion = 1
+
+// Limits of one request.
+const (
+	MaxRead      = 16 << 20 // read: bytes per request
+	MaxMapBlocks = 1 << 20  // map: blocks per request
+	DefaultRuns  = 4096     // plan: runs per page unless limit says otherwise
+	MaxRuns      = 65536    // plan: largest limit
+	MaxFiles     = 256      // open: files per request (core.MaxChainDepth)
+)
+
+// progressInterval is the least time between two progress messages of one
+// request (the first and the last are always sent).
+const progressInterval = 100 * time.Millisecond
+
+// yieldInterval is how long a request that reports progress may run
+// before it lets the worker's event loop run. Blob reads in a worker are
+// synchronous (FileReaderSync), so without this a long verify would hold
+// back every message behind it, cancel included.
+const yieldInterval = 50 * time.Millisecond
+
+// Server answers protocol requests. post sends one message to the page;
+// it is called from request goroutines and must not block for long.
+type Server struct {
+	post func(msg js.Value, transfer []any)
+
+	mu      sync.Mutex
+	images  map[int]*session
+	nextImg int
+	running map[string]context.CancelFunc // request id → cancel
+
+	st storeState
+	// bg counts work started after a reply (storing bytes).
+	bg sync.WaitGroup
+
+	// readerOpts are passed to every bridge.NewBlobReader (tests).
+	readerOpts []bridge.Option
+}
+
+// NewServer returns a server that sends its messages with post.
+func NewServer(post func(msg js.Value, transfer []any)) *Server {
+	return &Server{
+		post:    post,
+		images:  map[int]*session{},
+		running: map[string]context.CancelFunc{},
+		st:      storeState{cfg: defaultStoreConfig()},
+	}
+}
+
+// request is one request being served.
+type request struct {
+	ctx  context.Context
+	id   js.Value
+	op   string
+	args js.Value
+	s    *Server
+
+	lastProgress time.Time
+	lastYield    time.Time
+}
+
+// reply is what a handler returns: the result value, the ArrayBuffers to
+// transfer with it, and work to start after the reply is posted.
+type reply struct {
+	v        js.Value
+	transfer []any
+	after    func()
+}
+
+type handler func(r *request) (reply, error)
+
+var handlers map[string]handler
+
+func init() {
+	handlers = map[string]handler{
+		"open":      (*request).open,
+		"reopen":    (*request).reopen,
+		"info":      (*request).info,
+		"verify":    (*request).verify,
+		"read":      (*request).read,
+		"map":       (*request).mapStates,
+		"plan":      (*request).plan,
+		"close":     (*request).close,
+		"recent":    (*request).recent,
+		"forget":    (*request).forget,
+		"pin":       (*request).pin,
+		"set_state": (*request).setState,
+		"config":    (*request).config,
+		"cancel":    (*request).cancel,
+	}
+}
+
+// Dispatch takes one message from the page. It reads the message's fields,
+// starts the request in a goroutine and returns at once.
+func (s *Server) Dispatch(msg js.Value) {
+	if msg.Type() != js.TypeObject {
+		s.Event("protocol-error", map[string]any{"error": errorValue(argErrorf("a request must be an object {id, op, args}"))})
+		return
+	}
+	id := msg.Get("id")
+	if t := id.Type(); t != js.TypeNumber && t != js.TypeString {
+		s.Event("protocol-error", map[string]any{"error": errorValue(argErrorf("request id must be a number or a string"))})
+		return
+	}
+	op := ""
+	if v := msg.Get("op"); v.Type() == js.TypeString {
+		op = v.String()
+	}
+	args := msg.Get("args")
+	if args.IsUndefined() || args.IsNull() {
+		args = js.Global().Get("Object").New()
+	}
+	key := idKey(id)
+	ctx, cancel := context.WithCancel(context.Background())
+	s.mu.Lock()
+	_, dup := s.running[key]
+	if !dup {
+		s.running[key] = cancel
+	}
+	s.mu.Unlock()
+	r := &request{ctx: ctx, id: id, op: op, args: args, s: s, lastYield: time.Now()}
+	if dup {
+		cancel()
+		go r.finish(reply{}, argErrorf("request id %s is already in use", key))
+		return
+	}
+	go func() {
+		defer func() {
+			s.mu.Lock()
+			delete(s.running, key)
+			s.mu.Unlock()
+			cancel()
+		}()
+		r.run()
+	}()
+}
+
+func idKey(id js.Value) string {
+	if id.Type() == js.TypeString {
+		return "s:" + id.String()
+	}
+	return fmt.Sprintf("n:%v", id.Float())
+}
+
+// run calls the op's handler, turning a panic into an InternalError reply
+// so that one bad request never stops the engine.
+func (r *request) run() {
+	var rep reply
+	var err error
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				err = &internalError{msg: fmt.Sprint(p), stack: string(debug.Stack())}
+			}
+		}()
+		h, ok := handlers[r.op]
+		if !ok {
+			err = &protoError{name: "UnknownOpError", msg: fmt.Sprintf("unknown op %q", r.op)}
+			return
+		}
+		rep, err = h(r)
+	}()
+	if err == nil && r.ctx.Err() != nil && r.op != "cancel" {
+		err = r.ctx.Err()
+	}
+	r.finish(rep, err)
+}
+
+// finish posts the reply, then starts rep.after.
+func (r *request) finish(rep reply, err error) {
+	msg := newObject()
+	msg.Set("id", r.id)
+	if err != nil {
+		msg.Set("ok", false)
+		msg.Set("error", errorValue(err))
+		r.s.send(msg, nil)
+		return
+	}
+	msg.Set("ok", true)
+	v := rep.v
+	if v.IsUndefined() {
+		v = newObject()
+	}
+	msg.Set("result", v)
+	r.s.send(msg, rep.transfer)
+	if rep.after != nil {
+		r.s.bg.Add(1)
+		go func() {
+			defer r.s.bg.Done()
+			rep.after()
+		}()
+	}
+}
+
+// progress sends {id, progress: {done, total}}, at most every
+// progressInterval except for the first and the last.
+func (r *request) progress(done, total int64) {
+	if r.ctx.Err() != nil {
+		return // cancelled: the reply says so, not a last "done"
+	}
+	now := time.Now()
+	if now.Sub(r.lastYield) >= yieldInterval {
+		yieldToJS()
+		now = time.Now()
+		r.lastYield = now
+	}
+	if done < total && !r.lastProgress.IsZero() && now.Sub(r.lastProgress) < progressInterval {
+		return
+	}
+	r.lastProgress = now
+	p := newObject()
+	p.Set("done", float64(done))
+	p.Set("total", float64(total))
+	msg := newObject()
+	msg.Set("id", r.id)
+	msg.Set("progress", p)
+	r.s.send(msg, nil)
+}
+
+// Event sends {event: name, ...fields}. Field values go through
+// js.ValueOf (js.Value, numbers, strings, maps, slices).
+func (s *Server) Event(name string, fields map[string]any) {
+	msg := newObject()
+	msg.Set("event", name)
+	for k, v := range fields {
+		msg.Set(k, v)
+	}
+	s.send(msg, nil)
+}
+
+func (s *Server) send(msg js.Value, transfer []any) {
+	defer func() {
+		// A message that cannot be cloned must not stop the engine; say
+		// so on the console (the page then sees no reply).
+		if p := recover(); p != nil {
+			js.Global().Get("console").Call("error", "vhdxview: cannot post message:", fmt.Sprint(p))
+		}
+	}()
+	s.post(msg, transfer)
+}
+
+// cancel: {target} → {cancelled}. The target request ends with a
+// CancelledError reply.
+func (r *request) cancel() (reply, error) {
+	a := args{v: r.args}
+	t := a.value("target")
+	if t.Type() != js.TypeNumber && t.Type() != js.TypeString {
+		return reply{}, argErrorf("cancel: target must be the id of a request")
+	}
+	key := idKey(t)
+	r.s.mu.Lock()
+	c, ok := r.s.running[key]
+	r.s.mu.Unlock()
+	if ok && key != idKey(r.id) {
+		c()
+	}
+	return objectReply(map[string]any{"cancelled": ok}), nil
+}
+
+func newObject() js.Value { return js.Global().Get("Object").New() }
+
+func objectReply(fields map[string]any) reply {
+	o := newObject()
+	for k, v := range fields {
+		o.Set(k, v)
+	}
+	return reply{v: o}
+}
+
+// jsonValue marshals v and parses it as a JS value, for results built
+// from JSON-tagged Go structs (core.Info, core.Report, ...).
+func jsonValue(v any) (js.Value, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return js.Undefined(), err
+	}
+	return parseJSON(string(b)), nil
+}
+
+func parseJSON(s string) js.Value {
+	return js.Global().Get("JSON").Call("parse", s)
+}
+
+// uint8Array copies b into a new Uint8Array.
+func uint8Array(b []byte) js.Value {
+	u := js.Global().Get("Uint8Array").New(len(b))
+	js.CopyBytesToJS(u, b)
+	return u
+}
+
+// yieldToJS blocks the calling goroutine until a zero-delay timer fires.
+// With every goroutine waiting, the Go runtime returns to the JS event
+// loop, which delivers the messages that arrived meanwhile.
+func yieldToJS() {
+	done := make(chan struct{})
+	var f js.Func
+	f = js.FuncOf(func(js.Value, []js.Value) any {
+		f.Release()
+		close(done)
+		return nil
+	})
+	js.Global().Call("setTimeout", f, 0)
+	<-done
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds the browser engine into web/:
+#   web/vhdxview.wasm   the Go engine (./wasm), GOOS=js GOARCH=wasm
+#   web/wasm_exec.js    Go's JS runtime support, copied from this Go's GOROOT
+#                       (it must match the Go that built the wasm)
+#   web/manifest.json   content hashes, which worker.js puts in the URLs it
+#                       loads so that a new build is never mixed with a
+#                       cached old one
+# None of the three is committed (.gitignore). Called by ./build.sh build.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+goroot="$(go env GOROOT)"
+exec_js="$goroot/lib/wasm/wasm_exec.js"
+[ -f "$exec_js" ] || exec_js="$goroot/misc/wasm/wasm_exec.js" # Go < 1.24
+[ -f "$exec_js" ] || { echo "build-wasm.sh: wasm_exec.js not found under $goroot" >&2; exit 1; }
+
+GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o web/vhdxview.wasm.tmp ./wasm
+mv web/vhdxview.wasm.tmp web/vhdxview.wasm
+cp "$exec_js" web/wasm_exec.js.tmp
+mv web/wasm_exec.js.tmp web/wasm_exec.js
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+size() { wc -c <"$1" | tr -d ' '; }
+cat >web/manifest.json.tmp <<EOF
+{
+  "wasm": "vhdxview.wasm",
+  "wasm_sha256": "$(sha web/vhdxview.wasm)",
+  "wasm_size": $(size web/vhdxview.wasm),
+  "wasm_exec": "wasm_exec.js",
+  "wasm_exec_sha256": "$(sha web/wasm_exec.js)",
+  "go": "$(go env GOVERSION)"
+}
+EOF
+mv web/manifest.json.tmp web/manifest.json
+echo "web/vhdxview.wasm: $(size web/vhdxview.wasm) bytes, sha256 $(sha web/vhdxview.wasm | cut -c1-16)…"

@@ -1,0 +1,295 @@
+// engine.test.mjs: the engine in a real browser, driven through
+// web/test/harness.html and window.vhdxview (web/vhdxview.js). Run by
+// run.mjs, which passes t = {page, context, base, fx, requests, downloads}:
+// fx.path(name) is a test image or reference file, fx.sha[name] its sha256.
+
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { openSync, readSync, closeSync, statSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const MiB = 1 << 20;
+const CHUNK = 16 * MiB; // the read op's limit
+
+// harness loads web/test/harness.html unless it is loaded already.
+async function harness(t, { reload = false } = {}) {
+  if (reload || !t.page.url().endsWith('/web/test/harness.html')) await t.page.goto(t.base + '/web/test/harness.html');
+  await t.page.waitForSelector('body[data-ready="true"]');
+}
+
+// openInput opens files through the harness's file input and returns the
+// JSON it prints: the open result, or {error}.
+async function openInput(t, ...names) {
+  await t.page.evaluate(() => { document.getElementById('summary').textContent = ''; });
+  await t.page.setInputFiles('#files', names.map((n) => t.fx.path(n)));
+  await t.page.waitForFunction(() => document.getElementById('summary').textContent !== '');
+  return JSON.parse(await t.page.textContent('#summary'));
+}
+
+// fileHashes is the sha256 of each 16 MiB chunk of a file, or of
+// [offset, offset+length) in one piece.
+function fileHashes(path, offset = 0, length = statSync(path).size - offset, chunk = CHUNK) {
+  const fd = openSync(path, 'r');
+  const out = [];
+  try {
+    for (let pos = offset; pos < offset + length; pos += chunk) {
+      const n = Math.min(chunk, offset + length - pos);
+      const b = Buffer.alloc(n);
+      let got = 0;
+      while (got < n) got += readSync(fd, b, got, n - got, pos + got);
+      out.push(createHash('sha256').update(b).digest('hex'));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return out;
+}
+
+// pageHashes reads [offset, offset+length) through vhdxview.read in chunks
+// and hashes each chunk in the page.
+function pageHashes(t, image, offset, length, chunk = CHUNK) {
+  return t.page.evaluate(async ({ image, offset, length, chunk }) => {
+    const hex = (b) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('');
+    const out = [];
+    for (let pos = offset; pos < offset + length; pos += chunk) {
+      const n = Math.min(chunk, offset + length - pos);
+      const bytes = await window.vhdxview.read(image, pos, n);
+      if (bytes.length !== n) throw new Error(`read ${pos}+${n} gave ${bytes.length} bytes`);
+      out.push(hex(await crypto.subtle.digest('SHA-256', bytes)));
+    }
+    return out;
+  }, { image, offset, length, chunk });
+}
+
+// download makes vhdxview.blob(image) of the whole disk, clicks an
+// <a download> for it and returns the sha256 and size of the saved file.
+async function download(t, image, name) {
+  const [dl] = await Promise.all([
+    t.page.waitForEvent('download'),
+    t.page.evaluate(async ({ image, name }) => {
+      const blob = await window.vhdxview.blob(image);
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(blob);
+      a.download = name;
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
+    }, { image, name }),
+  ]);
+  mkdirSync(t.downloads, { recursive: true });
+  const path = join(t.downloads, name);
+  await dl.saveAs(path);
+  const [sha] = fileHashes(path, 0, statSync(path).size, Infinity);
+  return { sha, size: statSync(path).size };
+}
+
+// recentRecord polls recent() until the record of key satisfies ok.
+async function recentRecord(t, key, ok, what) {
+  for (let i = 0; i < 200; i++) {
+    const r = await t.page.evaluate(async () => window.vhdxview.recent());
+    const rec = r.records.find((x) => x.key === key);
+    if (rec && ok(rec)) return { rec, recent: r };
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new Error(`recent: ${key} never became ${what}`);
+}
+
+export const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+
+test('the engine loads in a worker from the served files', async (t) => {
+  await harness(t, { reload: true });
+  const workers = t.page.workers().map((w) => w.url());
+  assert.ok(workers.some((u) => u.endsWith('/web/worker.js')), `workers: ${workers}`);
+  assert.match(await t.page.textContent('#status'), /engine ready/);
+  const urls = t.requests.join('\n');
+  assert.match(urls, /\/web\/vhdxview\.wasm\?v=[0-9a-f]{16}/, 'the wasm is loaded with its content hash');
+  assert.match(urls, /\/web\/wasm_exec\.js\?v=[0-9a-f]{16}/);
+  // Sync reads: the worker has FileReaderSync.
+  const w = t.page.workers().find((x) => x.url().endsWith('/web/worker.js'));
+  assert.equal(await w.evaluate(() => typeof FileReaderSync), 'function');
+  await t.page.evaluate(() => window.vhdxview.forgetAll());
+});
+
+test('open a File from the file input; read equals vhdx cat', async (t) => {
+  await harness(t);
+  const res = await openInput(t, 'dynamic.vhdx');
+  assert.equal(res.error, undefined, JSON.stringify(res.error));
+  assert.equal(res.summary.type, 'dynamic');
+  assert.equal(res.summary.virtual_size, 64 * MiB);
+  assert.equal(res.summary.name, 'dynamic.vhdx');
+  assert.match(res.key, /^[0-9a-f]{32}$/);
+  assert.equal(t.fx.sha['dynamic.cat'], t.fx.sha['dynamic.raw'], 'vhdx cat and the builder agree');
+  assert.deepEqual(await pageHashes(t, res.image, 0, 64 * MiB), fileHashes(t.fx.path('dynamic.cat')));
+  // Unaligned, across blocks, and a tail past the end.
+  for (const [off, len] of [[1234567, 100003], [5 * MiB - 17, 3 * MiB + 1], [64 * MiB - 1000, 1000]]) {
+    assert.deepEqual(await pageHashes(t, res.image, off, len, Infinity), fileHashes(t.fx.path('dynamic.cat'), off, len, Infinity), `read ${off}+${len}`);
+  }
+  const tail = await t.page.evaluate(async (img) => (await window.vhdxview.read(img, 64 * 1048576 - 10, 100)).length, res.image);
+  assert.equal(tail, 10);
+  // info, map and plan answer too.
+  const out = await t.page.evaluate(async (img) => {
+    const v = window.vhdxview;
+    const info = await v.info(img);
+    const states = Array.from(await v.map(img, 0, 10));
+    const plan = await v.plan(img, 5 * 1048576, 3 * 1048576);
+    let err = null;
+    try { await v.read(img, 0, 16 * 1048576 + 1); } catch (e) { err = e.name; }
+    return { type: info.type, blocks: info.bat.payload_blocks, states, kinds: plan.runs.map((r) => r.kind), err };
+  }, res.image);
+  assert.deepEqual(out, { type: 'dynamic', blocks: 64, states: [6, 6, 0, 0, 0, 6, 2, 3, 1, 0], kinds: ['file', 'zero'], err: 'ArgumentError' });
+});
+
+test('open a File from a real drop; blob download equals qemu-img convert', async (t) => {
+  await harness(t);
+  await t.page.evaluate(() => { document.getElementById('summary').textContent = ''; });
+  const dt = await t.page.evaluateHandle(async () => {
+    const r = await fetch('/__test/qemu.vhdx');
+    const f = new File([await r.blob()], 'qemu.vhdx', { lastModified: 1700000000000 });
+    const d = new DataTransfer();
+    d.items.add(f);
+    return d;
+  });
+  await t.page.dispatchEvent('#drop', 'drop', { dataTransfer: dt });
+  await t.page.waitForFunction(() => document.getElementById('summary').textContent !== '');
+  const res = JSON.parse(await t.page.textContent('#summary'));
+  assert.equal(res.error, undefined, JSON.stringify(res.error));
+  assert.equal(res.summary.virtual_size, 40 * MiB);
+  const got = await download(t, res.image, 'qemu.raw');
+  assert.equal(got.size, 40 * MiB);
+  assert.equal(got.sha, t.fx.sha['qemu.ref']);
+});
+
+test('dirty log: reads and the download show the replayed disk', async (t) => {
+  await harness(t);
+  const res = await openInput(t, 'dirty.vhdx');
+  assert.equal(res.error, undefined, JSON.stringify(res.error));
+  assert.equal(res.summary.log_replayed, true);
+  const kinds = await t.page.evaluate(async (img) => (await window.vhdxview.plan(img)).runs.map((r) => r.kind), res.image);
+  assert.ok(kinds.includes('bytes') && kinds.includes('file') && kinds.includes('zero'), `run kinds ${kinds}`);
+  assert.deepEqual(await pageHashes(t, res.image, 0, 16 * MiB), fileHashes(t.fx.path('dirty.raw')));
+  const got = await download(t, res.image, 'dirty.raw');
+  assert.equal(got.sha, t.fx.sha['dirty.raw']);
+});
+
+test('a missing parent is named; adding it opens the chain', async (t) => {
+  await harness(t);
+  const res = await openInput(t, 'child.avhdx');
+  assert.equal(res.error && res.error.name, 'MissingParentError', JSON.stringify(res));
+  assert.deepEqual(res.error.paths, [{ key: 'relative_path', value: '.\\parent.vhdx' }]);
+  assert.match(await t.page.textContent('#status'), /parent needed: \.\\parent\.vhdx/);
+  // The harness keeps the child: picking the parent now opens both.
+  const ok = await openInput(t, 'parent.vhdx');
+  assert.equal(ok.error, undefined, JSON.stringify(ok.error));
+  assert.equal(ok.summary.type, 'differencing');
+  assert.deepEqual(ok.summary.chain.map((l) => l.name), ['child.avhdx', 'parent.vhdx']);
+  assert.deepEqual(await pageHashes(t, ok.image, 0, 16 * MiB), fileHashes(t.fx.path('child.raw')));
+  const got = await download(t, ok.image, 'child.raw');
+  assert.equal(got.sha, t.fx.sha['child.raw']);
+});
+
+test('a 64 TiB sparse disk opens at once; verify reports progress and can be cancelled', async (t) => {
+  await harness(t);
+  const out = await t.page.evaluate(async () => {
+    const v = window.vhdxview;
+    const r = await fetch('/__test/big.vhdx');
+    const file = new File([await r.blob()], 'big.vhdx', { lastModified: 1 });
+    const t0 = performance.now();
+    const res = await v.open(file, { store: false });
+    const openMs = performance.now() - t0;
+    const first = await v.read(res.image, 1000000 * 32 * 1048576, 8);
+    const seen = [];
+    const rep = await v.verify((await v.open(await (await fetch('/__test/dynamic.vhdx')).blob(), { store: false })).image,
+      { onProgress: (p) => seen.push(p) });
+    // Cancel a long verify (2 Mi BAT entries) at its first progress message.
+    const ac = new AbortController();
+    let cancelled = null;
+    const during = [];
+    const t1 = performance.now();
+    try {
+      await v.verify(res.image, { signal: ac.signal, onProgress: (p) => { during.push(p); ac.abort(); } });
+    } catch (e) {
+      cancelled = e.name;
+    }
+    const cancelMs = performance.now() - t1;
+    // The verify stopped before its end: no progress message says done.
+    const finished = during.some((p) => p.done === p.total);
+    return { size: res.summary.virtual_size, openMs, first: Array.from(first), verdict: rep.verdict, last: seen[seen.length - 1], cancelled, cancelMs, finished };
+  });
+  console.log(`     open of the 64 TiB disk: ${out.openMs.toFixed(1)} ms; verify cancelled after ${out.cancelMs.toFixed(0)} ms`);
+  assert.equal(out.size, 64 * 1024 * 1024 * MiB);
+  assert.ok(out.openMs < 2000, `open took ${out.openMs} ms`);
+  assert.deepEqual(out.first, [0, 0, 64, 66, 15, 0, 0, 0]); // "index" fill: sector 0xf42400000, little-endian
+  assert.equal(out.verdict, 'clean');
+  assert.ok(out.last && out.last.done === out.last.total && out.last.total > 0, JSON.stringify(out.last));
+  assert.equal(out.cancelled, 'CancelledError');
+  assert.equal(out.finished, false, 'the cancelled verify ran to its end');
+});
+
+test('recent lists the image after a reload, and reopen works', async (t) => {
+  await harness(t);
+  const res = await openInput(t, 'dynamic.vhdx');
+  await t.page.evaluate((img) => window.vhdxview.verify(img), res.image);
+  await recentRecord(t, res.key, (r) => r.has_bytes, 'stored');
+  await t.page.reload();
+  await t.page.waitForSelector('body[data-ready="true"]');
+  const { rec, recent } = await recentRecord(t, res.key, (r) => r.has_bytes, 'listed after the reload');
+  assert.equal(rec.name, 'dynamic.vhdx');
+  assert.equal(rec.summary.virtual_size, 64 * MiB);
+  assert.equal(rec.verify && rec.verify.verdict, 'clean', 'the verify report was kept');
+  assert.ok(recent.usage.stored_bytes >= rec.size);
+  const again = await t.page.evaluate(async (key) => {
+    const { files, ...r } = await window.vhdxview.reopen(key);
+    return r;
+  }, res.key);
+  assert.equal(again.key, res.key);
+  assert.deepEqual(await pageHashes(t, again.image, 0, 64 * MiB), fileHashes(t.fx.path('dynamic.cat')));
+  const got = await download(t, again.image, 'reopened.raw');
+  assert.equal(got.sha, t.fx.sha['dynamic.raw']);
+  // forget removes it.
+  await t.page.evaluate((key) => window.vhdxview.forget(key), res.key);
+  const after = await t.page.evaluate(() => window.vhdxview.recent());
+  assert.ok(!after.records.some((r) => r.key === res.key));
+});
+
+test('a quota failure is reported and nothing else breaks', async (t) => {
+  await harness(t);
+  const w = t.page.workers().find((x) => x.url().endsWith('/web/worker.js'));
+  assert.ok(w, 'no engine worker');
+  // What the browser does when the origin is over its quota.
+  await w.evaluate(() => {
+    const proto = IDBObjectStore.prototype;
+    const orig = proto.put;
+    proto.put = function (value, key) {
+      if (this.name === 'blobs') throw new DOMException('simulated', 'QuotaExceededError');
+      return orig.call(this, value, key);
+    };
+  });
+  const res = await openInput(t, 'quota.vhdx');
+  assert.equal(res.error, undefined, JSON.stringify(res.error));
+  await t.page.waitForFunction(() => /not saved: quota\.vhdx/.test(document.getElementById('status').textContent));
+  assert.match(await t.page.textContent('#status'), /not saved: quota\.vhdx: QuotaError: .*quota/);
+  const bytes = await t.page.evaluate(async (img) => Array.from(await window.vhdxview.read(img, 1048576, 8)), res.image);
+  assert.deepEqual(bytes, [0, 8, 0, 0, 0, 0, 0, 0]); // "index" fill: sector 2048, little-endian
+  const { rec } = await recentRecord(t, res.key, () => true, 'listed');
+  assert.equal(rec.has_bytes, false);
+  const err = await t.page.evaluate(async (key) => {
+    try { await window.vhdxview.reopen(key); } catch (e) { return e.name; }
+    return null;
+  }, res.key);
+  assert.equal(err, 'NotStoredError');
+  // A fresh worker (reload) stores again.
+  await t.page.reload();
+  await t.page.waitForSelector('body[data-ready="true"]');
+  const again = await openInput(t, 'quota.vhdx');
+  await recentRecord(t, again.key, (r) => r.has_bytes, 'stored after the reload');
+});
+
+test('no request left the origin', async (t) => {
+  await harness(t);
+  const origin = new URL(t.base).origin;
+  const off = t.requests.filter((u) => !(u.startsWith(origin + '/') || u.startsWith('blob:') || u.startsWith('data:')));
+  assert.deepEqual(off, []);
+  assert.ok(t.requests.some((u) => u.includes('/web/vhdxview.wasm')), 'worker requests are watched too');
+});

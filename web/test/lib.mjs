@@ -1,0 +1,104 @@
+// lib.mjs: what the browser test and benchmark runners share: building
+// the engine, running tools, serving the repository like
+// internal/cmd/serve, and starting Chromium.
+
+import { chromium } from 'playwright-core';
+import { createServer } from 'node:http';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const MiB = 1 << 20;
+
+export const here = dirname(fileURLToPath(import.meta.url));
+export const root = resolve(here, '..', '..');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+export function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { cwd: root, encoding: opts.encoding || 'utf8', maxBuffer: 1 << 30, ...opts });
+  if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
+  return r.stdout;
+}
+
+// serveCSP reads the policy internal/cmd/serve sends, so that this server
+// and the real one cannot drift apart.
+export function serveCSP() {
+  const src = readFileSync(join(root, 'internal/cmd/serve/main.go'), 'utf8');
+  const m = /const CSP = ((?:"[^"]*"\s*\+?\s*)+)/.exec(src);
+  if (!m) throw new Error('cannot find const CSP in internal/cmd/serve/main.go');
+  return [...m[1].matchAll(/"([^"]*)"/g)].map((x) => x[1]).join('');
+}
+
+// ensureEngine builds web/vhdxview.wasm when it is missing or older than
+// any Go file it is built from.
+export function ensureEngine() {
+  const wasm = join(root, 'web/vhdxview.wasm');
+  const needed = [wasm, join(root, 'web/wasm_exec.js'), join(root, 'web/manifest.json')];
+  let stale = !needed.every(existsSync);
+  if (!stale) {
+    const built = statSync(wasm).mtimeMs;
+    const newer = (dir) => readdirSync(join(root, dir), { withFileTypes: true }).some((e) =>
+      e.isDirectory() ? newer(join(dir, e.name)) : e.name.endsWith('.go') && statSync(join(root, dir, e.name)).mtimeMs > built);
+    stale = ['core', 'bridge', 'wasm'].some(newer) || statSync(join(root, 'go.mod')).mtimeMs > built;
+  }
+  if (stale) {
+    console.log('# building the wasm engine (web/build-wasm.sh)');
+    run('bash', ['web/build-wasm.sh'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  }
+}
+
+export function sha256File(path) {
+  return new Promise((res, rej) => {
+    const h = createHash('sha256');
+    createReadStream(path).on('data', (d) => h.update(d)).on('end', () => res(h.digest('hex'))).on('error', rej);
+  });
+}
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css',
+  '.json': 'application/json', '.wasm': 'application/wasm', '.svg': 'image/svg+xml', '.png': 'image/png',
+};
+
+// serve answers like internal/cmd/serve, plus /__test/NAME from fixDir.
+export function serve(fixDir, csp) {
+  const server = createServer((req, res) => {
+    const u = new URL(req.url, 'http://x');
+    let p = decodeURIComponent(u.pathname);
+    let file;
+    if (p.startsWith('/__test/')) {
+      file = join(fixDir, normalize(p.slice('/__test/'.length)).replace(/^(\.\.[/\\])+/, ''));
+    } else if (p === '/' || p === '/index.html' || p === '/sw.js' || p.startsWith('/web/') || p.startsWith('/docs/')) {
+      if (p === '/') p = '/index.html';
+      file = join(root, normalize(p).replace(/^(\.\.[/\\])+/, ''));
+    }
+    if (!file || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      res.end('not found');
+      return;
+    }
+    res.writeHead(200, {
+      'Content-Type': TYPES[extname(file)] || 'application/octet-stream',
+      'Content-Length': statSync(file).size,
+      'Content-Security-Policy': csp,
+      'X-Content-Type-Options': 'nosniff',
+      'Cache-Control': 'no-cache',
+    });
+    createReadStream(file).pipe(res);
+  });
+  return new Promise((res) => server.listen(0, '127.0.0.1', () => res(server)));
+}
+
+// launch starts Chromium with a fresh persistent profile in dir (a real
+// IndexedDB that survives reloads).
+export function launch(profile) {
+  return chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    acceptDownloads: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+}

@@ -1,0 +1,245 @@
+// vhdxview.js: the page's handle on the engine, which runs in a worker
+// (worker.js). Every function sends one request of the protocol in
+// PROTOCOL.md and returns a Promise; failures reject with a VhdxError
+// whose name and fields are the protocol's error object.
+//
+//   import * as vhdxview from './web/vhdxview.js';
+//   const { image, summary } = await vhdxview.open(input.files);
+//   const bytes = await vhdxview.read(image, 0, 512);          // Uint8Array
+//   const disk = await vhdxview.blob(image);                   // Blob, no copy
+//
+// Events from the engine ("ready", "store", "fatal") are dispatched on
+// `events` as CustomEvents whose detail is the message; on(name, fn) calls
+// fn(message) for each.
+
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+
+// Zero runs of a blob() are slices of one shared zero Blob of this size.
+const ZERO_CHUNK = 16 << 20;
+
+/** A failed request: name, message and the error's fields (PROTOCOL.md). */
+export class VhdxError extends Error {
+  constructor(e) {
+    super(e && e.message ? e.message : String(e));
+    Object.assign(this, e);
+    this.name = (e && e.name) || 'Error';
+  }
+}
+
+/** Engine events: "ready", "store", "fatal" (CustomEvent, detail = message). */
+export const events = new EventTarget();
+
+/** Calls fn(message) for each engine event `name`; returns a function that stops it. */
+export function on(name, fn) {
+  const h = (e) => fn(e.detail);
+  events.addEventListener(name, h);
+  return () => events.removeEventListener(name, h);
+}
+
+let worker = null;
+let dead = null; // the fatal error, once the engine is gone
+let nextId = 1;
+const pending = new Map(); // id → {resolve, reject, onProgress}
+const images = new Map(); // image → {files, size}
+let readyPromise = null;
+let zeroBlob = null;
+
+function engine() {
+  if (worker) return worker;
+  worker = new Worker(WORKER_URL, { name: 'vhdxview' });
+  readyPromise = new Promise((resolve, reject) => {
+    events.addEventListener('ready', () => resolve(), { once: true });
+    events.addEventListener('fatal', (e) => reject(new VhdxError(e.detail.error)), { once: true });
+  });
+  readyPromise.catch(() => {}); // reported through the requests too
+  worker.onmessage = (e) => receive(e.data);
+  worker.onerror = (e) => {
+    e.preventDefault();
+    receive({ event: 'fatal', error: { name: 'EngineError', message: 'the engine worker failed: ' + (e.message || 'unknown error') } });
+  };
+  return worker;
+}
+
+// navigator.storage.persist() exists only in windows, so the page asks,
+// once, when the engine first stores an image's bytes.
+let persistAsked = false;
+function askPersist() {
+  if (persistAsked) return;
+  persistAsked = true;
+  const sm = globalThis.navigator && navigator.storage;
+  if (sm && typeof sm.persist === 'function') sm.persist().catch(() => {});
+}
+
+function receive(msg) {
+  if (!msg || typeof msg !== 'object') return;
+  if (typeof msg.event === 'string') {
+    if (msg.event === 'store' && msg.state === 'storing') askPersist();
+    if (msg.event === 'fatal') {
+      dead = new VhdxError(msg.error);
+      for (const p of pending.values()) p.reject(dead);
+      pending.clear();
+    }
+    events.dispatchEvent(new CustomEvent(msg.event, { detail: msg }));
+    return;
+  }
+  const p = pending.get(msg.id);
+  if (!p) return;
+  if (msg.progress) {
+    if (p.onProgress) p.onProgress(msg.progress);
+    return;
+  }
+  pending.delete(msg.id);
+  if (msg.ok) p.resolve(msg.result);
+  else p.reject(new VhdxError(msg.error));
+}
+
+/** Resolves when the engine has loaded (rejects if it cannot start). */
+export function ready() {
+  engine();
+  return readyPromise;
+}
+
+/**
+ * Sends one request {id, op, args}. options: onProgress({done, total}),
+ * signal (an AbortSignal: aborting sends a cancel request).
+ */
+export function request(op, args = {}, { onProgress, signal } = {}) {
+  if (dead) return Promise.reject(dead);
+  if (signal && signal.aborted) {
+    return Promise.reject(new VhdxError({ name: 'CancelledError', message: 'cancelled before it was sent' }));
+  }
+  const w = engine();
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    let onAbort = null;
+    const done = (f) => (v) => {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+      f(v);
+    };
+    pending.set(id, { resolve: done(resolve), reject: done(reject), onProgress });
+    if (signal) {
+      onAbort = () => w.postMessage({ id: nextId++, op: 'cancel', args: { target: id } });
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    w.postMessage({ id, op, args });
+  });
+}
+
+/** Changes the engine's settings (store, db_name, per_image_limit, total_cap). */
+export function configure(settings) {
+  return request('config', settings || {});
+}
+
+function remember(result) {
+  images.set(result.image, { files: result.files, size: result.summary.virtual_size });
+  return result;
+}
+
+/**
+ * Opens a disk from one or more Files (a FileList, an array or one File):
+ * the leaf of a differencing chain with its parents, matched by GUID.
+ * options: partial (open a child whose parent is missing), store (false:
+ * do not remember it). Resolves to {image, key, summary, files,
+ * store_error?, skipped?}: files[k] is the File (or stored Blob) of chain
+ * level k.
+ */
+export async function open(files, options = {}) {
+  const list = files instanceof Blob ? [files] : Array.from(files || []);
+  return remember(await request('open', { ...options, files: list }));
+}
+
+/** Reopens a remembered image by its key (see recent()). */
+export async function reopen(key, options = {}) {
+  return remember(await request('reopen', { ...options, key }));
+}
+
+/** The full structure summary (`vhdx info --json`). */
+export function info(image) {
+  return request('info', { image });
+}
+
+/** Checks every structure; onProgress({done, total}) counts BAT entries. */
+export function verify(image, { onProgress, signal } = {}) {
+  return request('verify', { image }, { onProgress, signal });
+}
+
+/** Reads up to 16 MiB of the virtual disk at offset; shorter at its end. */
+export async function read(image, offset, length, { signal } = {}) {
+  return new Uint8Array(await request('read', { image, offset, length }, { signal }));
+}
+
+/** Raw BAT states of payload blocks [first, first+count) of chain level `level`. */
+export async function map(image, first = 0, count = undefined, { level = 0 } = {}) {
+  const r = await request('map', { image, first, count, level });
+  return r.states;
+}
+
+/** One page of the plan of [offset, offset+length): {offset, end, next, runs}. */
+export function plan(image, offset = 0, length = undefined, { limit, signal } = {}) {
+  return request('plan', { image, offset, length, limit }, { signal });
+}
+
+function pushZeros(parts, n) {
+  if (!zeroBlob) zeroBlob = new Blob([new Uint8Array(ZERO_CHUNK)]);
+  for (; n >= ZERO_CHUNK; n -= ZERO_CHUNK) parts.push(zeroBlob);
+  if (n > 0) parts.push(zeroBlob.slice(0, n));
+}
+
+/**
+ * A Blob of the virtual disk range [offset, offset+length) (default: the
+ * whole disk), composed from slices of the image's files, a shared zero
+ * chunk and the small byte arrays of log-replayed pages, following plan():
+ * no payload passes through the engine, so it costs no memory whatever its
+ * size. onProgress({done, total}) counts virtual bytes planned.
+ */
+export async function blob(image, offset = 0, length = undefined, { signal, type = 'application/octet-stream', onProgress } = {}) {
+  const img = images.get(image);
+  if (!img) throw new VhdxError({ name: 'NotOpenError', message: 'no open image ' + image });
+  const start = Math.min(offset, img.size);
+  const end = length === undefined ? img.size : Math.min(img.size, start + length);
+  const parts = [];
+  let pos = start;
+  while (pos < end) {
+    const p = await plan(image, pos, end - pos, { limit: 65536, signal });
+    for (const r of p.runs) {
+      if (r.kind === 'file') parts.push(img.files[r.level].slice(r.file_offset, r.file_offset + r.length));
+      else if (r.kind === 'zero') pushZeros(parts, r.length);
+      else parts.push(r.data);
+    }
+    if (onProgress) onProgress({ done: p.end - start, total: end - start });
+    if (p.next === null || p.next === undefined) break;
+    pos = p.next;
+  }
+  return new Blob(parts, { type });
+}
+
+/** Remembered images, most recently used first, and storage use: {records, usage}. */
+export function recent() {
+  return request('recent');
+}
+
+/** Forgets a remembered image (record and stored bytes). */
+export function forget(key) {
+  return request('forget', { key });
+}
+
+/** Pins (pinned = true) or unpins a remembered image: pinned bytes are never evicted. */
+export function pin(key, pinned = true) {
+  return request('pin', { key, pinned });
+}
+
+/** Keeps state (any JSON value: position, bookmarks…) with a remembered image; recent() returns it as user_state. */
+export function setState(key, state) {
+  return request('set_state', { key, state });
+}
+
+/** Forgets every remembered image. */
+export function forgetAll() {
+  return request('forget', { all: true });
+}
+
+/** Closes an open image. */
+export async function close(image) {
+  images.delete(image);
+  return request('close', { image });
+}
