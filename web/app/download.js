@@ -1,0 +1,163 @@
+// download.js: the download dialog: the whole virtual disk as a raw image,
+// or a byte range (offset and length, or an LBA range, or the hex view's
+// selection). The file is a Blob made by vhdxview.blob() from slices of
+// the image files, zeros and the few bytes held in memory, so a download of
+// many GB needs no memory and passes no payload through the engine.
+
+import { el, replace, human, grouped, hexPlain, parseNumber, baseName, errorText } from './dom.js';
+
+// fileName says what a download holds: "<image>-<offset>-<length>.raw" in
+// hex, or "<image>.raw" for the whole disk.
+export function fileName(image, offset, length, size) {
+  const b = baseName(image);
+  if (offset === 0 && length === size) return `${b}.raw`;
+  return `${b}-0x${hexPlain(offset)}-0x${hexPlain(length)}.raw`;
+}
+
+// save hands a Blob to the browser as a download.
+export function save(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = el('a', { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  // The browser reads the Blob while the download runs; keep the URL a while.
+  setTimeout(() => URL.revokeObjectURL(url), 10 * 60 * 1000);
+}
+
+// DownloadDialog is the <dialog> and its form. ctx(): {name, size,
+// sectorSize, selection: {start, end} | null, makeBlob(offset, length,
+// onProgress) -> Promise<Blob>}.
+export class DownloadDialog {
+  constructor(dialog, ctx) {
+    this.d = dialog;
+    this.ctx = ctx;
+    this.d.addEventListener('close', () => { this.busy = false; });
+  }
+
+  open(preset) {
+    const c = this.ctx();
+    this.c = c;
+    const sel = c.selection;
+    const whole = el('input', { type: 'radio', name: 'dl-what', id: 'dl-whole', value: 'whole' });
+    const selR = el('input', { type: 'radio', name: 'dl-what', id: 'dl-selection', value: 'selection', disabled: !sel || undefined });
+    const range = el('input', { type: 'radio', name: 'dl-what', id: 'dl-range', value: 'range' });
+    this.unit = el('select', { id: 'dl-unit', 'aria-label': 'Range unit' },
+      el('option', { value: 'bytes', text: 'bytes (offset + length)' }),
+      el('option', { value: 'lba', text: `LBA (${c.sectorSize}-byte sectors: first + count)` }));
+    this.from = el('input', { id: 'dl-from', type: 'text', inputmode: 'text', spellcheck: 'false', autocomplete: 'off', placeholder: '0x100000 or 1M' });
+    this.len = el('input', { id: 'dl-length', type: 'text', inputmode: 'text', spellcheck: 'false', autocomplete: 'off', placeholder: '4096, 0x1000, 64K' });
+    this.name = el('output', { id: 'dl-name', class: 'mono' });
+    this.msg = el('p', { class: 'dl-msg', role: 'alert' });
+    this.bar = el('progress', { max: '100', hidden: true });
+    this.go = el('button', { type: 'button', class: 'primary', id: 'dl-go', text: 'Download' });
+    const cancel = el('button', { type: 'button', text: 'Cancel', on: { click: () => this.d.close() } });
+
+    const pick = preset && preset.what ? preset.what : sel ? 'selection' : 'whole';
+    ({ whole, selection: selR, range }[pick] || whole).checked = true;
+    if (preset && preset.offset !== undefined) {
+      this.from.value = `0x${hexPlain(preset.offset)}`;
+      this.len.value = `0x${hexPlain(preset.length)}`;
+    } else if (sel) {
+      this.from.value = `0x${hexPlain(sel.start)}`;
+      this.len.value = `0x${hexPlain(sel.end - sel.start)}`;
+    }
+    const upd = () => this.update();
+    for (const x of [whole, selR, range, this.unit, this.from, this.len]) {
+      x.addEventListener('input', upd);
+      x.addEventListener('change', upd);
+    }
+    this.from.addEventListener('focus', () => { range.checked = true; upd(); });
+    this.len.addEventListener('focus', () => { range.checked = true; upd(); });
+    this.go.addEventListener('click', () => this.start());
+    this.radios = { whole, selR, range };
+
+    replace(this.d,
+      el('div', { class: 'dialog-body' },
+        el('h2', { id: 'dl-title', text: 'Download raw bytes' }),
+        el('p', { class: 'muted', text: `From the virtual disk of ${c.name} (${grouped(c.size)} bytes, ${human(c.size)}). Zeros and unallocated blocks are written as zeros.` }),
+        el('fieldset', {},
+          el('legend', { text: 'What' }),
+          el('label', { class: 'choice' }, whole, el('span', {}, el('b', { text: 'Whole disk' }), ` as a raw image, ${human(c.size)}`)),
+          el('label', { class: 'choice' }, selR, el('span', {}, el('b', { text: 'Selection' }),
+            sel ? ` 0x${hexPlain(sel.start)}–0x${hexPlain(sel.end - 1)}, ${grouped(sel.end - sel.start)} bytes` : ' (select bytes in the hex view first)')),
+          el('label', { class: 'choice' }, range, el('span', {}, el('b', { text: 'Range' }))),
+          el('div', { class: 'range-inputs' },
+            el('label', { for: 'dl-unit', text: 'Unit' }), this.unit,
+            el('label', { for: 'dl-from', id: 'dl-from-label', text: 'Offset' }), this.from,
+            el('label', { for: 'dl-length', id: 'dl-length-label', text: 'Length' }), this.len)),
+        el('p', { class: 'dl-file' }, 'File name: ', this.name),
+        this.msg, this.bar),
+      el('div', { class: 'dialog-actions' }, cancel, this.go),
+    );
+    this.d.setAttribute('aria-labelledby', 'dl-title');
+    this.update();
+    if (!this.d.open) this.d.showModal();
+  }
+
+  // range gives {offset, length} for the current choice, or {error}.
+  range() {
+    const c = this.c;
+    if (this.radios.whole.checked) return { offset: 0, length: c.size };
+    if (this.radios.selR.checked && c.selection) return { offset: c.selection.start, length: c.selection.end - c.selection.start };
+    const lba = this.unit.value === 'lba';
+    document.getElementById('dl-from-label').textContent = lba ? 'First LBA' : 'Offset';
+    document.getElementById('dl-length-label').textContent = lba ? 'Sectors' : 'Length';
+    const a = parseNumber(this.from.value);
+    const n = parseNumber(this.len.value);
+    if (this.from.value.trim() === '' || this.len.value.trim() === '') return { error: lba ? 'Type the first LBA and a sector count.' : 'Type an offset and a length (e.g. 0x100000 and 1M).' };
+    if (Number.isNaN(a)) return { error: `"${this.from.value}" is not a number (use 4096, 0x1000 or 4K).` };
+    if (Number.isNaN(n)) return { error: `"${this.len.value}" is not a number (use 4096, 0x1000 or 4K).` };
+    const offset = lba ? a * c.sectorSize : a;
+    const length = lba ? n * c.sectorSize : n;
+    if (length <= 0) return { error: 'The length must be more than 0.' };
+    if (offset >= c.size) return { error: `The disk ends at 0x${hexPlain(c.size)} (${human(c.size)}); ${lba ? 'that LBA' : 'that offset'} is past its end.` };
+    if (offset + length > c.size) return { error: `That range runs ${grouped(offset + length - c.size)} bytes past the end of the disk (0x${hexPlain(c.size)}).` };
+    return { offset, length };
+  }
+
+  update() {
+    const r = this.range();
+    if (r.error) {
+      this.name.textContent = '—';
+      this.msg.textContent = r.error;
+      this.msg.className = 'dl-msg error';
+      this.go.disabled = true;
+      return r;
+    }
+    this.name.textContent = fileName(this.c.name, r.offset, r.length, this.c.size);
+    this.msg.textContent = `${grouped(r.length)} bytes (${human(r.length)}) from 0x${hexPlain(r.offset)}.`;
+    this.msg.className = 'dl-msg';
+    this.go.disabled = !!this.busy;
+    return r;
+  }
+
+  async start() {
+    const r = this.update();
+    if (r.error || this.busy) return;
+    this.busy = true;
+    this.go.disabled = true;
+    this.bar.hidden = false;
+    this.bar.removeAttribute('value');
+    this.msg.textContent = 'Preparing the download…';
+    try {
+      const blob = await this.c.makeBlob(r.offset, r.length, (p) => {
+        if (p && p.total) {
+          this.bar.value = (p.done / p.total) * 100;
+          this.msg.textContent = `Preparing the download… ${Math.floor((p.done / p.total) * 100)}%`;
+        }
+      });
+      const name = fileName(this.c.name, r.offset, r.length, this.c.size);
+      save(blob, name);
+      this.d.close();
+      if (this.c.onSaved) this.c.onSaved(name, blob.size);
+    } catch (e) {
+      this.msg.className = 'dl-msg error';
+      this.msg.textContent = `Cannot make the download: ${errorText(e)}`;
+    } finally {
+      this.busy = false;
+      this.go.disabled = false;
+      this.bar.hidden = true;
+    }
+  }
+}

@@ -1,0 +1,115 @@
+// summary.js: the summary panel: what the disk is, in a few lines, and the
+// overall verdict (clean / problems / unreadable) once verify has run.
+//
+// Every value row carries data-key (the core.Info JSON key) and data-value
+// (the raw value), so tests compare the page with `vhdx info --json`.
+
+import { el, replace, human, grouped, hexPlain } from './dom.js';
+
+// verdictOf gives {cls, title, text} for a verify report (or its absence).
+export function verdictOf(report, progress) {
+  if (!report) {
+    const pct = progress && progress.total ? Math.floor((progress.done / progress.total) * 100) : 0;
+    return { cls: 'checking', title: 'Checking…', text: `reading every structure and BAT entry (${pct}%)` };
+  }
+  if (report.verdict === 'clean') return { cls: 'clean', title: 'Clean', text: 'every structure checks out' };
+  const parts = [];
+  if (report.errors) parts.push(`${report.errors} ${report.errors === 1 ? 'error' : 'errors'}`);
+  if (report.warnings) parts.push(`${report.warnings} ${report.warnings === 1 ? 'warning' : 'warnings'}`);
+  return { cls: report.errors ? 'problems' : 'warnings', title: 'Problems', text: `${parts.join(', ')}; see Checks` };
+}
+
+function row(key, label, value, raw, extra) {
+  return [
+    el('dt', { text: label }),
+    el('dd', { data: { key, value: raw === undefined ? value : raw } }, value, extra || null),
+  ];
+}
+
+// logText says what the log held and what replay did.
+export function logText(log) {
+  if (!log || !log.present) return 'clean (nothing to replay)';
+  if (!log.replayed) return `log GUID set, nothing to replay (${log.valid_entries} valid ${log.valid_entries === 1 ? 'entry' : 'entries'})`;
+  const a = log.active || [];
+  const seq = a.length ? `sequence ${a[0].sequence}–${a[a.length - 1].sequence}, ` : '';
+  return `not closed cleanly: replayed in memory (${seq}${a.length} ${a.length === 1 ? 'entry' : 'entries'}, ` +
+    `${grouped(log.data_sectors)} data sectors, ${grouped(log.zero_ranges)} zero ranges` +
+    `${log.zero_bytes ? ` of ${human(log.zero_bytes)}` : ''}); the file itself is unchanged`;
+}
+
+// renderSummary fills root. s = {info, summary (from open), report,
+// progress, onVerdict}.
+export function renderSummary(root, { info, summary, report, progress, onShowChecks }) {
+  const v = verdictOf(report, progress);
+  const verdict = el('div', { class: `verdict ${v.cls}`, id: 'verdict', data: { verdict: report ? report.verdict : 'checking' }, role: 'status' },
+    el('span', { class: 'verdict-title', text: v.title }),
+    el('span', { class: 'verdict-text', text: v.text }),
+    report && report.verdict !== 'clean' && onShowChecks ? el('button', { class: 'link', type: 'button', text: 'Show problems', on: { click: onShowChecks } }) : null,
+  );
+  const rows = [];
+  const typeText = { fixed: 'fixed (every block allocated)', dynamic: 'dynamic (blocks allocated as written)', differencing: 'differencing (changes over a parent)' }[info.type] || info.type;
+  rows.push(row('type', 'Type', typeText, info.type));
+  rows.push(row('virtual_size', 'Virtual size', `${grouped(info.virtual_size)} bytes (${human(info.virtual_size)})`, info.virtual_size));
+  rows.push(row('block_size', 'Block size', human(info.block_size), info.block_size));
+  rows.push(row('logical_sector_size', 'Logical sector', `${grouped(info.logical_sector_size)} bytes`, info.logical_sector_size));
+  rows.push(row('physical_sector_size', 'Physical sector', `${grouped(info.physical_sector_size)} bytes`, info.physical_sector_size));
+  rows.push(row('payload_blocks', 'Blocks', `${grouped(info.bat.payload_blocks)} payload, ${grouped(info.bat.sector_bitmap_blocks)} sector bitmap`, info.bat.payload_blocks));
+  rows.push(row('virtual_disk_id', 'Virtual disk ID', info.virtual_disk_id, info.virtual_disk_id));
+  rows.push(row('creator', 'Creator', info.creator === '' ? '(empty)' : info.creator, info.creator));
+  rows.push(row('file_size', 'File size', `${grouped(info.file_size)} bytes (${human(info.file_size)})`, info.file_size));
+  rows.push(row('log', 'Log', logText(info.log), info.log && info.log.replayed ? 'replayed' : info.log && info.log.present ? 'present' : 'empty'));
+  if (info.log && info.log.damaged && info.log.damaged.length) {
+    rows.push(row('log_damaged', 'Log damage', `${info.log.damaged.length} damaged or stale ${info.log.damaged.length === 1 ? 'entry' : 'entries'} skipped`, info.log.damaged.length));
+  }
+  const chain = chainList(info, summary);
+  if (chain) rows.push([el('dt', { text: 'Chain' }), el('dd', { data: { key: 'chain', value: (info.chain || []).length } }, chain)]);
+  replace(root,
+    verdict,
+    el('dl', { class: 'facts' }, rows),
+    report && report.bat && report.bat[0] ? batStats(report.bat[0], info) : null,
+  );
+}
+
+function chainList(info, summary) {
+  const levels = info.chain || [];
+  const missing = summary && summary.parent_missing;
+  if (!levels.length && !missing) return null;
+  const ol = el('ol', { class: 'chain', start: '0' });
+  for (const l of levels) {
+    const sl = summary && summary.chain ? summary.chain.find((c) => c.level === l.level) : null;
+    ol.append(el('li', { data: { level: l.level } },
+      el('span', { class: 'chain-level', text: l.level === 0 ? 'this disk' : `parent ${l.level}` }),
+      el('span', { class: 'chain-name', text: l.name }),
+      el('span', { class: 'chain-meta', text: `${l.type}${sl ? `, ${human(sl.file_size)}` : ''}${l.log_replayed ? ', log replayed' : ''}` }),
+      l.linkage_ok ? null : el('span', { class: 'badge bad', text: 'linkage mismatch' }),
+    ));
+  }
+  if (missing) {
+    ol.append(el('li', { class: 'missing' },
+      el('span', { class: 'chain-level', text: 'parent' }),
+      el('span', { class: 'chain-name', text: 'not attached' }),
+      el('span', { class: 'chain-meta', text: (missing.paths || []).map((p) => p.value).join(' · ') }),
+    ));
+  }
+  return ol;
+}
+
+function batStats(st, info) {
+  const names = Object.entries(st.states || {}).sort((a, b) => b[1] - a[1]);
+  return el('div', { class: 'batstats' },
+    el('h3', { text: 'Allocation' }),
+    el('dl', { class: 'facts' },
+      el('dt', { text: 'Allocated' }),
+      el('dd', { data: { key: 'allocated_bytes', value: st.allocated_bytes } },
+        `${human(st.allocated_bytes)} of ${human(info.virtual_size)} (${info.virtual_size ? ((st.allocated_bytes / info.virtual_size) * 100).toFixed(1) : 0}%)`),
+      ...names.map(([k, n]) => [el('dt', { text: k }), el('dd', { data: { key: `state_${k}`, value: n } }, `${grouped(n)} ${n === 1 ? 'entry' : 'entries'}`)]),
+      st.bad_entries ? [el('dt', { text: 'Bad entries' }), el('dd', { class: 'bad', text: grouped(st.bad_entries) })] : null,
+    ),
+  );
+}
+
+// offsetText gives "0x10000 (64 KiB)".
+export function offsetText(off, len) {
+  const o = `0x${hexPlain(off)}`;
+  return len ? `${o} +${human(len)}` : o;
+}
