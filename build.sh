@@ -68,7 +68,7 @@ run_tests() {
 
   if [ -d wasm ] && ls wasm/*_test.go >/dev/null 2>&1; then
     say "go test (js/wasm on Node: worker protocol)"
-    NODE_OPTIONS="--require $root/node_modules/fake-indexeddb/auto/index.js" \
+    NODE_OPTIONS="--require $root/node_modules/fake-indexeddb/auto/index.js" VHDXVIEW_REQUIRE_IDB=1 \
       GOOS=js GOARCH=wasm go test -count=1 -exec="$(go env GOROOT)/lib/wasm/go_js_wasm_exec" ./wasm/...
   fi
 
@@ -76,6 +76,10 @@ run_tests() {
     say "browser tests (headless Chromium)"
     build
     node web/test/run.mjs
+  fi
+  if [ -f web/test/ui.mjs ]; then
+    say "viewer tests (headless Chromium)"
+    node web/test/ui.mjs
   fi
 
   say "benchmarks, once each on tiny images (so they cannot rot)"

@@ -32,7 +32,15 @@ type result struct {
 	Target   float64 // ratio A/B must be ≤ Target (0: none)
 	Note     string
 	Rounds   int
-	Measured string // "time" or a unit
+	Measured string // "time" (seconds) or another unit
+}
+
+// value formats a measurement in its unit.
+func (r result) value(v float64) string {
+	if r.Measured == "" || r.Measured == "time" {
+		return fmt.Sprintf("%.3f s", v)
+	}
+	return fmt.Sprintf("%.1f %s", v, r.Measured)
 }
 
 func main() {
@@ -194,7 +202,7 @@ func render(rs, extra []result, goBench string, rounds int) string {
 	b.WriteString("The machine is shared and noisy: absolute times drift between runs, so every comparison runs its two\n" +
 		"commands interleaved (A B A B …) and the ratio of the medians is the number to read. Images are generated\n" +
 		fmt.Sprintf("in a temporary directory by qemu-img/qemu-io at run time. Rounds per pair: %d.\n\n", rounds))
-	b.WriteString("## Native\n\n| what | A | B | median A | median B | A / B | target | met |\n|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("## Results\n\nNative rows first, then the browser rows (headless Chromium, `web/test/bench.mjs`). A / B is the ratio of the medians; for browser rows with a fixed target, B is the target itself.\n\n| what | A | B | median A | median B | A / B | target | met |\n|---|---|---|---|---|---|---|---|\n")
 	for _, r := range append(rs, extra...) {
 		target, met := "—", "—"
 		ratio := r.MedA / r.MedB
@@ -205,7 +213,7 @@ func render(rs, extra []result, goBench string, rounds int) string {
 				met = "**no**"
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %.3f s | %.3f s | %.2f× | %s | %s |\n", r.Name, r.A, r.B, r.MedA, r.MedB, ratio, target, met)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %.2f× | %s | %s |\n", r.Name, r.A, r.B, r.value(r.MedA), r.value(r.MedB), ratio, target, met)
 	}
 	b.WriteString("\n## Go benchmarks (`go test -run '^$' -bench . -benchmem -count 3 ./core/ ./core/volume/`)\n\n```\n" + goBench + "\n```\n")
 	return b.String()
