@@ -347,7 +347,9 @@ test('a child without its parent names the parent; adding it opens the chain', a
   assert.match(await page.textContent('#parent-needed'), /Add its parent, parent\.vhdx/);
   // A wrong file is refused with a reason; the panel stays.
   await page.setInputFiles('#parent-input', t.fx.make('other.vhdx', { virtualSize: 8 << 20 }));
-  await page.waitForFunction(() => /other\.vhdx is not the parent of child\.avhdx/.test(document.querySelector('#messages').textContent));
+  // The engine rejects it and says why: its DataWriteGuid is not the linkage.
+  await page.waitForFunction(() => /other\.vhdx: DataWriteGuid .* does not match parent_linkage 11111111-2222-4333-8444-555555555555/
+    .test((document.querySelector('#parent-needed .tried') || {}).textContent || ''));
   assert.ok(await page.isVisible('#parent-needed'));
   await page.setInputFiles('#parent-input', t.fx.path('parent.vhdx'));
   await opened(page);
