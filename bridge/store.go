@@ -471,7 +471,8 @@ func (s *Store) Clear(ctx context.Context) error {
 // AttachBlob stores blob (a Blob or File, structured-cloned by the browser)
 // as the bytes of the existing record key, first evicting the bytes of least
 // recently used unpinned records if the total cap would be exceeded. It
-// returns ErrTooLarge or ErrQuota (errors.Is) leaving the record without
+// returns ErrTooLarge (over the per-image limit and not pinned, or more
+// than the total cap) or ErrQuota (errors.Is) leaving the record without
 // bytes, and ErrNotFound if there is no record.
 func (s *Store) AttachBlob(ctx context.Context, key string, blob js.Value) (err error) {
 	defer recoverJS(&err)
@@ -479,9 +480,15 @@ func (s *Store) AttachBlob(ctx context.Context, key string, blob js.Value) (err 
 		return ErrNotBlob
 	}
 	size := int64(blob.Get("size").Float())
+	// A pinned image is stored whatever its size (the user asked for it);
+	// only the quota can refuse it then.
+	pinned := false
+	if rec, err := s.Get(ctx, key); err == nil {
+		pinned = rec.Pinned
+	}
 	s.capMu.Lock()
 	defer s.capMu.Unlock()
-	if size > s.cfg.perImage {
+	if size > s.cfg.perImage && !pinned {
 		return fmt.Errorf("%w: %d bytes, limit %d per image", ErrTooLarge, size, s.cfg.perImage)
 	}
 	if _, err := s.makeRoom(ctx, key, size); err != nil {

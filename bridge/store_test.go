@@ -586,3 +586,29 @@ func TestStoreConcurrentOperations(t *testing.T) {
 		}
 	}
 }
+
+// An image over the per-image limit is refused unless the user pinned it.
+func TestStorePinnedIgnoresPerImageLimit(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTestStore(t, WithClock(newFakeClock().now), WithTotalCap(1000), WithPerImageLimit(50))
+	for _, k := range []string{"big", "pinned"} {
+		if err := s.Put(ctx, Record{Key: k, Name: k + ".vhdx", Size: 80}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AttachBlob(ctx, "big", newNodeBlob(t, randomBytes(80, 7))); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("unpinned 80 bytes over a 50-byte limit: err %v, want ErrTooLarge", err)
+	}
+	if err := s.SetPinned(ctx, "pinned", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AttachBlob(ctx, "pinned", newNodeBlob(t, randomBytes(80, 7))); err != nil {
+		t.Fatalf("pinned image refused: %v", err)
+	}
+	if r := mustGet(t, s, "pinned"); !r.HasBlob || r.StoredBytes != 80 {
+		t.Fatalf("pinned image not stored: %+v", r)
+	}
+	if r := mustGet(t, s, "big"); r.HasBlob {
+		t.Fatal("unpinned image was stored")
+	}
+}

@@ -442,6 +442,21 @@ func (r *request) pin() (reply, error) {
 		}
 		return reply{}, &storeError{err}
 	}
+	if pinned {
+		// Pinning stores the bytes of an open image whatever their size
+		// (the per-image limit applies only to unpinned images).
+		r.s.mu.Lock()
+		var open []*session
+		for _, sess := range r.s.images {
+			if sess.key() == key {
+				open = append(open, sess)
+			}
+		}
+		r.s.mu.Unlock()
+		for _, sess := range open {
+			go r.s.storeBytes(sess)
+		}
+	}
 	return reply{}, nil
 }
 
