@@ -60,23 +60,31 @@ export function sha256File(path) {
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css',
   '.json': 'application/json', '.wasm': 'application/wasm', '.svg': 'image/svg+xml', '.png': 'image/png',
+  '.gz': 'application/gzip',
 };
 
-// serve answers like internal/cmd/serve, plus /__test/NAME from fixDir.
-export function serve(fixDir, csp) {
+// serve answers like internal/cmd/serve (same paths, CSP and headers),
+// plus PREFIX/NAME from fixDir. While isDown() is true every request fails
+// as if the network were gone (so only a service worker's cache answers).
+export function serve(fixDir, csp, { prefix = '/__test/', isDown = () => false } = {}) {
   const server = createServer((req, res) => {
-    const u = new URL(req.url, 'http://x');
-    let p = decodeURIComponent(u.pathname);
-    let file;
-    if (p.startsWith('/__test/')) {
-      file = join(fixDir, normalize(p.slice('/__test/'.length)).replace(/^(\.\.[/\\])+/, ''));
-    } else if (p === '/' || p === '/index.html' || p === '/sw.js' || p.startsWith('/web/') || p.startsWith('/docs/')) {
-      if (p === '/') p = '/index.html';
-      file = join(root, normalize(p).replace(/^(\.\.[/\\])+/, ''));
+    if (isDown()) {
+      req.socket.destroy();
+      return;
     }
-    if (!file || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404, { 'Content-Type': 'text/plain' });
-      res.end('not found');
+    let p = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    let base = root;
+    if (p.startsWith(prefix)) {
+      base = fixDir;
+      p = p.slice(prefix.length - 1);
+    } else if (!(p === '/' || p === '/index.html' || p === '/sw.js' || p.startsWith('/web/') || p.startsWith('/docs/'))) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+      return;
+    }
+    if (p === '/') p = '/index.html';
+    const file = normalize(join(base, p));
+    if (!file.startsWith(base) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
       return;
     }
     res.writeHead(200, {

@@ -18,73 +18,16 @@
 // failures and of the main, dark and narrow views).
 
 import { chromium } from 'playwright-core';
-import { createServer } from 'node:http';
-import { spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { tests } from './ui.test.mjs';
+import { root, run as runText, serve, serveCSP, CHROMIUM } from './lib.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '..', '..');
 const filter = process.argv[2] || '';
 
-// serveCSP reads the policy internal/cmd/serve sends, so that this server
-// and the real one cannot drift apart.
-function serveCSP() {
-  const src = readFileSync(join(root, 'internal/cmd/serve/main.go'), 'utf8');
-  const m = /const CSP = ((?:"[^"]*"\s*\+?\s*)+)/.exec(src);
-  if (!m) throw new Error('cannot find const CSP in internal/cmd/serve/main.go');
-  return [...m[1].matchAll(/"([^"]*)"/g)].map((x) => x[1]).join('');
-}
-
-const TYPES = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css',
-  '.json': 'application/json', '.wasm': 'application/wasm', '.svg': 'image/svg+xml', '.png': 'image/png',
-  '.gz': 'application/gzip',
-};
-
-function startServer(fixtures, flags) {
-  const csp = serveCSP();
-  const server = createServer((req, res) => {
-    if (flags.down) {
-      req.socket.destroy(); // as if the network were gone
-      return;
-    }
-    const url = new URL(req.url, 'http://x');
-    let p = decodeURIComponent(url.pathname);
-    let base = root;
-    if (p.startsWith('/__fixtures/')) {
-      base = fixtures;
-      p = p.slice('/__fixtures'.length);
-    } else if (!(p === '/' || p === '/index.html' || p === '/sw.js' || p.startsWith('/web/') || p.startsWith('/docs/'))) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    if (p === '/') p = '/index.html';
-    const file = normalize(join(base, p));
-    if (!file.startsWith(base) || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    res.writeHead(200, {
-      'Content-Type': TYPES[extname(file)] || 'application/octet-stream',
-      'Content-Length': statSync(file).size,
-      'Content-Security-Policy': csp,
-      'X-Content-Type-Options': 'nosniff',
-      'Cache-Control': 'no-cache',
-    });
-    createReadStream(file).pipe(res);
-  });
-  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)));
-}
-
-function run(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { cwd: root, maxBuffer: 1 << 30, ...opts });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
-  return r.stdout;
-}
+// run returns Buffers: tests compare raw disk bytes from `vhdx cat`.
+const run = (cmd, args, opts = {}) => runText(cmd, args, { encoding: 'buffer', ...opts });
 
 async function main() {
   for (const f of ['web/vhdxview.wasm', 'web/wasm_exec.js', 'web/vhdxview.js', 'web/worker.js']) {
@@ -120,10 +63,10 @@ async function main() {
   const sh = run;
 
   const flags = { down: false };
-  const server = await startServer(fixtures, flags);
+  const server = await serve(fixtures, serveCSP(), { prefix: '/__fixtures/', isDown: () => flags.down });
   const origin = `http://127.0.0.1:${server.address().port}`;
   const context = await chromium.launchPersistentContext(join(work, 'profile'), {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    executablePath: CHROMIUM,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
