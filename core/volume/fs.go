@@ -100,6 +100,9 @@ type Extent struct {
 // and ext files; not NTFS, whose compressed and resident streams have
 // none).
 func Extents(f File) ([]Extent, bool) {
+	if s, ok := f.(*safeFile); ok {
+		f = s.f
+	}
 	if x, ok := f.(interface{ extents() []Extent }); ok {
 		return x.extents(), true
 	}
@@ -260,13 +263,6 @@ type safeFile struct {
 }
 
 func (f *safeFile) Size() int64 { return f.f.Size() }
-
-func (f *safeFile) extents() []Extent {
-	if x, ok := f.f.(interface{ extents() []Extent }); ok {
-		return x.extents()
-	}
-	return nil
-}
 
 func (f *safeFile) ReadAt(p []byte, off int64) (n int, err error) {
 	if off < 0 {

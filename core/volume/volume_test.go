@@ -595,6 +595,19 @@ func TestExtents(t *testing.T) {
 			t.Errorf("%s: extents read different bytes", fsys.Type())
 		}
 	}
+	// NTFS streams have no extents: a caller must read them.
+	b, _ := os.ReadFile(mkNTFS(t, tree{"a.bin": randBytes(3, 70000)}, nil, 4))
+	fsys, err := OpenFS(bytes.NewReader(b), 0, int64(len(b)), 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := fsys.Open("a.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ext, ok := Extents(f); ok {
+		t.Errorf("ntfs: Extents gives %d extents, want none", len(ext))
+	}
 }
 
 // FuzzVolume feeds damaged disks and volumes to Partitions and OpenFS and
