@@ -13,6 +13,7 @@ import (
 
 	"github.com/vhdxview/vhdxview/bridge"
 	"github.com/vhdxview/vhdxview/core"
+	"github.com/vhdxview/vhdxview/core/volume"
 )
 
 // protoError is an error this package makes, with its protocol name.
@@ -74,6 +75,7 @@ func classify(err error) (string, map[string]any) {
 		be  *core.BlockError
 		ce  *core.ChainError
 		jse *bridge.JSError
+		vfe *volume.FSError
 	)
 	switch {
 	case errors.As(err, &pe):
@@ -108,6 +110,8 @@ func classify(err error) (string, map[string]any) {
 			return "UnsupportedError", f
 		}
 		return "FormatError", f
+	case errors.As(err, &vfe) && isFSReason(err):
+		return "FileSystemError", map[string]any{"fs": vfe.FS, "offset": float64(vfe.Offset), "op": vfe.Op, "path": vfe.Path, "reason": fsReason(err)}
 	case errors.As(err, &be):
 		return "BlockError", map[string]any{"structure": "BAT entry " + fmt.Sprint(be.Entry), "level": be.Level,
 			"block": float64(be.Block), "entry": float64(be.Entry), "offset": float64(be.FileOffset)}
@@ -125,9 +129,35 @@ func classify(err error) (string, map[string]any) {
 		return "StorageError", jsName(err)
 	case errors.As(err, &jse), errors.Is(err, bridge.ErrShortRead), errors.Is(err, bridge.ErrClosed):
 		return "ReadError", jsName(err)
+	case errors.As(err, &vfe):
+		// A file system error of no known kind: the library gave up on
+		// what it read.
+		return "FileSystemError", map[string]any{"fs": vfe.FS, "offset": float64(vfe.Offset), "op": vfe.Op, "path": vfe.Path, "reason": "damaged"}
 	}
 	return "Error", nil
 }
+
+// fsReason names what an *volume.FSError is about, for FileSystemError.
+func fsReason(err error) string {
+	switch {
+	case errors.Is(err, volume.ErrUnsupportedFS):
+		return "unsupported"
+	case errors.Is(err, volume.ErrNotFound):
+		return "not_found"
+	case errors.Is(err, volume.ErrNotDir):
+		return "not_a_directory"
+	case errors.Is(err, volume.ErrIsDir):
+		return "is_a_directory"
+	case errors.Is(err, volume.ErrDamaged):
+		return "damaged"
+	}
+	return ""
+}
+
+// isFSReason tells a file system's own error from a disk read failure
+// that an FSError merely carries (a BlockError, a missing parent, an
+// unreadable file), which keeps its own name.
+func isFSReason(err error) bool { return fsReason(err) != "" }
 
 func isStoreError(err error) bool {
 	var se *storeError

@@ -41,6 +41,8 @@ type session struct {
 	missing *core.ChainError
 	// skipped are files given with others that are not VHDX at all.
 	skipped []error
+	// vol is what the inside-the-disk ops have read (volume.go).
+	vol volumes
 }
 
 func (sess *session) key() string { return sess.files[0].key }

@@ -7,7 +7,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"syscall/js"
 
@@ -170,8 +169,7 @@ func (r *request) plan() (reply, error) {
 	}
 	off = min(off, size)
 	n = min(n, size-off)
-	var runs []planRun
-	var data []js.Value // per run: the bytes of a "bytes" run
+	var runs []core.Run
 	end := off
 	err = sess.img.Plan(off, n, func(run core.Run) error {
 		if len(runs) >= int(limit) {
@@ -180,39 +178,16 @@ func (r *request) plan() (reply, error) {
 		if err := r.ctx.Err(); err != nil {
 			return err
 		}
-		pr := planRun{Kind: run.Kind.String(), Offset: run.Offset, Length: run.Length}
-		d := js.Undefined()
-		switch run.Kind {
-		case core.RunFile:
-			lvl, fo := run.Level, run.FileOffset
-			pr.Level, pr.FileOffset = &lvl, &fo
-		case core.RunBytes:
-			if int64(len(run.Data)) != run.Length {
-				return fmt.Errorf("vhdx: plan: bytes run of %d bytes holds %d", run.Length, len(run.Data))
-			}
-			d = uint8Array(run.Data)
-		}
-		runs = append(runs, pr)
-		data = append(data, d)
+		runs = append(runs, run)
 		end = run.Offset + run.Length
 		return nil
 	})
 	if err != nil && err != errEnough {
 		return reply{}, sess.annotate(err)
 	}
-	if runs == nil {
-		runs = []planRun{}
-	}
-	rv, err := jsonValue(runs)
+	rv, transfer, err := runsValue(runs)
 	if err != nil {
 		return reply{}, err
-	}
-	var transfer []any
-	for i, d := range data {
-		if !d.IsUndefined() {
-			rv.Index(i).Set("data", d)
-			transfer = append(transfer, d.Get("buffer"))
-		}
 	}
 	res := newObject()
 	res.Set("offset", float64(off))

@@ -110,6 +110,11 @@ func init() {
 		"set_state": (*request).setState,
 		"config":    (*request).config,
 		"cancel":    (*request).cancel,
+		"parts":     (*request).parts,
+		"ls":        (*request).ls,
+		"stat":      (*request).stat,
+		"file_read": (*request).fileRead,
+		"file_plan": (*request).filePlan,
 	}
 }
 
@@ -281,6 +286,8 @@ func (r *request) cancel() (reply, error) {
 }
 
 func newObject() js.Value { return js.Global().Get("Object").New() }
+
+func newArray() js.Value { return js.Global().Get("Array").New() }
 
 func objectReply(fields map[string]any) reply {
 	o := newObject()

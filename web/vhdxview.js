@@ -213,6 +213,120 @@ export async function blob(image, offset = 0, length = undefined, { signal, type
   return new Blob(parts, { type });
 }
 
+// ---- inside the disk: partitions and file systems -------------------------
+
+// Files up to this size that file_plan cannot map are read through the
+// engine into a Blob; larger ones are streamed (saveFile).
+export const SMALL_FILE = 16 << 20;
+
+/** The partition table: {scheme, sector_size, partitions, problems?, ...}. */
+export function parts(image) {
+  return request('parts', { image });
+}
+
+/** One directory of a partition's file system: {partition, path, fs: {type, label}, entries, truncated?}. */
+export function ls(image, partition, path = '/', { signal } = {}) {
+  return request('ls', { image, partition, path }, { signal });
+}
+
+/** The entry of one path (a file, a directory, or "file:stream" on NTFS). */
+export function stat(image, partition, path) {
+  return request('stat', { image, partition, path });
+}
+
+/** Reads up to 16 MiB of a file at offset; shorter at its end. */
+export async function fileRead(image, partition, path, offset, length, { signal } = {}) {
+  return new Uint8Array(await request('file_read', { image, partition, path, offset, length }, { signal }));
+}
+
+/** One page of a file's plan: {size, mapped, offset, end, next, runs}, runs in file coordinates. */
+export function filePlan(image, partition, path, offset = 0, length = undefined, { limit, signal } = {}) {
+  return request('file_plan', { image, partition, path, offset, length, limit }, { signal });
+}
+
+/**
+ * A Blob of a file's contents. A file whose extents the file system gives
+ * (FAT, ext) is composed from slices of the image files, like blob(), with
+ * no copy. Another file (NTFS) up to SMALL_FILE bytes is read through the
+ * engine. A larger unmapped file gives null: stream it with saveFile().
+ * onProgress({done, total}) counts file bytes planned or read.
+ */
+export async function fileBlob(image, partition, path, { signal, type = 'application/octet-stream', onProgress } = {}) {
+  const img = images.get(image);
+  if (!img) throw new VhdxError({ name: 'NotOpenError', message: 'no open image ' + image });
+  const first = await filePlan(image, partition, path, 0, undefined, { limit: 65536, signal });
+  const size = first.size;
+  if (!first.mapped) {
+    if (size > SMALL_FILE) return null;
+    const b = await fileRead(image, partition, path, 0, size, { signal });
+    if (onProgress) onProgress({ done: b.length, total: size });
+    return new Blob([b], { type });
+  }
+  const parts = [];
+  let p = first;
+  for (;;) {
+    for (const r of p.runs) {
+      if (r.kind === 'file') parts.push(img.files[r.level].slice(r.file_offset, r.file_offset + r.length));
+      else if (r.kind === 'zero') pushZeros(parts, r.length);
+      else parts.push(r.data);
+    }
+    if (onProgress) onProgress({ done: p.end, total: size });
+    if (p.next === null || p.next === undefined) break;
+    p = await filePlan(image, partition, path, p.next, undefined, { limit: 65536, signal });
+  }
+  return new Blob(parts, { type });
+}
+
+/**
+ * Streams a file into writable (a WritableStream, e.g. from
+ * FileSystemFileHandle.createWritable()) and closes it; on failure or
+ * abort the stream is aborted. A mapped file is piped from its
+ * fileBlob(); another is read through the engine chunkSize bytes at a
+ * time (at most 16 MiB), so memory stays at one chunk whatever the file's
+ * size. Resolves to the number of bytes written.
+ */
+export async function saveFile(image, partition, path, writable, { signal, onProgress, chunkSize = SMALL_FILE } = {}) {
+  const w = writable.getWriter();
+  let next = null;
+  try {
+    const first = await filePlan(image, partition, path, 0, 0, { signal });
+    const size = first.size;
+    let done = 0;
+    const tick = () => { if (onProgress) onProgress({ done, total: size }); };
+    if (first.mapped) {
+      const b = await fileBlob(image, partition, path, { signal });
+      const r = b.stream().getReader();
+      for (;;) {
+        if (signal && signal.aborted) throw new VhdxError({ name: 'CancelledError', message: 'cancelled' });
+        const { value, done: end } = await r.read();
+        if (end) break;
+        await w.write(value);
+        done += value.length;
+        tick();
+      }
+    } else {
+      const n = Math.max(1, Math.min(chunkSize, SMALL_FILE));
+      // One read ahead: the next chunk is being read while this one is written.
+      next = size > 0 ? fileRead(image, partition, path, 0, Math.min(n, size), { signal }) : null;
+      while (next) {
+        const chunk = await next;
+        if (chunk.length === 0) throw new VhdxError({ name: 'FileSystemError', reason: 'damaged', message: `${path}: short read at ${done} of ${size} bytes` });
+        const at = done + chunk.length;
+        next = at < size ? fileRead(image, partition, path, at, Math.min(n, size - at), { signal }) : null;
+        await w.write(chunk);
+        done = at;
+        tick();
+      }
+    }
+    await w.close();
+    return done;
+  } catch (e) {
+    if (next) next.catch(() => {}); // the read ahead is no longer wanted
+    try { await w.abort(e); } catch { /* already failed */ }
+    throw e;
+  }
+}
+
 /** Remembered images, most recently used first, and storage use: {records, usage}. */
 export function recent() {
   return request('recent');

@@ -1,0 +1,421 @@
+//go:build js && wasm
+
+package main
+
+// The ops inside the disk: parts, ls, stat, file_read, file_plan. They
+// read the virtual disk through core/volume, the same code as `vhdx parts`,
+// `ls` and `get`. Each image keeps its partition table, the file systems
+// it has opened and its last few open files until it is closed.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"syscall/js"
+
+	"github.com/vhdxview/vhdxview/core"
+	"github.com/vhdxview/vhdxview/core/volume"
+)
+
+// openFiles is how many open files (or streams) an image keeps, so that a
+// download read in 16 MiB chunks looks its path up once.
+const openFiles = 8
+
+// volumes is an image's view of its partitions.
+type volumes struct {
+	mu    sync.Mutex
+	table *volume.Table
+	fs    map[int]volume.FS // by partition index; failures are not kept (a read error may pass)
+	files []openFile        // most recently used last
+}
+
+type openFile struct {
+	part int
+	path string
+	f    volume.File
+}
+
+// partTable reads the partition table once.
+func (sess *session) partTable() (*volume.Table, error) {
+	v := &sess.vol
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.table != nil {
+		return v.table, nil
+	}
+	t, err := volume.Partitions(sess.img, sess.img.Size(), int(sess.img.Metadata.LogicalSectorSize))
+	if err != nil {
+		return nil, sess.annotate(err)
+	}
+	v.table = t
+	return t, nil
+}
+
+// partition returns the partition args.partition names.
+func (r *request) partition(sess *session) (*volume.Table, volume.Partition, error) {
+	t, err := sess.partTable()
+	if err != nil {
+		return nil, volume.Partition{}, err
+	}
+	idx, err := args{r.args}.required("partition")
+	if err != nil {
+		return nil, volume.Partition{}, err
+	}
+	for _, p := range t.Partitions {
+		if int64(p.Index) == idx {
+			if p.Extended {
+				return nil, p, argErrorf("partition %d is an extended partition, a container of logical ones", idx)
+			}
+			return t, p, nil
+		}
+	}
+	return nil, volume.Partition{}, argErrorf("no partition %d on this disk", idx)
+}
+
+// fileSystem opens (once) the file system of the partition args names.
+func (r *request) fileSystem() (*session, volume.Partition, volume.FS, error) {
+	sess, err := r.image()
+	if err != nil {
+		return nil, volume.Partition{}, nil, err
+	}
+	t, p, err := r.partition(sess)
+	if err != nil {
+		return nil, p, nil, err
+	}
+	v := &sess.vol
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if fsys := v.fs[p.Index]; fsys != nil {
+		return sess, p, fsys, nil
+	}
+	fsys, err := volume.OpenFS(sess.img, p.Offset, p.Size, t.SectorSize)
+	if err != nil {
+		return nil, p, nil, sess.annotate(err)
+	}
+	if v.fs == nil {
+		v.fs = map[int]volume.FS{}
+	}
+	v.fs[p.Index] = fsys
+	return sess, p, fsys, nil
+}
+
+// pathArg returns args.path, "/" when absent.
+func (r *request) pathArg(required bool) (string, error) {
+	a := args{r.args}
+	p, err := a.string("path")
+	if err != nil {
+		return "", err
+	}
+	if p == "" {
+		if required {
+			return "", argErrorf("path is required")
+		}
+		p = "/"
+	}
+	return p, nil
+}
+
+// openFile opens path on the partition, or takes it from the image's
+// recently opened files.
+func (sess *session) openFile(p volume.Partition, fsys volume.FS, path string) (volume.File, error) {
+	v := &sess.vol
+	v.mu.Lock()
+	for i, of := range v.files {
+		if of.part == p.Index && of.path == path {
+			v.files = append(append(v.files[:i:i], v.files[i+1:]...), of)
+			v.mu.Unlock()
+			return of.f, nil
+		}
+	}
+	v.mu.Unlock()
+	f, err := fsys.Open(path)
+	if err != nil {
+		return nil, sess.annotate(err)
+	}
+	v.mu.Lock()
+	if len(v.files) >= openFiles {
+		v.files = v.files[1:]
+	}
+	v.files = append(v.files, openFile{p.Index, path, f})
+	v.mu.Unlock()
+	return f, nil
+}
+
+// partsValue is a partition as the page sees it: the table's entry plus
+// whether ls can read its file system.
+type partsValue struct {
+	volume.Partition
+	Supported bool `json:"supported"`
+}
+
+// parts: {image} → the partition table, each partition with `supported`.
+func (r *request) parts() (reply, error) {
+	sess, err := r.image()
+	if err != nil {
+		return reply{}, err
+	}
+	t, err := sess.partTable()
+	if err != nil {
+		return reply{}, err
+	}
+	type table struct {
+		*volume.Table
+		Partitions []partsValue `json:"partitions"`
+	}
+	out := table{Table: t, Partitions: []partsValue{}}
+	for _, p := range t.Partitions {
+		out.Partitions = append(out.Partitions, partsValue{p, !p.Extended && volume.Supported(p.FileSystem)})
+	}
+	v, err := jsonValue(out)
+	return reply{v: v}, err
+}
+
+// ls: {image, partition, path?} → {partition, path, fs: {type, label},
+// entries, truncated?}.
+func (r *request) ls() (reply, error) {
+	sess, p, fsys, err := r.fileSystem()
+	if err != nil {
+		return reply{}, err
+	}
+	path, err := r.pathArg(false)
+	if err != nil {
+		return reply{}, err
+	}
+	entries, err := fsys.ReadDir(path)
+	truncated := errors.Is(err, volume.ErrTruncated)
+	if err != nil && !truncated {
+		return reply{}, sess.annotate(err)
+	}
+	if entries == nil {
+		entries = []volume.Entry{}
+	}
+	res := struct {
+		Partition int            `json:"partition"`
+		Path      string         `json:"path"`
+		FS        map[string]any `json:"fs"`
+		Entries   []volume.Entry `json:"entries"`
+		Truncated bool           `json:"truncated,omitempty"`
+	}{p.Index, path, map[string]any{"type": fsys.Type(), "label": fsys.Label()}, entries, truncated}
+	v, err := jsonValue(res)
+	return reply{v: v}, err
+}
+
+// stat: {image, partition, path} → the path's entry.
+func (r *request) stat() (reply, error) {
+	sess, _, fsys, err := r.fileSystem()
+	if err != nil {
+		return reply{}, err
+	}
+	path, err := r.pathArg(true)
+	if err != nil {
+		return reply{}, err
+	}
+	e, err := fsys.Stat(path)
+	if err != nil {
+		return reply{}, sess.annotate(err)
+	}
+	v, err := jsonValue(e)
+	return reply{v: v}, err
+}
+
+// fileRead: {image, partition, path, offset, length} → ArrayBuffer of the
+// file's bytes, shorter at its end.
+func (r *request) fileRead() (reply, error) {
+	sess, p, fsys, err := r.fileSystem()
+	if err != nil {
+		return reply{}, err
+	}
+	path, err := r.pathArg(true)
+	if err != nil {
+		return reply{}, err
+	}
+	a := args{r.args}
+	off, err := a.required("offset")
+	if err != nil {
+		return reply{}, err
+	}
+	n, err := a.required("length")
+	if err != nil {
+		return reply{}, err
+	}
+	if n > MaxRead {
+		return reply{}, argErrorf("file_read: length %d is over the %d-byte limit of one request", n, MaxRead)
+	}
+	f, err := sess.openFile(p, fsys, path)
+	if err != nil {
+		return reply{}, err
+	}
+	size := f.Size()
+	n = min(n, size-min(off, size))
+	buf := make([]byte, n)
+	if n > 0 {
+		if k, err := f.ReadAt(buf, off); err != nil && !(err == io.EOF && int64(k) == n) {
+			return reply{}, sess.annotate(err)
+		}
+	}
+	u := uint8Array(buf)
+	ab := u.Get("buffer")
+	return reply{v: ab, transfer: []any{ab}}, nil
+}
+
+// filePlan: {image, partition, path, offset?, length?, limit?} → {size,
+// mapped, offset, end, next, runs}: plan runs in file coordinates.
+func (r *request) filePlan() (reply, error) {
+	sess, p, fsys, err := r.fileSystem()
+	if err != nil {
+		return reply{}, err
+	}
+	path, err := r.pathArg(true)
+	if err != nil {
+		return reply{}, err
+	}
+	a := args{r.args}
+	f, err := sess.openFile(p, fsys, path)
+	if err != nil {
+		return reply{}, err
+	}
+	size := f.Size()
+	off, err := a.int("offset", 0)
+	if err != nil {
+		return reply{}, err
+	}
+	n, err := a.int("length", max(size-off, 0))
+	if err != nil {
+		return reply{}, err
+	}
+	limit, err := a.int("limit", DefaultRuns)
+	if err != nil {
+		return reply{}, err
+	}
+	if limit < 1 || limit > MaxRuns {
+		return reply{}, argErrorf("file_plan: limit must be from 1 to %d", MaxRuns)
+	}
+	off = min(off, size)
+	n = min(n, size-off)
+	res := newObject()
+	res.Set("size", float64(size))
+	ext, mapped := volume.Extents(f)
+	res.Set("mapped", mapped)
+	res.Set("offset", float64(off))
+	if !mapped {
+		res.Set("end", float64(off))
+		res.Set("next", js.Null())
+		res.Set("runs", newArray())
+		return reply{v: res}, nil
+	}
+	var runs []core.Run
+	end := off
+	err = fileRuns(sess.img, p, fsys.Type(), path, ext, off, n, func(run core.Run) error {
+		if len(runs) >= int(limit) {
+			return errEnough
+		}
+		if err := r.ctx.Err(); err != nil {
+			return err
+		}
+		runs = append(runs, run)
+		end = run.Offset + run.Length
+		return nil
+	})
+	if err != nil && err != errEnough {
+		return reply{}, sess.annotate(err)
+	}
+	rv, transfer, err := runsValue(runs)
+	if err != nil {
+		return reply{}, err
+	}
+	res.Set("end", float64(end))
+	if end < off+n {
+		res.Set("next", float64(end))
+	} else {
+		res.Set("next", js.Null())
+	}
+	res.Set("runs", rv)
+	return reply{v: res, transfer: transfer}, nil
+}
+
+// fileRuns walks the plan of file bytes [off, off+n) whose extents are
+// ext (volume offsets of partition p), emitting runs in file coordinates:
+// gaps and holes are zero runs, the rest is the disk's own plan of where
+// the extent lies. An extent outside its partition is damage.
+func fileRuns(img *core.Image, p volume.Partition, kind, path string, ext []volume.Extent, off, n int64, emit func(core.Run) error) error {
+	end := off + n
+	pos := off
+	zero := func(to int64) error {
+		if to <= pos {
+			return nil
+		}
+		err := emit(core.Run{Kind: core.RunZero, Offset: pos, Length: to - pos})
+		pos = to
+		return err
+	}
+	for _, e := range ext {
+		if pos >= end {
+			break
+		}
+		eEnd := e.Offset + e.Length
+		if eEnd <= pos {
+			continue
+		}
+		if err := zero(min(e.Offset, end)); err != nil {
+			return err
+		}
+		if pos >= end {
+			break
+		}
+		to := min(eEnd, end)
+		if e.DiskOffset < 0 {
+			if err := zero(to); err != nil {
+				return err
+			}
+			continue
+		}
+		vol := e.DiskOffset + (pos - e.Offset)
+		if vol < 0 || vol+(to-pos) > p.Size {
+			return &volume.FSError{FS: kind, Offset: p.Offset, Op: "read", Path: path,
+				Err: fmt.Errorf("%w: extent at volume offset 0x%x+0x%x is outside the volume (0x%x bytes)", volume.ErrDamaged, vol, to-pos, p.Size)}
+		}
+		shift := pos - (p.Offset + vol) // disk offset → file offset
+		err := img.Plan(p.Offset+vol, to-pos, func(run core.Run) error {
+			run.Offset += shift
+			return emit(run)
+		})
+		if err != nil {
+			return err
+		}
+		pos = to
+	}
+	return zero(end)
+}
+
+// runsValue turns plan runs into their page form, with the data of bytes
+// runs to transfer.
+func runsValue(runs []core.Run) (js.Value, []any, error) {
+	prs := make([]planRun, 0, len(runs))
+	for _, run := range runs {
+		pr := planRun{Kind: run.Kind.String(), Offset: run.Offset, Length: run.Length}
+		switch run.Kind {
+		case core.RunFile:
+			lvl, fo := run.Level, run.FileOffset
+			pr.Level, pr.FileOffset = &lvl, &fo
+		case core.RunBytes:
+			if int64(len(run.Data)) != run.Length {
+				return js.Value{}, nil, fmt.Errorf("vhdx: plan: bytes run of %d bytes holds %d", run.Length, len(run.Data))
+			}
+		}
+		prs = append(prs, pr)
+	}
+	rv, err := jsonValue(prs)
+	if err != nil {
+		return js.Value{}, nil, err
+	}
+	var transfer []any
+	for i, run := range runs {
+		if run.Kind == core.RunBytes {
+			d := uint8Array(run.Data)
+			rv.Index(i).Set("data", d)
+			transfer = append(transfer, d.Get("buffer"))
+		}
+	}
+	return rv, transfer, nil
+}
