@@ -28,7 +28,7 @@ func openNTFS(r io.ReaderAt, size int64) (*ntfsFS, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, err := parser.GetNTFSContext(paged, 0)
+	ctx, err := parser.GetNTFSContext(&bigReadsDirect{paged: paged, direct: r}, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDamaged, err)
 	}
@@ -39,6 +39,23 @@ func openNTFS(r io.ReaderAt, size int64) (*ntfsFS, error) {
 		return nil, fmt.Errorf("%w: root directory (MFT record 5): %v", ErrDamaged, err)
 	}
 	return &ntfsFS{ctx: ctx}, nil
+}
+
+// bigReadsDirect sends large reads (file data, read in the caller's
+// chunks) straight to the volume and small ones (MFT records, index
+// buffers) through go-ntfs's page cache. Without it every read, a 16 MiB
+// download chunk included, is cut into 4 KiB page reads.
+type bigReadsDirect struct {
+	paged, direct io.ReaderAt
+}
+
+const directReadMin = 64 << 10
+
+func (b *bigReadsDirect) ReadAt(p []byte, off int64) (int, error) {
+	if len(p) >= directReadMin {
+		return b.direct.ReadAt(p, off)
+	}
+	return b.paged.ReadAt(p, off)
 }
 
 func (n *ntfsFS) Type() string { return "ntfs" }
