@@ -246,9 +246,10 @@ export function filePlan(image, partition, path, offset = 0, length = undefined,
 
 /**
  * A Blob of a file's contents. A file whose extents the file system gives
- * (FAT, ext) is composed from slices of the image files, like blob(), with
- * no copy. Another file (NTFS) up to SMALL_FILE bytes is read through the
- * engine. A larger unmapped file gives null: stream it with saveFile().
+ * (FAT, ext, NTFS streams that are neither resident nor compressed) is
+ * composed from slices of the image files, like blob(), with no copy.
+ * Another file up to SMALL_FILE bytes is read through the engine. A larger
+ * unmapped file (compressed NTFS) gives null: stream it with saveFile().
  * onProgress({done, total}) counts file bytes planned or read.
  */
 export async function fileBlob(image, partition, path, { signal, type = 'application/octet-stream', onProgress } = {}) {
@@ -281,11 +282,12 @@ export async function fileBlob(image, partition, path, { signal, type = 'applica
  * Streams a file into writable (a WritableStream, e.g. from
  * FileSystemFileHandle.createWritable()) and closes it; on failure or
  * abort the stream is aborted. A mapped file is piped from its
- * fileBlob(); another is read through the engine chunkSize bytes at a
- * time (at most 16 MiB), so memory stays at one chunk whatever the file's
- * size. Resolves to the number of bytes written.
+ * fileBlob(); another (or any, with viaEngine: true) is read through the
+ * engine chunkSize bytes at a time (at most 16 MiB), so memory stays at
+ * one chunk whatever the file's size. Resolves to the number of bytes
+ * written.
  */
-export async function saveFile(image, partition, path, writable, { signal, onProgress, chunkSize = SMALL_FILE } = {}) {
+export async function saveFile(image, partition, path, writable, { signal, onProgress, chunkSize = SMALL_FILE, viaEngine = false } = {}) {
   const w = writable.getWriter();
   let next = null;
   try {
@@ -293,7 +295,7 @@ export async function saveFile(image, partition, path, writable, { signal, onPro
     const size = first.size;
     let done = 0;
     const tick = () => { if (onProgress) onProgress({ done, total: size }); };
-    if (first.mapped) {
+    if (first.mapped && !viaEngine) {
       const b = await fileBlob(image, partition, path, { signal });
       const r = b.stream().getReader();
       for (;;) {

@@ -20,7 +20,8 @@ import (
 )
 
 type ntfsFS struct {
-	ctx *parser.NTFSContext
+	ctx  *parser.NTFSContext
+	size int64 // the volume's size in bytes
 }
 
 func openNTFS(r io.ReaderAt, size int64) (*ntfsFS, error) {
@@ -38,7 +39,7 @@ func openNTFS(r io.ReaderAt, size int64) (*ntfsFS, error) {
 	if _, err := ctx.GetMFT(5); err != nil {
 		return nil, fmt.Errorf("%w: root directory (MFT record 5): %v", ErrDamaged, err)
 	}
-	return &ntfsFS{ctx: ctx}, nil
+	return &ntfsFS{ctx: ctx, size: size}, nil
 }
 
 // bigReadsDirect sends large reads (file data, read in the caller's
@@ -291,10 +292,13 @@ func (n *ntfsFS) open(p string) (File, error) {
 	if err != nil {
 		return nil, err
 	}
-	var size int64 = -1
+	var size, valid int64 = -1, -1
 	for _, a := range m.EnumerateAttributes(n.ctx) {
 		if a.Type().Value == parser.ATTR_TYPE_DATA && a.Name() == stream && (a.IsResident() || a.Runlist_vcn_start() == 0) {
-			size = a.DataSize()
+			size, valid = a.DataSize(), a.DataSize()
+			if !a.IsResident() {
+				valid = min(int64(a.Initialized_size()), size)
+			}
 			break
 		}
 	}
@@ -312,14 +316,101 @@ func (n *ntfsFS) open(p string) (File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ntfsFile{r: rr, size: size}, nil
+	f := &ntfsFile{r: rr, size: size, valid: valid}
+	if ext, ok := n.extents(parser.GetAllVCNs(n.ctx, m, parser.ATTR_TYPE_DATA, parser.WILDCARD_STREAM_ID, name), size, valid); ok {
+		return &ntfsMappedFile{f, ext}, nil
+	}
+	return f, nil
 }
+
+// NTFS attribute flags (the attribute header's Flags field).
+const (
+	ntfsCompressed = 0x0001
+	ntfsEncrypted  = 0x4000
+)
+
+// extents maps a non-resident, uncompressed, unencrypted stream onto the
+// volume from its run lists (one per VCN range of the attribute), so that
+// its bytes can be planned like a FAT or ext file's. Sparse runs and the
+// bytes past the valid data length are holes. Anything unexpected (a
+// resident or compressed stream, VCN ranges that do not follow each
+// other, a run outside the volume) gives ok false, and the file is read
+// through go-ntfs instead.
+func (n *ntfsFS) extents(vcns []*parser.NTFS_ATTRIBUTE, size, valid int64) (ext []Extent, ok bool) {
+	defer func() {
+		if recover() != nil { // go-ntfs on damaged records
+			ext, ok = nil, false
+		}
+	}()
+	cs := n.ctx.ClusterSize
+	if len(vcns) == 0 || cs <= 0 {
+		return nil, false
+	}
+	var vcn int64 // next cluster of the file
+	for _, a := range vcns {
+		if a.IsResident() || int64(a.Runlist_vcn_start()) != vcn || uint16(*a.Flags())&(ntfsCompressed|ntfsEncrypted) != 0 {
+			return nil, false
+		}
+		for _, r := range a.RunList() {
+			if r.Length <= 0 || r.Length > n.size/cs+1 {
+				return nil, false
+			}
+			off, length := vcn*cs, r.Length*cs
+			vcn += r.Length
+			if off >= size {
+				break
+			}
+			length = min(length, size-off)
+			disk := int64(-1)
+			if r.RelativeUrnOffset != 0 { // no offset: a sparse run
+				disk = r.Offset * cs
+				if disk < 0 || disk+length > n.size {
+					return nil, false
+				}
+			}
+			ext = appendExtent(ext, off, length, disk)
+		}
+	}
+	if vcn*cs < size {
+		return nil, false // the runs do not cover the file
+	}
+	return clipValid(ext, valid), true
+}
+
+// clipValid turns everything at and past valid into a hole.
+func clipValid(ext []Extent, valid int64) []Extent {
+	var out []Extent
+	for _, e := range ext {
+		switch {
+		case e.DiskOffset < 0 || e.Offset+e.Length <= valid:
+			out = appendExtent(out, e.Offset, e.Length, e.DiskOffset)
+		case e.Offset >= valid:
+			out = appendExtent(out, e.Offset, e.Length, -1)
+		default:
+			k := valid - e.Offset
+			out = appendExtent(out, e.Offset, k, e.DiskOffset)
+			out = appendExtent(out, valid, e.Length-k, -1)
+		}
+	}
+	return out
+}
+
+// ntfsMappedFile is an NTFS stream whose extents are known. Its bytes are
+// still read through go-ntfs, so the two ways of reading it check each
+// other in tests.
+type ntfsMappedFile struct {
+	*ntfsFile
+	ext []Extent
+}
+
+func (f *ntfsMappedFile) extents() []Extent { return f.ext }
 
 // ntfsFile reads a stream, zero-filling past its last run (go-ntfs returns
 // short reads there) up to the stream's size.
 type ntfsFile struct {
-	r    io.ReaderAt
-	size int64
+	r     io.ReaderAt
+	size  int64
+	valid int64 // the valid data length: bytes from here on read as zeros
 }
 
 func (f *ntfsFile) Size() int64 { return f.size }
@@ -331,6 +422,12 @@ func (f *ntfsFile) ReadAt(p []byte, off int64) (int, error) {
 	want := len(p)
 	if int64(len(p)) > f.size-off {
 		p = p[:f.size-off]
+	}
+	// Past the valid data length the clusters hold whatever was there
+	// before; NTFS reads zeros.
+	if v := max(f.valid-off, 0); int64(len(p)) > v {
+		clear(p[v:])
+		p = p[:v]
 	}
 	done := 0
 	for done < len(p) {
@@ -344,6 +441,7 @@ func (f *ntfsFile) ReadAt(p []byte, off int64) (int, error) {
 			done = len(p)
 		}
 	}
+	done = min(want, int(f.size-off))
 	if done < want {
 		return done, io.EOF
 	}

@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -595,18 +596,39 @@ func TestExtents(t *testing.T) {
 			t.Errorf("%s: extents read different bytes", fsys.Type())
 		}
 	}
-	// NTFS streams have no extents: a caller must read them.
-	b, _ := os.ReadFile(mkNTFS(t, tree{"a.bin": randBytes(3, 70000)}, nil, 4))
+	// NTFS: a non-resident stream (file or ADS) is mapped from its run
+	// list; a resident one (in the MFT record) has no extents.
+	data, ads := randBytes(3, 70000), randBytes(4, 50000)
+	b, _ := os.ReadFile(mkNTFS(t, tree{"a.bin": data, "small.txt": []byte("tiny")}, tree{"a.bin:s": ads}, 4))
 	fsys, err := OpenFS(bytes.NewReader(b), 0, int64(len(b)), 512)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := fsys.Open("a.bin")
+	for p, want := range map[string][]byte{"a.bin": data, "a.bin:s": ads} {
+		f, err := fsys.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ext, ok := Extents(f)
+		if !ok || len(ext) == 0 {
+			t.Fatalf("ntfs %s: no extents", p)
+		}
+		got := make([]byte, f.Size())
+		for _, e := range ext {
+			if e.DiskOffset >= 0 {
+				copy(got[e.Offset:e.Offset+e.Length], b[e.DiskOffset:])
+			}
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("ntfs %s: extents read different bytes", p)
+		}
+	}
+	f, err := fsys.Open("small.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ext, ok := Extents(f); ok {
-		t.Errorf("ntfs: Extents gives %d extents, want none", len(ext))
+		t.Errorf("ntfs resident file: Extents gives %d extents, want none", len(ext))
 	}
 }
 
@@ -745,3 +767,73 @@ type panicFile struct{}
 
 func (panicFile) Size() int64                             { return 100 }
 func (panicFile) ReadAt(p []byte, off int64) (int, error) { panic("read") }
+
+// TestNTFSValidLengthAndSparse: an NTFS stream whose valid data length is
+// shorter than its size (ntfsfallocate: clusters allocated, never
+// written, holding stale bytes) and a sparse one (ntfstruncate) read as
+// ntfscat (ntfs-3g's reader) reads them: zeros past the valid length and
+// in holes, through both go-ntfs and the extents.
+func TestNTFSValidLengthAndSparse(t *testing.T) {
+	for _, tool := range []string{"mkntfs", "ntfscp", "ntfsfallocate", "ntfstruncate", "ntfscat"} {
+		requireTool(t, tool)
+	}
+	dir := t.TempDir()
+	img := filepath.Join(dir, "v.img")
+	// Stale bytes everywhere: a quick format leaves them in free clusters.
+	if err := os.WriteFile(img, randBytes(21, 8<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "", "mkntfs", "-F", "-Q", "-q", img)
+	src := filepath.Join(dir, "a.bin")
+	os.WriteFile(src, randBytes(22, 100000), 0o644)
+	run(t, "", "ntfscp", "-f", "-q", img, src, "/alloc.bin")
+	run(t, "", "ntfscp", "-f", "-q", img, src, "/sparse.bin")
+	run(t, "", "ntfsfallocate", "-l", "1M", img, "/alloc.bin")
+	inode := ""
+	for _, l := range strings.Split(run(t, "", "ntfsls", "-i", img), "\n") {
+		if f := strings.Fields(l); len(f) == 2 && f[1] == "sparse.bin" {
+			inode = f[0]
+		}
+	}
+	run(t, "", "ntfstruncate", img, inode, "0x80", "", "3000000")
+
+	b, _ := os.ReadFile(img)
+	fsys, err := OpenFS(bytes.NewReader(b), 0, int64(len(b)), 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"alloc.bin", "sparse.bin"} {
+		want, err := exec.Command("ntfscat", img, "/"+name).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := fsys.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, f.Size())
+		if n, err := f.ReadAt(got, 0); n != len(got) || (err != nil && err != io.EOF) {
+			t.Fatalf("%s: read %d of %d: %v", name, n, len(got), err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: go-ntfs read (%d bytes) differs from ntfscat (%d bytes)", name, len(got), len(want))
+		}
+		ext, ok := Extents(f)
+		if !ok {
+			t.Errorf("%s: no extents", name)
+			continue
+		}
+		got = make([]byte, f.Size())
+		holes := false
+		for _, e := range ext {
+			if e.DiskOffset >= 0 {
+				copy(got[e.Offset:e.Offset+e.Length], b[e.DiskOffset:])
+			} else {
+				holes = true
+			}
+		}
+		if !holes || !bytes.Equal(got, want) {
+			t.Errorf("%s: extents (holes %v) read different bytes from ntfscat", name, holes)
+		}
+	}
+}
