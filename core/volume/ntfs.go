@@ -10,6 +10,7 @@ package volume
 // recover.
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -188,9 +189,10 @@ func (n *ntfsFS) entry(m *parser.MFT_ENTRY, p, name string) Entry {
 		switch a.Type().Value {
 		case parser.ATTR_TYPE_STANDARD_INFORMATION:
 			si := n.ctx.Profile.STANDARD_INFORMATION(a.Data(n.ctx), 0)
-			e.CreateTime = ntfsTime(si.Create_time().Time)
-			e.ModTime = ntfsTime(si.File_altered_time().Time)
-			e.AccessTime = ntfsTime(si.File_accessed_time().Time)
+			pr := si.Profile
+			e.CreateTime = filetimeAt(si.Reader, si.Offset+pr.Off_STANDARD_INFORMATION_Create_time)
+			e.ModTime = filetimeAt(si.Reader, si.Offset+pr.Off_STANDARD_INFORMATION_File_altered_time)
+			e.AccessTime = filetimeAt(si.Reader, si.Offset+pr.Off_STANDARD_INFORMATION_File_accessed_time)
 		case parser.ATTR_TYPE_DATA:
 			if !a.IsResident() && a.Runlist_vcn_start() != 0 {
 				continue // a later piece of a stream split over records
@@ -207,11 +209,28 @@ func (n *ntfsFS) entry(m *parser.MFT_ENTRY, p, name string) Entry {
 	return e
 }
 
-func ntfsTime(t time.Time) time.Time {
-	if t.Year() <= 1601 {
+// filetimeAt reads a FILETIME (100 ns units since 1601-01-01 UTC). It does
+// not use go-ntfs's conversion, which computes in uint64 nanoseconds since
+// 1970 and so wraps for 0 (unset, shown as 2185) and anything before 1677.
+// 0 and times past year 9999 (which JSON cannot carry) are unset.
+func filetimeAt(r io.ReaderAt, off int64) time.Time {
+	var b [8]byte
+	if n, _ := r.ReadAt(b[:], off); n < len(b) {
 		return time.Time{}
 	}
-	return t.UTC()
+	return filetime(binary.LittleEndian.Uint64(b[:]))
+}
+
+func filetime(ft uint64) time.Time {
+	const toUnix = 11644473600 // seconds from 1601-01-01 to 1970-01-01
+	if ft == 0 {
+		return time.Time{}
+	}
+	t := time.Unix(int64(ft/1e7)-toUnix, int64(ft%1e7)*100).UTC()
+	if t.Year() > 9999 {
+		return time.Time{}
+	}
+	return t
 }
 
 func (n *ntfsFS) readDir(p string) ([]Entry, error) {
@@ -275,8 +294,9 @@ func (n *ntfsFS) readDir(p string) ([]Entry, error) {
 			isDir := fn.Flags().IsSet("DIRECTORY")
 			e := Entry{Name: name, Path: joinPath(p, name), Type: "file", IsDir: isDir, Deleted: true,
 				Size: int64(fn.FilenameSize()), ID: rec.MftReference(),
-				CreateTime: ntfsTime(fn.Created().Time), ModTime: ntfsTime(fn.File_modified().Time),
-				AccessTime: ntfsTime(fn.File_accessed().Time)}
+				CreateTime: filetimeAt(fn.Reader, fn.Offset+fn.Profile.Off_FILE_NAME_Created),
+				ModTime:    filetimeAt(fn.Reader, fn.Offset+fn.Profile.Off_FILE_NAME_File_modified),
+				AccessTime: filetimeAt(fn.Reader, fn.Offset+fn.Profile.Off_FILE_NAME_File_accessed)}
 			if isDir {
 				e.Type, e.Size = "dir", 0
 			}

@@ -837,3 +837,28 @@ func TestNTFSValidLengthAndSparse(t *testing.T) {
 		}
 	}
 }
+
+// TestFiletime: NTFS times convert without wrapping (go-ntfs's own
+// conversion shows FILETIME 0 as 2185).
+func TestFiletime(t *testing.T) {
+	for _, c := range []struct {
+		ft   uint64
+		want string // RFC 3339, "" for unset
+	}{
+		{0, ""},
+		{132539328000000000, "2021-01-01T00:00:00Z"},
+		{132539328000000001, "2021-01-01T00:00:00.0000001Z"},
+		{864000000000, "1601-01-02T00:00:00Z"},       // before 1677: no wrap
+		{116444736000000000, "1970-01-01T00:00:00Z"}, // the Unix epoch
+		{^uint64(0), ""}, // past year 9999: JSON cannot hold it
+		{2650467743999999999, "9999-12-31T23:59:59.9999999Z"},
+	} {
+		got := ""
+		if tm := filetime(c.ft); !tm.IsZero() {
+			got = tm.Format(time.RFC3339Nano)
+		}
+		if got != c.want {
+			t.Errorf("filetime(%d) = %q, want %q", c.ft, got, c.want)
+		}
+	}
+}
