@@ -28,6 +28,7 @@ const CORE = [
   'web/app/batmap.js',
   'web/app/hexview.js',
   'web/app/download.js',
+  'web/app/files.js',
   'web/app/verify.js',
   'web/app/recents.js',
 ];

@@ -1,7 +1,7 @@
 // app.js: the page. It wires the engine (web/vhdxview.js, which runs the Go
 // engine in a Web Worker) to the views: start screen with recents, the
 // missing-parent panel, and the viewer (summary, structure tree, checks,
-// block map, hex view, downloads). It parses nothing itself: every fact
+// block map, hex view, downloads, partitions and files). It parses nothing itself: every fact
 // about an image comes from the engine, and file bytes shown in the file
 // hex view come straight from File.slice.
 
@@ -12,7 +12,8 @@ import { renderSummary, verdictOf } from './summary.js';
 import { renderStructure } from './structure.js';
 import { renderVerify } from './verify.js';
 import { renderRecents, handles, fileFromHandle } from './recents.js';
-import { DownloadDialog, save } from './download.js';
+import { DownloadDialog, save, cleanTempDownloads } from './download.js';
+import { FilesPanel } from './files.js';
 import * as api from '../vhdxview.js';
 
 const SAMPLE_URL = 'web/samples/sample.vhdx.gz';
@@ -31,12 +32,13 @@ const S = {
   batmap: null,
   pending: null, // missing parent: {files, handles, error}
   unreadable: null,
+  filesPanel: null, // the Files tab (FilesPanel)
 };
 
 // The engine's API, as the placeholder page offered it (and for the console).
 window.vhdxview = api;
 // test and debugging hook: the live views.
-window.vhdxviewUI = { state: S, get hex() { return S.hex; }, get batmap() { return S.batmap; } };
+window.vhdxviewUI = { state: S, get hex() { return S.hex; }, get batmap() { return S.batmap; }, get files() { return S.filesPanel; } };
 
 // ---- messages ------------------------------------------------------------
 
@@ -135,6 +137,7 @@ async function closeImage() {
   if (S.verifyCancel) S.verifyCancel();
   S.verifyCancel = null;
   const img = S.res && S.res.image;
+  if (S.filesPanel) S.filesPanel.reset();
   Object.assign(S, { res: null, info: null, report: null, verifyProgress: null, verifyError: null, files: [], unreadable: null });
   if (img !== undefined && img !== null) {
     try { await api.close(img); } catch { /* already closed */ }
@@ -417,8 +420,9 @@ function showInFile({ offset, length, level = 0 }) {
 
 // ---- tabs -----------------------------------------------------------------------
 
-const TABS = ['summary', 'structure', 'checks'];
+const TABS = ['summary', 'structure', 'files', 'checks'];
 function selectTab(name, focus) {
+  $('#viewer').dataset.tab = name;
   for (const t of TABS) {
     const tab = $(`#tab-${t}`);
     const on = t === name;
@@ -427,6 +431,7 @@ function selectTab(name, focus) {
     $(`#panel-${t}`).hidden = !on;
     if (on && focus) tab.focus();
   }
+  if (name === 'files') S.filesPanel.show();
   if (name === 'checks' && !S.report && S.res) renderVerify($('#panel-checks'), { report: null, progress: S.verifyProgress, error: S.verifyError, onShow: showInFile, onRerun: runVerify });
 }
 
@@ -584,6 +589,23 @@ function structureAt(off) {
   }
   if (off < 0x100000) return 'header section (reserved)';
   return 'payload blocks or free space';
+}
+
+// showDiskAt shows the virtual disk in the hex view at offset.
+function showDiskAt(offset) {
+  if (!S.res || !S.hex) return;
+  setHexSource('disk', { offset });
+  S.hex.focus();
+  $('#hex-card').scrollIntoView({ block: 'nearest' });
+}
+
+function setupFiles() {
+  S.filesPanel = new FilesPanel($('#panel-files'), {
+    api,
+    current: () => (S.res && S.info ? { image: S.res.image, name: S.res.summary.name } : null),
+    unavailable: () => (S.unreadable ? 'The file does not open, so its partitions and files cannot be read.' : ''),
+    showInHex: showDiskAt,
+  });
 }
 
 function setupGoto() {
@@ -778,6 +800,7 @@ function init() {
   $('#close-button').addEventListener('click', goHome);
   $('#home').addEventListener('click', (e) => { e.preventDefault(); goHome(); });
   setupTabs();
+  setupFiles();
   setupGoto();
   setupDownload();
   setupDrop();
@@ -788,6 +811,8 @@ function init() {
     detail: errorText(m && m.error),
   }));
   api.ready().catch(() => { /* reported by the fatal event */ });
+  // Temporary files of streamed downloads of earlier visits.
+  cleanTempDownloads().catch(() => {});
   document.addEventListener('keydown', (e) => {
     if (e.key === 'g' && !e.ctrlKey && !e.metaKey && !e.altKey && !$('#viewer').hidden && !/^(INPUT|SELECT|TEXTAREA)$/.test(document.activeElement.tagName)) {
       e.preventDefault();

@@ -3,6 +3,13 @@
 // selection). The file is a Blob made by vhdxview.blob() from slices of
 // the image files, zeros and the few bytes held in memory, so a download of
 // many GB needs no memory and passes no payload through the engine.
+//
+// It also streams what cannot be a Blob of slices (a large NTFS file, read
+// through the engine 16 MiB at a time): saveStreamed() writes it into a
+// file the person picks (showSaveFilePicker) or, where the browser has no
+// picker, into a temporary file in the origin private file system, which
+// is then downloaded like any Blob. cleanTempDownloads() removes the
+// temporary files that earlier visits left.
 
 import { el, replace, human, grouped, hexPlain, parseNumber, baseName, errorText } from './dom.js';
 
@@ -160,4 +167,142 @@ export class DownloadDialog {
       this.bar.hidden = true;
     }
   }
+}
+
+// ---- streamed downloads ----------------------------------------------------------
+
+// TEMP_DIR is the origin private file system directory of temporary files
+// of streamed downloads. A file there is written, handed to the browser's
+// download, and removed on the next visit (the download reads it after the
+// page has let go of it, so it cannot be removed right away).
+export const TEMP_DIR = 'vhdxview-downloads';
+
+// While a page writes or hands over a temporary file it holds the Web Lock
+// LOCK_PREFIX + file name, so that another tab starting up leaves it alone.
+const LOCK_PREFIX = 'vhdxview-download:';
+
+function cancelled() {
+  return new DOMException('the download was cancelled', 'AbortError');
+}
+
+// tempName gives a unique OPFS file name for a download called name.
+function tempName(name) {
+  const safe = String(name).replace(/[^A-Za-z0-9._-]+/g, '_').slice(-80) || 'file';
+  const rnd = Math.random().toString(36).slice(2, 8);
+  return `${Date.now().toString(36)}-${rnd}-${safe}`;
+}
+
+// holdLock holds the Web Lock name until the page goes away (or, without
+// Web Locks, does nothing); it resolves once the lock is held.
+function holdLock(name) {
+  if (!navigator.locks || typeof navigator.locks.request !== 'function') return Promise.resolve();
+  return new Promise((held) => {
+    navigator.locks.request(name, () => {
+      held();
+      return new Promise(() => {}); // released when the page is gone
+    }).catch(() => held());
+  });
+}
+
+// abortable wraps writable so that writing stops as soon as signal aborts,
+// even while a write is pending (a slow disk, a network drive): the
+// pending write is left to the stream, which is aborted, and the writer
+// sees the cancellation at once.
+function abortable(writable, signal) {
+  if (!signal) return writable;
+  const w = writable.getWriter();
+  let stop;
+  const stopped = new Promise((_, reject) => { stop = reject; });
+  stopped.catch(() => {});
+  const onAbort = () => {
+    stop(cancelled());
+    w.abort(cancelled()).catch(() => {});
+  };
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  const race = (p) => Promise.race([p, stopped]);
+  const done = () => signal.removeEventListener('abort', onAbort);
+  return new WritableStream({
+    write: (chunk) => race(w.write(chunk)),
+    close: () => race(w.close()).finally(done),
+    abort: (reason) => {
+      done();
+      return w.abort(reason).catch(() => {});
+    },
+  });
+}
+
+// saveStreamed saves a download that is written rather than sliced.
+// write(writable) writes the bytes into a WritableStream, closes it and
+// resolves to the byte count (vhdxview.saveFile does). With
+// showSaveFilePicker the person picks the file and the bytes go straight
+// there; otherwise they go into a temporary file in the origin private
+// file system, which is then saved with save(). Either way nothing is held
+// whole in memory. Resolves to {bytes, how: 'picker' | 'temporary file'};
+// rejects with an AbortError when the picker is dismissed or signal aborts.
+export async function saveStreamed(name, write, { signal } = {}) {
+  if (signal && signal.aborted) throw cancelled();
+  if (typeof window.showSaveFilePicker === 'function') {
+    let handle = null;
+    try {
+      handle = await window.showSaveFilePicker({ suggestedName: name });
+    } catch (e) {
+      if (e && e.name === 'AbortError') throw cancelled();
+      // SecurityError (the click is too long ago) and the like: fall back
+      // to a temporary file.
+    }
+    if (handle) {
+      const bytes = await write(abortable(await handle.createWritable(), signal));
+      return { bytes, how: 'picker' };
+    }
+  }
+  const sm = navigator.storage;
+  if (!sm || typeof sm.getDirectory !== 'function') {
+    throw new Error('this browser can neither save a file where you pick nor keep a temporary file, so a file this large cannot be streamed to disk');
+  }
+  const dir = await (await sm.getDirectory()).getDirectoryHandle(TEMP_DIR, { create: true });
+  const tmp = tempName(name);
+  await holdLock(LOCK_PREFIX + tmp);
+  const fh = await dir.getFileHandle(tmp, { create: true });
+  try {
+    if (typeof fh.createWritable !== 'function') throw new Error('this browser cannot write a temporary file from the page');
+    const bytes = await write(abortable(await fh.createWritable(), signal));
+    if (signal && signal.aborted) throw cancelled();
+    save(await fh.getFile(), name);
+    return { bytes, how: 'temporary file' };
+  } catch (e) {
+    dir.removeEntry(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+// cleanTempDownloads removes the temporary files of streamed downloads
+// that earlier visits left, except those a live page still holds (another
+// tab's download in progress). Resolves to the number removed.
+export async function cleanTempDownloads() {
+  const sm = navigator.storage;
+  if (!sm || typeof sm.getDirectory !== 'function') return 0;
+  let dir;
+  try {
+    dir = await (await sm.getDirectory()).getDirectoryHandle(TEMP_DIR);
+  } catch {
+    return 0; // none yet
+  }
+  const held = new Set();
+  if (navigator.locks && typeof navigator.locks.query === 'function') {
+    const q = await navigator.locks.query();
+    for (const l of [...(q.held || []), ...(q.pending || [])]) held.add(l.name);
+  }
+  const names = [];
+  for await (const name of dir.keys()) names.push(name);
+  let n = 0;
+  for (const name of names) {
+    // A file being written has a swap file next to it (Chromium: ".crswap").
+    if (held.has(LOCK_PREFIX + name.replace(/\.crswap$/, ''))) continue;
+    try {
+      await dir.removeEntry(name, { recursive: true });
+      n++;
+    } catch { /* in use: next time */ }
+  }
+  return n;
 }
