@@ -290,6 +290,16 @@ export async function fileBlob(image, partition, path, { signal, type = 'applica
 export async function saveFile(image, partition, path, writable, { signal, onProgress, chunkSize = SMALL_FILE, viaEngine = false } = {}) {
   const w = writable.getWriter();
   let next = null;
+  // A write the destination holds up (a slow disk, a full one) must not
+  // hold up a cancel: each write races the signal.
+  let stop = null;
+  const aborted = signal && new Promise((_, reject) => {
+    stop = () => reject(new VhdxError({ name: 'CancelledError', message: 'cancelled' }));
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+  });
+  if (aborted) aborted.catch(() => {});
+  const write = (chunk) => (aborted ? Promise.race([w.write(chunk), aborted]) : w.write(chunk));
   try {
     const first = await filePlan(image, partition, path, 0, 0, { signal });
     const size = first.size;
@@ -302,7 +312,7 @@ export async function saveFile(image, partition, path, writable, { signal, onPro
         if (signal && signal.aborted) throw new VhdxError({ name: 'CancelledError', message: 'cancelled' });
         const { value, done: end } = await r.read();
         if (end) break;
-        await w.write(value);
+        await write(value);
         done += value.length;
         tick();
       }
@@ -315,17 +325,21 @@ export async function saveFile(image, partition, path, writable, { signal, onPro
         if (chunk.length === 0) throw new VhdxError({ name: 'FileSystemError', reason: 'damaged', message: `${path}: short read at ${done} of ${size} bytes` });
         const at = done + chunk.length;
         next = at < size ? fileRead(image, partition, path, at, Math.min(n, size - at), { signal }) : null;
-        await w.write(chunk);
+        await write(chunk);
         done = at;
         tick();
       }
     }
-    await w.close();
+    await (aborted ? Promise.race([w.close(), aborted]) : w.close());
     return done;
   } catch (e) {
     if (next) next.catch(() => {}); // the read ahead is no longer wanted
-    try { await w.abort(e); } catch { /* already failed */ }
+    // Not awaited: abort waits for a write in flight, which may be the
+    // one that stalled.
+    w.abort(e).catch(() => {});
     throw e;
+  } finally {
+    if (stop) signal.removeEventListener('abort', stop);
   }
 }
 

@@ -286,6 +286,47 @@ test('a quota failure is reported and nothing else breaks', async (t) => {
   await recentRecord(t, again.key, (r) => r.has_bytes, 'stored after the reload');
 });
 
+test('files: fileBlob and saveFile give every file of ext4 and NTFS; a cancel beats a stalled write', async (t) => {
+  await harness(t);
+  const r = await openInput(t, 'fs.vhdx');
+  assert.ok(r.image !== undefined, JSON.stringify(r));
+  const got = await t.page.evaluate(async ({ image, files }) => {
+    const v = window.vhdxview;
+    const hex = (b) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('');
+    const sha = async (blob) => hex(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer()));
+    const out = [];
+    for (const f of files) {
+      const b = await v.fileBlob(image, f.partition, f.path);
+      const viaBlob = b && (await sha(b));
+      const chunks = { direct: [], engine: [] };
+      const progress = [];
+      for (const via of ['direct', 'engine']) {
+        const n = await v.saveFile(image, f.partition, f.path, new WritableStream({ write(c) { chunks[via].push(c.slice()); } }),
+          { viaEngine: via === 'engine', chunkSize: 65536, onProgress: (p) => progress.push(p) });
+        if (n !== f.size) throw new Error(`${f.path}: saveFile wrote ${n}`);
+      }
+      out.push({ path: f.path, viaBlob, direct: await sha(new Blob(chunks.direct)), engine: await sha(new Blob(chunks.engine)),
+        lastProgress: progress[progress.length - 1] });
+    }
+    // A destination that never finishes a write: aborting must still end saveFile.
+    const ac = new AbortController();
+    const t0 = performance.now();
+    const stalled = v.saveFile(image, 1, '/docs/report.txt', new WritableStream({ write() { return new Promise(() => {}); } }),
+      { signal: ac.signal, viaEngine: true, chunkSize: 4096 });
+    setTimeout(() => ac.abort(), 200);
+    let cancel = null;
+    try { await stalled; } catch (e) { cancel = { name: e.name, ms: performance.now() - t0 }; }
+    return { out, cancel };
+  }, { image: r.image, files: t.fx.fsFiles });
+  for (const [i, f] of t.fx.fsFiles.entries()) {
+    const g = got.out[i];
+    assert.equal(g.viaBlob, f.sha256, `${f.path}: fileBlob`);
+    assert.equal(g.direct, f.sha256, `${f.path}: saveFile`);
+    assert.equal(g.engine, f.sha256, `${f.path}: saveFile through the engine`);
+  }
+  assert.ok(got.cancel && got.cancel.name === 'CancelledError' && got.cancel.ms < 2000, JSON.stringify(got.cancel));
+});
+
 test('no request left the origin', async (t) => {
   await harness(t);
   const origin = new URL(t.base).origin;

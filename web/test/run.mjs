@@ -15,9 +15,10 @@
 // a test failed. Every test also fails if the page or its worker requested
 // another origin, logged a CSP violation or threw.
 
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { MiB, ensureEngine, launch, root, run, serve, serveCSP, sha256File } from './lib.mjs';
 import { tests } from './engine.test.mjs';
 
@@ -74,9 +75,13 @@ async function fixtures(dir) {
   run('qemu-img', ['convert', '-f', 'raw', '-O', 'vhdx', '-o', 'subformat=dynamic', p('qemu.src'), p('qemu.vhdx')]);
   run('qemu-img', ['convert', '-f', 'vhdx', '-O', 'raw', p('qemu.vhdx'), p('qemu.ref')]);
 
+  // A GPT disk with ext4 and NTFS (testdata/make-fs.sh) and its files' hashes.
+  writeFileSync(p('fs.vhdx'), gunzipSync(readFileSync(join(root, 'testdata/fs.vhdx.gz'))));
+  const fsFiles = JSON.parse(readFileSync(join(root, 'testdata/fs.json'), 'utf8')).files;
+
   const sha = {};
   for (const f of ['dynamic.raw', 'dynamic.cat', 'dirty.raw', 'child.raw', 'qemu.ref']) sha[f] = await sha256File(p(f));
-  return { dir, path: p, sha, vhdx };
+  return { dir, path: p, sha, vhdx, fsFiles };
 }
 
 async function main() {
