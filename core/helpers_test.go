@@ -10,14 +10,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/vhdxview/vhdxview/internal/builder"
+	"github.com/vhdxview/vhdxview/internal/reftool"
 )
 
 const (
@@ -169,85 +167,14 @@ func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
 	return c.r.ReadAt(p, off)
 }
 
-// External tools. They are required unless VHDXVIEW_ALLOW_MISSING_TOOLS=1.
-
-const pythonPath = "/usr/bin/python3"
-
-var toolChecks sync.Map // name -> error
-
-func requireTool(t testing.TB, name string) {
-	t.Helper()
-	v, ok := toolChecks.Load(name)
-	if !ok {
-		var err error
-		switch name {
-		case "pyvhdi":
-			if out, e := exec.Command(pythonPath, "-c", "import pyvhdi").CombinedOutput(); e != nil {
-				err = fmt.Errorf("%v: %s", e, out)
-			}
-		default:
-			_, err = exec.LookPath(name)
-		}
-		v, _ = toolChecks.LoadOrStore(name, err)
-	}
-	if err, _ := v.(error); err != nil {
-		if os.Getenv("VHDXVIEW_ALLOW_MISSING_TOOLS") == "1" {
-			t.Skipf("%s missing (VHDXVIEW_ALLOW_MISSING_TOOLS=1): %v", name, err)
-		}
-		t.Fatalf("%s is required (set VHDXVIEW_ALLOW_MISSING_TOOLS=1 to skip): %v", name, err)
-	}
-}
-
-// run runs a command and returns its combined output, failing on error.
-func run(t testing.TB, name string, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-// qemuRaw converts a VHDX file to raw with qemu-img and returns the path.
-func qemuRaw(t testing.TB, path string) string {
-	t.Helper()
-	raw := path + ".qemu.raw"
-	run(t, "qemu-img", "convert", "-f", "vhdx", "-O", "raw", path, raw)
-	return raw
-}
-
-// pyvhdiScript reads a chain of images (base first) through libvhdi and
-// writes the virtual disk of the last one to the output file.
-const pyvhdiScript = `
-import sys, pyvhdi
-out, paths = sys.argv[1], sys.argv[2:]
-files = []
-for p in paths:
-    f = pyvhdi.file()
-    f.open(p)
-    if files:
-        f.set_parent(files[-1])
-    files.append(f)
-top = files[-1]
-size = top.get_media_size()
-with open(out, "wb") as w:
-    off = 0
-    while off < size:
-        n = min(8 << 20, size - off)
-        b = top.read_buffer_at_offset(n, off)
-        if len(b) != n:
-            raise SystemExit("short read at %d: %d of %d" % (off, len(b), n))
-        w.write(b)
-        off += n
-`
-
-// pyvhdiRaw reads a chain (base first) with libvhdi into a raw file.
-func pyvhdiRaw(t testing.TB, chain ...string) string {
-	t.Helper()
-	raw := chain[len(chain)-1] + ".libvhdi.raw"
-	run(t, pythonPath, append([]string{"-c", pyvhdiScript, raw}, chain...)...)
-	return raw
-}
+// External readers (qemu-img, pyvhdi) come from internal/reftool: a
+// missing one fails the test unless VHDXVIEW_ALLOW_MISSING_TOOLS=1.
+var (
+	requireTool = reftool.Require
+	run         = reftool.Run
+	qemuRaw     = reftool.QemuRaw
+	pyvhdiRaw   = reftool.PyvhdiRaw
+)
 
 // readAll reads the whole virtual disk (small images only).
 func readAll(t testing.TB, img *Image) []byte {

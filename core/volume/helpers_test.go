@@ -20,7 +20,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/diskfs/go-diskfs/backend/file"
@@ -29,24 +28,11 @@ import (
 	"github.com/diskfs/go-diskfs/filesystem/fat16"
 	"github.com/diskfs/go-diskfs/filesystem/fat32"
 	"github.com/vhdxview/vhdxview/core"
+	"github.com/vhdxview/vhdxview/internal/reftool"
 )
 
-var toolChecks sync.Map
-
-func requireTool(t testing.TB, name string) {
-	t.Helper()
-	v, ok := toolChecks.Load(name)
-	if !ok {
-		_, err := exec.LookPath(name)
-		v, _ = toolChecks.LoadOrStore(name, err)
-	}
-	if err, _ := v.(error); err != nil {
-		if os.Getenv("VHDXVIEW_ALLOW_MISSING_TOOLS") == "1" {
-			t.Skipf("%s missing (VHDXVIEW_ALLOW_MISSING_TOOLS=1): %v", name, err)
-		}
-		t.Fatalf("%s is required (set VHDXVIEW_ALLOW_MISSING_TOOLS=1 to skip): %v", name, err)
-	}
-}
+// requireTool: see internal/reftool.
+var requireTool = reftool.Require
 
 func run(t testing.TB, stdin string, name string, args ...string) string {
 	t.Helper()

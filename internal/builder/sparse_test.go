@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/vhdxview/vhdxview/internal/reftool"
 )
 
 // qemuWindow reads countMiB MiB at MiB offset skipMiB of the virtual disk
@@ -30,27 +31,11 @@ func qemuWindow(t *testing.T, path string, skipMiB, countMiB uint64) string {
 	return out
 }
 
-const pyvhdiWindowScript = `
-import sys, pyvhdi
-out, off, n, paths = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
-files = []
-for p in paths:
-    f = pyvhdi.file()
-    f.open(p)
-    if files:
-        f.set_parent(files[-1])
-    files.append(f)
-b = files[-1].read_buffer_at_offset(n, off)
-if len(b) != n:
-    raise SystemExit("short read: %d of %d" % (len(b), n))
-open(out, "wb").write(b)
-`
-
 // pyvhdiWindow reads n bytes at off of the chain (base first) with libvhdi.
 func pyvhdiWindow(t *testing.T, off, n uint64, chain ...string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "window.raw")
-	run(t, pythonPath, append([]string{"-c", pyvhdiWindowScript, out, itoa(off), itoa(n)}, chain...)...)
+	reftool.PyvhdiRange(t, out, int64(off), int64(n), chain...)
 	return out
 }
 
