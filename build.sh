@@ -58,7 +58,7 @@ run_tests() {
   bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
   if [ -n "$bad" ]; then echo "gofmt needed: $bad" >&2; exit 1; fi
   go vet ./...
-  GOOS=js GOARCH=wasm go vet ./bridge/ ./wasm/ ./core/
+  GOOS=js GOARCH=wasm go vet ./bridge/ ./wasm/ ./core/ ./internal/cmd/readbench/
 
   say "go test (native: core, CLI, builder, bridge cache)"
   go test -count=1 ./...
@@ -82,9 +82,14 @@ run_tests() {
     node web/test/ui.mjs
   fi
 
+  # Timings are printed, never checked: a benchmark fails only when it
+  # cannot run.
   say "benchmarks, once each on tiny images (so they cannot rot)"
   go build -trimpath -o bin/vhdx ./cmd/vhdx
-  go run ./internal/cmd/benchrun -quick
+  go run ./internal/cmd/benchrun -quick # native CLI, wasm on Node, Go benchmarks
+  if [ -f web/test/bench.mjs ]; then
+    node web/test/bench.mjs --quick # browser
+  fi
 }
 
 case "${1:-}" in
@@ -104,7 +109,7 @@ case "${1:-}" in
     build
     extra=()
     if [ -f web/test/bench.mjs ]; then
-      node web/test/bench.mjs --out "$root/bin/browser-bench.json"
+      node web/test/bench.mjs --rounds "${ROUNDS:-5}" --out "$root/bin/browser-bench.json"
       extra=(-extra "$root/bin/browser-bench.json")
     fi
     go run ./internal/cmd/benchrun -rounds "${ROUNDS:-5}" -out BENCHMARKS.md "${extra[@]}"
