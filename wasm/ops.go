@@ -54,32 +54,39 @@ func (r *request) read() (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	a := args{r.args}
-	off, err := a.required("offset")
+	off, n, err := r.readWindow("read", sess.img.Size())
 	if err != nil {
 		return reply{}, err
 	}
-	n, err := a.required("length")
-	if err != nil {
-		return reply{}, err
-	}
-	if n > MaxRead {
-		return reply{}, argErrorf("read: length %d is over the %d-byte limit of one request", n, MaxRead)
-	}
-	size := sess.img.Size()
-	if off >= size {
-		n = 0
-	}
-	n = min(n, size-min(off, size))
 	buf := make([]byte, n)
 	if n > 0 {
 		if _, err := sess.img.ReadAt(buf, off); err != nil && err != io.EOF {
 			return reply{}, sess.annotate(err)
 		}
 	}
-	u := uint8Array(buf)
-	ab := u.Get("buffer")
-	return reply{v: ab, transfer: []any{ab}}, nil
+	return bufferReply(buf), nil
+}
+
+// readWindow takes args {offset, length} of a read of something size
+// bytes long: length at most MaxRead, clipped at the end.
+func (r *request) readWindow(op string, size int64) (off, n int64, err error) {
+	a := args{r.args}
+	if off, err = a.required("offset"); err != nil {
+		return 0, 0, err
+	}
+	if n, err = a.required("length"); err != nil {
+		return 0, 0, err
+	}
+	if n > MaxRead {
+		return 0, 0, argErrorf("%s: length %d is over the %d-byte limit of one request", op, n, MaxRead)
+	}
+	return off, min(n, size-min(off, size)), nil
+}
+
+// bufferReply transfers buf to the page as an ArrayBuffer.
+func bufferReply(buf []byte) reply {
+	ab := uint8Array(buf).Get("buffer")
+	return reply{v: ab, transfer: []any{ab}}
 }
 
 // map: {image, first?, count?, level?} → {first, count, blocks, level,
@@ -150,29 +157,48 @@ func (r *request) plan() (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	pg, err := r.planPage("plan", sess.img.Size())
+	if err != nil {
+		return reply{}, err
+	}
+	return r.planReply(sess, newObject(), pg, func(emit func(core.Run) error) error {
+		return sess.img.Plan(pg.off, pg.n, emit)
+	})
+}
+
+// planPage is one page of a plan: [off, off+n), at most limit runs.
+type planPage struct{ off, n, limit int64 }
+
+// planPage takes args {offset?, length?, limit?} of a plan of something
+// size bytes long, clipped to it.
+func (r *request) planPage(op string, size int64) (pg planPage, err error) {
 	a := args{r.args}
-	size := sess.img.Size()
-	off, err := a.int("offset", 0)
-	if err != nil {
-		return reply{}, err
+	if pg.off, err = a.int("offset", 0); err != nil {
+		return pg, err
 	}
-	n, err := a.int("length", max(size-off, 0))
-	if err != nil {
-		return reply{}, err
+	if pg.n, err = a.int("length", max(size-pg.off, 0)); err != nil {
+		return pg, err
 	}
-	limit, err := a.int("limit", DefaultRuns)
-	if err != nil {
-		return reply{}, err
+	if pg.limit, err = a.int("limit", DefaultRuns); err != nil {
+		return pg, err
 	}
-	if limit < 1 || limit > MaxRuns {
-		return reply{}, argErrorf("plan: limit must be from 1 to %d", MaxRuns)
+	if pg.limit < 1 || pg.limit > MaxRuns {
+		return pg, argErrorf("%s: limit must be from 1 to %d", op, MaxRuns)
 	}
-	off = min(off, size)
-	n = min(n, size-off)
+	pg.off = min(pg.off, size)
+	pg.n = min(pg.n, size-pg.off)
+	return pg, nil
+}
+
+// planReply runs walk, which emits the runs of pg in order, keeps the
+// first pg.limit of them and sets {offset, end, next, runs} on res: runs
+// cover [offset, end); next is end, or null when the page reached the end
+// of the range. A "bytes" run carries data (Uint8Array, transferred).
+func (r *request) planReply(sess *session, res js.Value, pg planPage, walk func(emit func(core.Run) error) error) (reply, error) {
 	var runs []core.Run
-	end := off
-	err = sess.img.Plan(off, n, func(run core.Run) error {
-		if len(runs) >= int(limit) {
+	end := pg.off
+	err := walk(func(run core.Run) error {
+		if len(runs) >= int(pg.limit) {
 			return errEnough
 		}
 		if err := r.ctx.Err(); err != nil {
@@ -189,10 +215,9 @@ func (r *request) plan() (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	res := newObject()
-	res.Set("offset", float64(off))
+	res.Set("offset", float64(pg.off))
 	res.Set("end", float64(end))
-	if end < off+n {
+	if end < pg.off+pg.n {
 		res.Set("next", float64(end))
 	} else {
 		res.Set("next", js.Null())

@@ -116,6 +116,40 @@ func (r *request) pathArg(required bool) (string, error) {
 	return p, nil
 }
 
+// fsPath is fileSystem plus args.path (required, or "/" when absent).
+func (r *request) fsPath(required bool) (*session, volume.Partition, volume.FS, string, error) {
+	sess, p, fsys, err := r.fileSystem()
+	if err != nil {
+		return nil, p, nil, "", err
+	}
+	path, err := r.pathArg(required)
+	if err != nil {
+		return nil, p, nil, "", err
+	}
+	return sess, p, fsys, path, nil
+}
+
+// openedFile is the file args {image, partition, path} name, opened.
+type openedFile struct {
+	sess *session
+	part volume.Partition
+	fs   volume.FS
+	path string
+	volume.File
+}
+
+func (r *request) file() (*openedFile, error) {
+	sess, p, fsys, path, err := r.fsPath(true)
+	if err != nil {
+		return nil, err
+	}
+	f, err := sess.openFile(p, fsys, path)
+	if err != nil {
+		return nil, err
+	}
+	return &openedFile{sess, p, fsys, path, f}, nil
+}
+
 // openFile opens path on the partition, or takes it from the image's
 // recently opened files.
 func (sess *session) openFile(p volume.Partition, fsys volume.FS, path string) (volume.File, error) {
@@ -174,11 +208,7 @@ func (r *request) parts() (reply, error) {
 // ls: {image, partition, path?} → {partition, path, fs: {type, label},
 // entries, truncated?}.
 func (r *request) ls() (reply, error) {
-	sess, p, fsys, err := r.fileSystem()
-	if err != nil {
-		return reply{}, err
-	}
-	path, err := r.pathArg(false)
+	sess, p, fsys, path, err := r.fsPath(false)
 	if err != nil {
 		return reply{}, err
 	}
@@ -203,11 +233,7 @@ func (r *request) ls() (reply, error) {
 
 // stat: {image, partition, path} → the path's entry.
 func (r *request) stat() (reply, error) {
-	sess, _, fsys, err := r.fileSystem()
-	if err != nil {
-		return reply{}, err
-	}
-	path, err := r.pathArg(true)
+	sess, _, fsys, path, err := r.fsPath(true)
 	if err != nil {
 		return reply{}, err
 	}
@@ -222,116 +248,48 @@ func (r *request) stat() (reply, error) {
 // fileRead: {image, partition, path, offset, length} → ArrayBuffer of the
 // file's bytes, shorter at its end.
 func (r *request) fileRead() (reply, error) {
-	sess, p, fsys, err := r.fileSystem()
+	f, err := r.file()
 	if err != nil {
 		return reply{}, err
 	}
-	path, err := r.pathArg(true)
+	off, n, err := r.readWindow("file_read", f.Size())
 	if err != nil {
 		return reply{}, err
 	}
-	a := args{r.args}
-	off, err := a.required("offset")
-	if err != nil {
-		return reply{}, err
-	}
-	n, err := a.required("length")
-	if err != nil {
-		return reply{}, err
-	}
-	if n > MaxRead {
-		return reply{}, argErrorf("file_read: length %d is over the %d-byte limit of one request", n, MaxRead)
-	}
-	f, err := sess.openFile(p, fsys, path)
-	if err != nil {
-		return reply{}, err
-	}
-	size := f.Size()
-	n = min(n, size-min(off, size))
 	buf := make([]byte, n)
 	if n > 0 {
 		if k, err := f.ReadAt(buf, off); err != nil && !(err == io.EOF && int64(k) == n) {
-			return reply{}, sess.annotate(err)
+			return reply{}, f.sess.annotate(err)
 		}
 	}
-	u := uint8Array(buf)
-	ab := u.Get("buffer")
-	return reply{v: ab, transfer: []any{ab}}, nil
+	return bufferReply(buf), nil
 }
 
 // filePlan: {image, partition, path, offset?, length?, limit?} → {size,
 // mapped, offset, end, next, runs}: plan runs in file coordinates.
 func (r *request) filePlan() (reply, error) {
-	sess, p, fsys, err := r.fileSystem()
+	f, err := r.file()
 	if err != nil {
 		return reply{}, err
 	}
-	path, err := r.pathArg(true)
+	pg, err := r.planPage("file_plan", f.Size())
 	if err != nil {
 		return reply{}, err
 	}
-	a := args{r.args}
-	f, err := sess.openFile(p, fsys, path)
-	if err != nil {
-		return reply{}, err
-	}
-	size := f.Size()
-	off, err := a.int("offset", 0)
-	if err != nil {
-		return reply{}, err
-	}
-	n, err := a.int("length", max(size-off, 0))
-	if err != nil {
-		return reply{}, err
-	}
-	limit, err := a.int("limit", DefaultRuns)
-	if err != nil {
-		return reply{}, err
-	}
-	if limit < 1 || limit > MaxRuns {
-		return reply{}, argErrorf("file_plan: limit must be from 1 to %d", MaxRuns)
-	}
-	off = min(off, size)
-	n = min(n, size-off)
 	res := newObject()
-	res.Set("size", float64(size))
-	ext, mapped := volume.Extents(f)
+	res.Set("size", float64(f.Size()))
+	ext, mapped := volume.Extents(f.File)
 	res.Set("mapped", mapped)
-	res.Set("offset", float64(off))
 	if !mapped {
-		res.Set("end", float64(off))
+		res.Set("offset", float64(pg.off))
+		res.Set("end", float64(pg.off))
 		res.Set("next", js.Null())
 		res.Set("runs", newArray())
 		return reply{v: res}, nil
 	}
-	var runs []core.Run
-	end := off
-	err = fileRuns(sess.img, p, fsys.Type(), path, ext, off, n, func(run core.Run) error {
-		if len(runs) >= int(limit) {
-			return errEnough
-		}
-		if err := r.ctx.Err(); err != nil {
-			return err
-		}
-		runs = append(runs, run)
-		end = run.Offset + run.Length
-		return nil
+	return r.planReply(f.sess, res, pg, func(emit func(core.Run) error) error {
+		return fileRuns(f.sess.img, f.part, f.fs.Type(), f.path, ext, pg.off, pg.n, emit)
 	})
-	if err != nil && err != errEnough {
-		return reply{}, sess.annotate(err)
-	}
-	rv, transfer, err := runsValue(runs)
-	if err != nil {
-		return reply{}, err
-	}
-	res.Set("end", float64(end))
-	if end < off+n {
-		res.Set("next", float64(end))
-	} else {
-		res.Set("next", js.Null())
-	}
-	res.Set("runs", rv)
-	return reply{v: res, transfer: transfer}, nil
 }
 
 // fileRuns walks the plan of file bytes [off, off+n) whose extents are
