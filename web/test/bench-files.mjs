@@ -15,13 +15,14 @@
 //             (compressed NTFS), as the page takes it without
 //             showSaveFilePicker
 //
-// The disk (GPT, an ext4 and an NTFS partition, made with mkfs.ext4 -d,
-// mkntfs, ntfscp, sgdisk and qemu-img) is written at bench time into dir.
+// The disk (GPT, an ext4 and an NTFS partition, made with fsimage.mjs as
+// the browser tests make theirs) is written at bench time into dir.
 // quick: a 32 MiB file, so ./build.sh test runs this briefly.
 
-import { mkdirSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { MiB, run } from './lib.mjs';
+import { MiB, run, timedDownload } from './lib.mjs';
+import { mkExt, mkGPTDisk, mkNTFS, toVHDX } from './fsimage.mjs';
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -40,7 +41,7 @@ function patternFile(path, size) {
   closeSync(fd);
 }
 
-// makeDisk returns {vhdx, ext: {offset}, ntfs: {offset}, fileSize}.
+// makeDisk returns {vhdx, fileSize, ext: {offset}, ntfs: {offset}}.
 function makeDisk(dir, quick) {
   const fileSize = quick ? 32 * MiB : 1024 * MiB;
   const src = join(dir, 'fs-src');
@@ -48,39 +49,17 @@ function makeDisk(dir, quick) {
   for (let i = 0; i < 10000; i++) writeFileSync(join(src, 'many', `f${String(i).padStart(5, '0')}.txt`), '');
   patternFile(join(src, 'big.bin'), fileSize);
   const volMiB = Math.ceil(fileSize / MiB * 1.25) + 64; // NTFS needs room for its log and MFT
-  const ext = join(dir, 'ext.img');
-  run('mkfs.ext4', ['-q', '-F', '-N', '12000', '-L', 'BENCH', '-d', src, ext, `${volMiB}M`]);
-  const ntfs = join(dir, 'ntfs.img');
-  run('truncate', ['-s', `${volMiB}M`, ntfs]);
-  run('mkntfs', ['-F', '-Q', '-q', '-L', 'BENCH', ntfs], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const ext = mkExt(dir, 'ext4', src, volMiB, { label: 'BENCH', extra: ['-N', '12000'] });
+  const ntfs = mkNTFS(dir, {}, {}, volMiB, { label: 'BENCH' });
   run('ntfscp', ['-f', '-q', ntfs, join(src, 'big.bin'), '/big.bin']);
-  run('rm', ['-rf', src]);
-  const raw = join(dir, 'fs.raw');
-  run('truncate', ['-s', `${2 * volMiB + 4}M`, raw]);
-  run('sgdisk', ['-o', `-n=1:0:+${volMiB}M`, '-t=1:8300', `-n=2:0:+${volMiB}M`, '-t=2:0700', raw]);
-  const parts = JSON.parse(run('sfdisk', ['-J', raw])).partitiontable.partitions;
-  const at = (img, p) => run('dd', [`if=${img}`, `of=${raw}`, 'bs=1M', 'oflag=seek_bytes', `seek=${p.start * 512}`, 'conv=notrunc,sparse', 'status=none']);
-  at(ext, parts[0]);
-  at(ntfs, parts[1]);
-  run('rm', ['-f', ext, ntfs]);
-  const vhdx = join(dir, 'fs.vhdx');
-  run('qemu-img', ['convert', '-f', 'raw', '-O', 'vhdx', '-o', 'subformat=dynamic', raw, vhdx]);
-  run('rm', ['-f', raw]);
-  return { vhdx, fileSize, ext: { offset: parts[0].start * 512 }, ntfs: { offset: parts[1].start * 512 } };
-}
-
-// timedDownload runs fn(arg) in the page, which must start one download,
-// and returns the seconds until the download is complete, after checking
-// its size.
-async function timedDownload(page, size, fn, arg) {
-  const t0 = performance.now();
-  const [d] = await Promise.all([page.waitForEvent('download'), page.evaluate(fn, arg)]);
-  const saved = await d.path(); // resolves when the download is complete
-  const s = (performance.now() - t0) / 1000;
-  const got = statSync(saved).size;
-  await d.delete();
-  if (got !== size) throw new Error(`download is ${got} bytes, want ${size}`);
-  return s;
+  rmSync(src, { recursive: true });
+  const { raw, partitions } = mkGPTDisk(dir, 'fs', 2 * volMiB + 4,
+    [{ sizeMiB: volMiB, type: '8300', img: ext }, { sizeMiB: volMiB, type: '0700', img: ntfs }]);
+  rmSync(ext);
+  rmSync(ntfs);
+  const vhdx = toVHDX(raw, join(dir, 'fs.vhdx'));
+  rmSync(raw);
+  return { vhdx, fileSize, ext: { offset: partitions[0].start * 512 }, ntfs: { offset: partitions[1].start * 512 } };
 }
 
 /** Runs the benchmarks; returns rows for internal/cmd/benchrun. */

@@ -30,7 +30,7 @@
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MiB, ensureEngine, launch, root, run, serve, serveCSP } from './lib.mjs';
+import { MiB, ensureEngine, launch, root, run, serve, serveCSP, timedDownload } from './lib.mjs';
 import { benchFiles } from './bench-files.mjs';
 
 const argv = process.argv.slice(2);
@@ -222,15 +222,7 @@ async function main() {
           return (await window.vhdxview.open(f, { store: false })).image;
         }, 'one.vhdx');
         const dl = [], plain = [], qemu = [];
-        const download = async (fn, arg) => {
-          const t0 = performance.now();
-          const [d] = await Promise.all([page.waitForEvent('download'), page.evaluate(fn, arg)]);
-          const saved = await d.path(); // resolves when the download is complete
-          const s = (performance.now() - t0) / 1000;
-          if (statSync(saved).size !== ONE) throw new Error(`download is ${statSync(saved).size} bytes, not ${ONE}`);
-          await d.delete();
-          return s;
-        };
+        const download = (fn, arg) => timedDownload(page, ONE, fn, arg);
         for (let i = 0; i < rounds; i++) {
           dl.push(await download(async (image) => {
             const blob = await window.vhdxview.blob(image);

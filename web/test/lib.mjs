@@ -110,3 +110,17 @@ export function launch(profile) {
       '--disable-component-update', '--disable-sync'],
   });
 }
+
+// timedDownload runs fn(arg) in the page, which must start one download,
+// and returns the seconds until the download is complete, after checking
+// its size.
+export async function timedDownload(page, size, fn, arg) {
+  const t0 = performance.now();
+  const [d] = await Promise.all([page.waitForEvent('download'), page.evaluate(fn, arg)]);
+  const saved = await d.path(); // resolves when the download is complete
+  const s = (performance.now() - t0) / 1000;
+  const got = statSync(saved).size;
+  await d.delete();
+  if (got !== size) throw new Error(`download is ${got} bytes, want ${size}`);
+  return s;
+}
