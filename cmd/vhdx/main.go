@@ -114,7 +114,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "info":
 		return cmdInfo(img, *asJSON, stdout, stderr)
 	case "check":
-		return cmdCheck(img, *asJSON, stdout)
+		return cmdCheck(img, *asJSON, stdout, stderr)
 	case "cat":
 		return cmdCat(img, int64(offset), int64(length), *out, stdout, stderr)
 	default:
@@ -127,13 +127,7 @@ func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", " 
 func cmdInfo(img *core.Image, asJSON bool, stdout, stderr io.Writer) int {
 	in := img.Info()
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(in); err != nil {
-			fmt.Fprintln(stderr, "vhdx:", err)
-			return exitFail
-		}
-		return exitOK
+		return printJSON(stdout, stderr, in, exitOK)
 	}
 	w := &tw{w: stdout}
 	w.kv("type", in.Type)
@@ -185,26 +179,36 @@ func cmdInfo(img *core.Image, asJSON bool, stdout, stderr io.Writer) int {
 	return w.code()
 }
 
-func cmdCheck(img *core.Image, asJSON bool, stdout io.Writer) int {
+func cmdCheck(img *core.Image, asJSON bool, stdout, stderr io.Writer) int {
 	rep := img.Verify(context.Background(), nil)
-	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(rep)
-	} else {
-		for _, c := range rep.Checks {
-			lvl := ""
-			if c.Level > 0 {
-				lvl = fmt.Sprintf("[parent %d] ", c.Level)
-			}
-			fmt.Fprintf(stdout, "%-7s %s%s at 0x%x: %s\n", c.Status, lvl, c.Structure, c.Offset, c.Message)
-		}
-		fmt.Fprintf(stdout, "verdict: %s (%d errors, %d warnings)\n", rep.Verdict, rep.Errors, rep.Warnings)
-	}
+	code := exitOK
 	if rep.Verdict != "clean" {
-		return exitProblems
+		code = exitProblems
 	}
-	return exitOK
+	if asJSON {
+		return printJSON(stdout, stderr, rep, code)
+	}
+	for _, c := range rep.Checks {
+		lvl := ""
+		if c.Level > 0 {
+			lvl = fmt.Sprintf("[parent %d] ", c.Level)
+		}
+		fmt.Fprintf(stdout, "%-7s %s%s at 0x%x: %s\n", c.Status, lvl, c.Structure, c.Offset, c.Message)
+	}
+	fmt.Fprintf(stdout, "verdict: %s (%d errors, %d warnings)\n", rep.Verdict, rep.Errors, rep.Warnings)
+	return code
+}
+
+// printJSON writes v as indented JSON and returns code, or exitFail when
+// it cannot be written.
+func printJSON(stdout, stderr io.Writer, v any, code int) int {
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintln(stderr, "vhdx:", err)
+		return exitFail
+	}
+	return code
 }
 
 func cmdCat(img *core.Image, off, n int64, out string, stdout, stderr io.Writer) int {

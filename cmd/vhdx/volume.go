@@ -11,7 +11,6 @@ package main
 // without PATH writes the raw partition.
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -173,13 +172,7 @@ func cmdParts(img *core.Image, tab *volume.Table, asJSON bool, stdout, stderr io
 			*volume.Table
 			Partitions []partJSON `json:"partitions"`
 		}{tab, parts}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(v); err != nil {
-			fmt.Fprintln(stderr, "vhdx:", err)
-			return exitFail
-		}
-		return exitOK
+		return printJSON(stdout, stderr, v, exitOK)
 	}
 	head := fmt.Sprintf("scheme: %s, %d-byte sectors, disk %s", tab.Scheme, tab.SectorSize, human(tab.DiskSize))
 	if tab.DiskGUID != "" {
@@ -269,15 +262,10 @@ func cmdLs(img *core.Image, tab *volume.Table, p volume.Partition, path string, 
 		return exitFail
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
 		if es == nil {
 			es = []volume.Entry{}
 		}
-		if err := enc.Encode(es); err != nil {
-			return exitFail
-		}
-		return code
+		return printJSON(stdout, stderr, es, code)
 	}
 	for _, e := range es {
 		kind := map[string]string{"dir": "d", "symlink": "l", "other": "?"}[e.Type]
