@@ -253,13 +253,23 @@ func ms(t time.Time) int64 {
 	return t.UnixMilli()
 }
 
+// store opens the image store and gives a context that bounds one op's
+// IndexedDB work by storeTimeout.
+func (r *request) store() (*bridge.Store, context.Context, context.CancelFunc, error) {
+	st, err := r.s.openStore(r.ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, storeTimeout)
+	return st, ctx, cancel, nil
+}
+
 // recent: {} → {records: [...], usage}; most recently used first.
 func (r *request) recent() (reply, error) {
-	st, err := r.s.openStore(r.ctx)
+	st, ctx, cancel, err := r.store()
 	if err != nil {
 		return reply{}, err
 	}
-	ctx, cancel := context.WithTimeout(r.ctx, storeTimeout)
 	defer cancel()
 	recs, err := st.List(ctx)
 	if err != nil {
@@ -302,11 +312,10 @@ func (r *request) reopen() (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	st, err := r.s.openStore(r.ctx)
+	st, ctx, cancel, err := r.store()
 	if err != nil {
 		return reply{}, err
 	}
-	ctx, cancel := context.WithTimeout(r.ctx, storeTimeout)
 	defer cancel()
 	rec, err := st.Get(ctx, key)
 	if err != nil {
@@ -366,11 +375,10 @@ func (r *request) forget() (reply, error) {
 	if key == "" && !all {
 		return reply{}, argErrorf("forget: give key, or all: true")
 	}
-	st, err := r.s.openStore(r.ctx)
+	st, ctx, cancel, err := r.store()
 	if err != nil {
 		return reply{}, err
 	}
-	ctx, cancel := context.WithTimeout(r.ctx, storeTimeout)
 	defer cancel()
 	if all {
 		err = st.Clear(ctx)
@@ -430,11 +438,10 @@ func (r *request) pin() (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	st, err := r.s.openStore(r.ctx)
+	st, ctx, cancel, err := r.store()
 	if err != nil {
 		return reply{}, err
 	}
-	ctx, cancel := context.WithTimeout(r.ctx, storeTimeout)
 	defer cancel()
 	if err := st.SetPinned(ctx, key, pinned); err != nil {
 		if errors.Is(err, bridge.ErrNotFound) {
@@ -483,11 +490,10 @@ func (r *request) setState() (reply, error) {
 	if len(s) > maxUserState {
 		return reply{}, argErrorf("set_state: state is %d bytes of JSON, over the %d limit", len(s), maxUserState)
 	}
-	st, err := r.s.openStore(r.ctx)
+	st, ctx, cancel, err := r.store()
 	if err != nil {
 		return reply{}, err
 	}
-	ctx, cancel := context.WithTimeout(r.ctx, storeTimeout)
 	defer cancel()
 	err = st.Update(ctx, key, func(rec *bridge.Record) error {
 		rec.UserState = s
