@@ -87,7 +87,9 @@ type File interface {
 
 // Extent maps a piece of a file onto its volume: Length bytes at file
 // offset Offset are at volume offset DiskOffset, or read as zeros when
-// DiskOffset is -1. A browser can turn extents (shifted by the partition
+// DiskOffset is -1. A file's extents are in file order and do not
+// overlap; gaps between them are holes, and the last ones may run past
+// the file's size (whole clusters or blocks). A browser can turn extents (shifted by the partition
 // offset) into disk plans and build a download without passing the bytes
 // through the engine.
 type Extent struct {

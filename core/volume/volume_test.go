@@ -444,7 +444,26 @@ func walkAll(fsys FS, dir string, depth int) {
 		}
 		if f, err := fsys.Open(e.Path); err == nil && f.Size() < 8<<20 {
 			f.ReadAt(make([]byte, f.Size()), 0)
+			checkExtents(f)
 		}
+	}
+}
+
+// checkExtents panics (failing a fuzz run) unless f's extents, if it has
+// any, are in file order, do not overlap, are non-empty and name a disk
+// offset or a hole: what the worker's file_plan relies on. (They may run
+// past the file's size: FAT and ext map whole clusters and blocks.)
+func checkExtents(f File) {
+	ext, ok := Extents(f)
+	if !ok {
+		return
+	}
+	var end int64
+	for _, e := range ext {
+		if e.Length <= 0 || e.Offset < end || e.DiskOffset < -1 {
+			panic(fmt.Sprintf("bad extent %+v after %d in a file of %d bytes", e, end, f.Size()))
+		}
+		end = e.Offset + e.Length
 	}
 }
 
