@@ -2,7 +2,7 @@ package core
 
 // Benchmarks: reads of a 1 GiB fully allocated image (32 MiB blocks),
 // sequential and random at 4 KiB, 64 KiB and 1 MiB, and Open of a small
-// image and of a 64 TiB one. The images are built once per process, in a
+// image with a log to replay, of that 1 GiB image and of a 64 TiB one. The images are built once per process, in a
 // directory TestMain removes.
 //
 //	go test -run '^$' -bench . -benchmem ./core/
@@ -164,6 +164,20 @@ func BenchmarkOpen(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := Open(bytes.NewReader(data), int64(len(data)), nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("1GiB", func(b *testing.B) {
+		f, err := os.Open(bigImage(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		st, _ := f.Stat()
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := Open(f, st.Size(), nil); err != nil {
 				b.Fatal(err)
 			}
 		}
