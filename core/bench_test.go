@@ -168,20 +168,7 @@ func BenchmarkOpen(b *testing.B) {
 			}
 		}
 	})
-	b.Run("1GiB", func(b *testing.B) {
-		f, err := os.Open(bigImage(b))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer f.Close()
-		st, _ := f.Stat()
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := Open(f, st.Size(), nil); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	b.Run("1GiB", func(b *testing.B) { benchOpenFile(b, bigImage(b)) })
 	b.Run("64TiB", func(b *testing.B) {
 		benchHuge.once.Do(func() {
 			im := &builder.Image{VirtualSize: 64 * builder.TiB, Blocks: map[uint64]builder.Block{7: fullBlock(fillIdx(1))}}
@@ -191,17 +178,22 @@ func BenchmarkOpen(b *testing.B) {
 		if benchHuge.err != nil {
 			b.Fatal(benchHuge.err)
 		}
-		f, err := os.Open(benchHuge.path)
-		if err != nil {
+		benchOpenFile(b, benchHuge.path)
+	})
+}
+
+// benchOpenFile times Open of the image at path, read through an os.File.
+func benchOpenFile(b *testing.B, path string) {
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Open(f, st.Size(), nil); err != nil {
 			b.Fatal(err)
 		}
-		defer f.Close()
-		st, _ := f.Stat()
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := Open(f, st.Size(), nil); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	}
 }
