@@ -13,7 +13,7 @@ import (
 
 	"github.com/vhdxview/vhdxview/bridge"
 	"github.com/vhdxview/vhdxview/core"
-	"github.com/vhdxview/vhdxview/core/volume"
+	"github.com/vhdxview/vhdxview/volume"
 )
 
 // protoError is an error this package makes, with its protocol name.

@@ -3,7 +3,7 @@
 package main
 
 // The ops inside the disk: parts, ls, stat, file_read, file_plan. They
-// read the virtual disk through core/volume, the same code as `vhdx parts`,
+// read the virtual disk through volume, the same code as `vhdx parts`,
 // `ls` and `get`. Each image keeps its partition table, the file systems
 // it has opened and its last few open files until it is closed.
 
@@ -15,7 +15,7 @@ import (
 	"syscall/js"
 
 	"github.com/vhdxview/vhdxview/core"
-	"github.com/vhdxview/vhdxview/core/volume"
+	"github.com/vhdxview/vhdxview/volume"
 )
 
 // openFiles is how many open files (or streams) an image keeps, so that a

@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/vhdxview/vhdxview/core"
-	"github.com/vhdxview/vhdxview/core/volume"
+	"github.com/vhdxview/vhdxview/volume"
 )
 
 const volumeUsage = `  vhdx parts [--json] [--parent PATH]... IMAGE

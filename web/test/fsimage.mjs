@@ -1,6 +1,6 @@
 // fsimage.mjs: disks with partitions and file systems for the browser
 // tests, made at test time with the Debian tools a person would use, as
-// core/volume/helpers_test.go does for the Go tests (mkExt, mkNTFS, mkDisk,
+// volume/helpers_test.go does for the Go tests (mkExt, mkNTFS, mkDisk,
 // ddInto, toVHDX): mkfs.ext4 -d and mkntfs + ntfscp build file systems in
 // plain files, sgdisk writes the partition table on a plain file, dd
 // (conv=notrunc) puts each file system at its partition's offset, and

@@ -601,7 +601,7 @@ test('narrow window and dark scheme keep working; screenshot for the README', as
 // ---- partitions and files ------------------------------------------------------------
 
 // The Files tests share one disk, built once at test time (fsimage.mjs, as
-// core/volume/helpers_test.go builds the Go tests' disks): a GPT with
+// volume/helpers_test.go builds the Go tests' disks): a GPT with
 //   1. ext4 "linux data": small files, a 1 MiB file, a directory with a
 //      sub-directory and a deleted file, a symlink, a name holding markup,
 //      and a directory of 10,000 empty files;

@@ -187,7 +187,7 @@ func median(v []float64) float64 {
 }
 
 func goBenchmarks(quick bool) string {
-	args := []string{"test", "-run", "^$", "-bench", ".", "-benchmem", "./core/", "./core/volume/"}
+	args := []string{"test", "-run", "^$", "-bench", ".", "-benchmem", "./core/", "./volume/"}
 	if quick {
 		args = append(args, "-benchtime", "1x", "-short")
 	} else {
@@ -269,7 +269,7 @@ func render(native, wasm, browser []result, goBench string, rounds int) string {
 	} else {
 		table(&b, browser)
 	}
-	b.WriteString("\n## Go benchmarks (`go test -run '^$' -bench . -benchmem -count 3 ./core/ ./core/volume/`)\n\n```\n" + goBench + "\n```\n")
+	b.WriteString("\n## Go benchmarks (`go test -run '^$' -bench . -benchmem -count 3 ./core/ ./volume/`)\n\n```\n" + goBench + "\n```\n")
 	return b.String()
 }
 

@@ -5,7 +5,7 @@ package volume
 // raw partition, all through a dynamic VHDX. The file is 1 GiB; set
 // VOLUME_BENCH_MIB to change that (-short uses 64 MiB).
 //
-//	go test -run '^$' -bench . -benchtime 3x ./core/volume/
+//	go test -run '^$' -bench . -benchtime 3x ./volume/
 
 import (
 	"io"

@@ -655,7 +655,7 @@ func TestExtents(t *testing.T) {
 // walks whatever opens: errors are fine, panics and hangs are not. Seeds
 // are small images made at test time.
 //
-//	go test -run '^$' -fuzz FuzzVolume -fuzztime 60s ./core/volume/
+//	go test -run '^$' -fuzz FuzzVolume -fuzztime 60s ./volume/
 func FuzzVolume(f *testing.F) {
 	small := tree{"a.txt": []byte("abc"), "d/b.bin": randBytes(5, 5000)}
 	for _, p := range []string{mkExt(f, "ext2", small, 1), mkExt(f, "ext4", small, 1), mkNTFS(f, tree{"a.txt": []byte("abc")}, nil, 2)} {
