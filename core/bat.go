@@ -45,24 +45,24 @@ func (s PayloadState) String() string {
 
 // Sector bitmap block states (MS-VHDX 2.5.1.2).
 const (
-	SectorBitmapNotPresent = 0
-	SectorBitmapPresent    = 6
+	sectorBitmapNotPresent = 0
+	sectorBitmapPresent    = 6
 )
 
-// BATEntry is one 64-bit BAT entry (MS-VHDX 2.5.1).
-type BATEntry uint64
+// batEntry is one 64-bit BAT entry (MS-VHDX 2.5.1).
+type batEntry uint64
 
 // State is bits 0-2.
-func (e BATEntry) State() uint8 { return uint8(e & 7) }
+func (e batEntry) State() uint8 { return uint8(e & 7) }
 
 // Reserved is bits 3-19, which must be zero.
-func (e BATEntry) Reserved() uint32 { return uint32(e>>3) & (1<<17 - 1) }
+func (e batEntry) Reserved() uint32 { return uint32(e>>3) & (1<<17 - 1) }
 
 // FileOffsetMB is bits 20-63.
-func (e BATEntry) FileOffsetMB() uint64 { return uint64(e) >> 20 }
+func (e batEntry) FileOffsetMB() uint64 { return uint64(e) >> 20 }
 
 // FileOffset is FileOffsetMB in bytes.
-func (e BATEntry) FileOffset() int64 { return int64(e.FileOffsetMB()) << 20 }
+func (e batEntry) FileOffset() int64 { return int64(e.FileOffsetMB()) << 20 }
 
 const (
 	batPageEntries = 8192 // 64 KiB of entries per read
@@ -84,11 +84,11 @@ type bat struct {
 
 type batPage struct {
 	index   int64
-	entries []BATEntry
+	entries []batEntry
 }
 
 // entry returns BAT entry i (0 ≤ i < entries).
-func (t *bat) entry(i int64) (BATEntry, error) {
+func (t *bat) entry(i int64) (batEntry, error) {
 	if i < 0 || i >= t.entries {
 		return 0, formatErr("BAT", t.off, "", "entry index out of range", i)
 	}
@@ -110,12 +110,12 @@ func (t *bat) page(pi int64) (*batPage, error) {
 	buf := make([]byte, n*8)
 	off := t.off + pi*batPageEntries*8
 	if _, err := t.r.ReadAt(buf, off); err != nil && !(err == io.EOF) {
-		return nil, &readError{structure: "BAT", off: off, err: err}
+		return nil, &IOError{Structure: "BAT", Offset: off, Err: err}
 	}
 	t.reads++
-	p := &batPage{index: pi, entries: make([]BATEntry, n)}
+	p := &batPage{index: pi, entries: make([]batEntry, n)}
 	for k := range p.entries {
-		p.entries[k] = BATEntry(binary.LittleEndian.Uint64(buf[k*8:]))
+		p.entries[k] = batEntry(binary.LittleEndian.Uint64(buf[k*8:]))
 	}
 	if t.pages == nil {
 		t.pages = make(map[int64]*list.Element)
@@ -136,8 +136,8 @@ func (t *bat) payloadIndex(b int64) int64 { return b + b/t.chunkRatio }
 // bitmapIndex is the BAT index of chunk c's sector bitmap entry.
 func (t *bat) bitmapIndex(c int64) int64 { return c*(t.chunkRatio+1) + t.chunkRatio }
 
-// Geometry is what the metadata implies about blocks and the BAT.
-type Geometry struct {
+// diskGeometry is what the metadata implies about blocks and the BAT.
+type diskGeometry struct {
 	VirtualSize       int64
 	BlockSize         int64
 	LogicalSectorSize int64
@@ -147,8 +147,8 @@ type Geometry struct {
 	BATEntries        int64 // entries the BAT must hold (MS-VHDX 2.5)
 }
 
-func geometry(m *Metadata) Geometry {
-	g := Geometry{
+func geometry(m *metadata) diskGeometry {
+	g := diskGeometry{
 		VirtualSize:       int64(m.VirtualDiskSize),
 		BlockSize:         int64(m.FileParameters.BlockSize),
 		LogicalSectorSize: int64(m.LogicalSectorSize),

@@ -7,6 +7,7 @@ package core
 //	go test -run '^$' -bench 'Chain|LogReplay' -benchmem ./core/
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"sync"
@@ -78,7 +79,7 @@ func chainImages(b *testing.B) {
 }
 
 func openChain(b *testing.B, paths ...string) *Image {
-	var files []ParentFile
+	var files []File
 	for _, p := range paths {
 		f, err := os.Open(p)
 		if err != nil {
@@ -86,10 +87,9 @@ func openChain(b *testing.B, paths ...string) *Image {
 		}
 		b.Cleanup(func() { f.Close() })
 		st, _ := f.Stat()
-		files = append(files, ParentFile{Name: p, R: f, Size: st.Size()})
+		files = append(files, File{Name: p, R: f, Size: st.Size()})
 	}
-	res := ParentResolverFunc(func(child *Image) ([]ParentFile, error) { return files[1:], nil })
-	img, err := Open(files[0].R, files[0].Size, &Options{Name: paths[0], Parent: res})
+	img, err := Open(context.Background(), files[0].R, files[0].Size, &Options{Name: paths[0], Parents: files[1:]})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -151,17 +151,17 @@ func BenchmarkLogReplay(b *testing.B) {
 	}
 	defer f.Close()
 	st, _ := f.Stat()
-	img, err := Open(f, st.Size(), nil)
+	img, err := Open(context.Background(), f, st.Size(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if !img.Log.Replayed || img.Log.DataSectors < 200 {
-		b.Fatalf("log not replayed as built: %+v", img.Log)
+	if !img.log.Replayed || img.log.DataSectors < 200 {
+		b.Fatalf("log not replayed as built: %+v", img.log)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		if _, err := Open(f, st.Size(), nil); err != nil {
+		if _, err := Open(context.Background(), f, st.Size(), nil); err != nil {
 			b.Fatal(err)
 		}
 	}

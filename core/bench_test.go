@@ -9,6 +9,7 @@ package core
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"math/rand/v2"
 	"os"
@@ -99,7 +100,7 @@ func openBench(b *testing.B, path string) *Image {
 	}
 	b.Cleanup(func() { f.Close() })
 	st, _ := f.Stat()
-	img, err := Open(f, st.Size(), nil)
+	img, err := Open(context.Background(), f, st.Size(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -163,7 +164,7 @@ func BenchmarkOpen(b *testing.B) {
 		data := readSeed(b, "dirty.vhdx")
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := Open(bytes.NewReader(data), int64(len(data)), nil); err != nil {
+			if _, err := Open(context.Background(), bytes.NewReader(data), int64(len(data)), nil); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -192,7 +193,7 @@ func benchOpenFile(b *testing.B, path string) {
 	st, _ := f.Stat()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Open(f, st.Size(), nil); err != nil {
+		if _, err := Open(context.Background(), f, st.Size(), nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -23,7 +23,7 @@ func (img *Image) block(b int64) (Block, error) {
 	}
 	blk := Block{Index: b, Entry: idx, State: PayloadState(e.State())}
 	bad := func(msg string) (Block, error) {
-		return blk, &BlockError{Level: img.Level, Block: b, Entry: idx, FileOffset: blk.FileOffset, Msg: msg}
+		return blk, &BlockError{Level: img.level, Block: b, Entry: idx, FileOffset: blk.FileOffset, Msg: msg}
 	}
 	if e.Reserved() != 0 {
 		return bad(fmt.Sprintf("reserved bits are set (0x%x)", e.Reserved()))
@@ -33,7 +33,7 @@ func (img *Image) block(b int64) (Block, error) {
 		return blk, nil
 	case PayloadFullyPresent:
 	case PayloadPartiallyPresent:
-		if !img.Metadata.FileParameters.HasParent {
+		if !img.meta.FileParameters.HasParent {
 			return bad("PARTIALLY_PRESENT in a disk without a parent")
 		}
 	default:
@@ -43,18 +43,18 @@ func (img *Image) block(b int64) (Block, error) {
 	if blk.FileOffset == 0 {
 		return bad("present block with file offset 0")
 	}
-	n := min(img.Geometry.BlockSize, img.Size()-b*img.Geometry.BlockSize)
+	n := min(img.geom.BlockSize, img.Size()-b*img.geom.BlockSize)
 	if why := img.checkBlockRange(blk.FileOffset, n); why != "" {
 		return bad(why)
 	}
 	if blk.State == PayloadPartiallyPresent {
-		c := b / img.Geometry.ChunkRatio
+		c := b / img.geom.ChunkRatio
 		si := img.bat.bitmapIndex(c)
 		se, err := img.bat.entry(si)
 		if err != nil {
 			return bad("its chunk's sector bitmap entry is missing")
 		}
-		if se.State() != SectorBitmapPresent || se.Reserved() != 0 {
+		if se.State() != sectorBitmapPresent || se.Reserved() != 0 {
 			return bad(fmt.Sprintf("its chunk's sector bitmap (BAT entry %d) is not present (state %d)", si, se.State()))
 		}
 		blk.BitmapOffset = se.FileOffset()
@@ -72,8 +72,8 @@ func (img *Image) block(b int64) (Block, error) {
 // *BlockError when the entry is damaged (the Block still carries its index,
 // entry and state).
 func (img *Image) Block(b int64) (Block, error) {
-	if b < 0 || b >= img.Geometry.PayloadBlocks {
-		return Block{}, fmt.Errorf("vhdx: block %d out of range (disk has %d)", b, img.Geometry.PayloadBlocks)
+	if b < 0 || b >= img.geom.PayloadBlocks {
+		return Block{}, fmt.Errorf("vhdx: block %d out of range (disk has %d)", b, img.geom.PayloadBlocks)
 	}
 	return img.block(b)
 }
@@ -81,8 +81,8 @@ func (img *Image) Block(b int64) (Block, error) {
 // States appends the raw payload state of blocks [first, first+n) to dst,
 // for the allocation map. It reads the BAT page by page.
 func (img *Image) States(dst []PayloadState, first, n int64) ([]PayloadState, error) {
-	if first < 0 || n < 0 || first+n > img.Geometry.PayloadBlocks {
-		return dst, fmt.Errorf("vhdx: blocks %d+%d out of range (disk has %d)", first, n, img.Geometry.PayloadBlocks)
+	if first < 0 || n < 0 || first+n > img.geom.PayloadBlocks {
+		return dst, fmt.Errorf("vhdx: blocks %d+%d out of range (disk has %d)", first, n, img.geom.PayloadBlocks)
 	}
 	for b := first; b < first+n; b++ {
 		e, err := img.bat.entry(img.bat.payloadIndex(b))

@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -48,8 +49,8 @@ func (w *wantErr) check(t *testing.T, err error) {
 	if fe.Field != w.field {
 		t.Errorf("Field %q, want %q: %v", fe.Field, w.field, err)
 	}
-	if !strings.Contains(fe.Msg, w.msg) {
-		t.Errorf("Msg %q does not contain %q", fe.Msg, w.msg)
+	if !strings.Contains(fe.detail(), w.msg) {
+		t.Errorf("%q does not contain %q", fe.detail(), w.msg)
 	}
 	if w.unsupported != errors.Is(err, ErrUnsupported) || w.unsupported == errors.Is(err, ErrFormat) {
 		t.Errorf("errors.Is(ErrUnsupported) = %v, ErrFormat = %v; want unsupported=%v",
@@ -61,7 +62,7 @@ func (w *wantErr) check(t *testing.T, err error) {
 
 func editRegionTables(b []byte, which []int, f func(rt []byte)) {
 	for _, i := range which {
-		rt := b[RegionTableOffsets[i] : RegionTableOffsets[i]+regionTableSize]
+		rt := b[regionTableOffsets[i] : regionTableOffsets[i]+regionTableSize]
 		f(rt)
 		builder.FixRegionTableChecksum(rt)
 	}
@@ -72,7 +73,7 @@ func editMetadataTable(b []byte, lay *builder.Layout, f func(mt []byte)) {
 }
 
 func editHeader(b []byte, i int, f func(h []byte)) {
-	h := b[HeaderOffsets[i] : HeaderOffsets[i]+headerSize]
+	h := b[headerOffsets[i] : headerOffsets[i]+headerSize]
 	f(h)
 	builder.FixHeaderChecksum(h)
 }
@@ -257,46 +258,47 @@ func TestDamageTolerated(t *testing.T) {
 			im.Headers[0].Sequence, im.Headers[1].Sequence = 9, 8 // header 1 would be current
 			im.Headers[0].CorruptChecksum = true
 		}, nil, func(t *testing.T, img *Image, rep *Report) {
-			if img.Current != 1 || img.CurrentReason != "header 1 is not valid" {
-				t.Errorf("current header %d (%s), want header 2", img.Current+1, img.CurrentReason)
+			if img.current != 1 || img.currentReason != "header 1 is not valid" {
+				t.Errorf("current header %d (%s), want header 2", img.current+1, img.currentReason)
 			}
 			wantCheck(t, rep, "header 1", StatusWarning, "Checksum")
 			wantCheck(t, rep, "header 2", StatusOK, "current")
-			if img.Info().Headers[0].ChecksumOK || img.Info().ActiveHeader != 2 {
-				t.Errorf("Info: %+v", img.Info().Headers[0])
+			hs := img.Info().Structures[1]
+			if h1, h2 := hs.Children[0], hs.Children[1]; !slices.Contains(h1.Tags, "CRC bad") || !slices.Contains(h2.Tags, "current") || h1.Status != StatusWarning {
+				t.Errorf("Info: header 1 %+v, header 2 %+v", h1, h2)
 			}
 		}},
 		{"header-2-damaged", func(im *builder.Image) { im.Headers[1].Omit = true }, nil,
 			func(t *testing.T, img *Image, rep *Report) {
-				if img.Current != 0 {
-					t.Errorf("current header %d, want 1", img.Current+1)
+				if img.current != 0 {
+					t.Errorf("current header %d, want 1", img.current+1)
 				}
 				wantCheck(t, rep, "header 2", StatusWarning, "Signature")
 			}},
 		{"header-1-newer", func(im *builder.Image) { im.Headers[0].Sequence, im.Headers[1].Sequence = 7, 3 }, nil,
 			func(t *testing.T, img *Image, rep *Report) {
-				if img.Current != 0 || img.CurrentReason != "greater sequence number" {
-					t.Errorf("current header %d (%s)", img.Current+1, img.CurrentReason)
+				if img.current != 0 || img.currentReason != "greater sequence number" {
+					t.Errorf("current header %d (%s)", img.current+1, img.currentReason)
 				}
 			}},
 		{"equal-sequence-identical", func(im *builder.Image) { im.Headers[0].Sequence, im.Headers[1].Sequence = 5, 5 }, nil,
 			func(t *testing.T, img *Image, rep *Report) {
-				if img.Current != 0 || img.CurrentReason != "both headers identical" {
-					t.Errorf("current header %d (%s)", img.Current+1, img.CurrentReason)
+				if img.current != 0 || img.currentReason != "both headers identical" {
+					t.Errorf("current header %d (%s)", img.current+1, img.currentReason)
 				}
 			}},
 		{"region-table-1-damaged", func(im *builder.Image) { im.RegionTables[0].CorruptChecksum = true }, nil,
 			func(t *testing.T, img *Image, rep *Report) {
-				if img.Regions != img.RegionTables[1] || !strings.Contains(img.RegionNote, "using region table 2") {
-					t.Errorf("using region table %d, note %q", img.Regions.Index, img.RegionNote)
+				if img.regions != img.regionTables[1] || !strings.Contains(img.regionNote, "using region table 2") {
+					t.Errorf("using region table %d, note %q", img.regions.Index, img.regionNote)
 				}
 				wantCheck(t, rep, "region table 1", StatusWarning, "Checksum")
 				wantCheck(t, rep, "region table 2", StatusOK, "in use")
 			}},
 		{"region-table-2-damaged", func(im *builder.Image) { im.RegionTables[1].Omit = true }, nil,
 			func(t *testing.T, img *Image, rep *Report) {
-				if img.Regions != img.RegionTables[0] {
-					t.Errorf("using region table %d", img.Regions.Index)
+				if img.regions != img.regionTables[0] {
+					t.Errorf("using region table %d", img.regions.Index)
 				}
 				wantCheck(t, rep, "region table 2", StatusWarning, "Signature")
 			}},
@@ -318,8 +320,8 @@ func TestDamageTolerated(t *testing.T) {
 		}},
 		{"log-guid-empty-log", func(im *builder.Image) { im.Log = &builder.Log{} }, nil,
 			func(t *testing.T, img *Image, rep *Report) {
-				if !img.Log.Present || img.Log.Replayed {
-					t.Errorf("log %+v", img.Log)
+				if !img.log.Present || img.log.Replayed {
+					t.Errorf("log %+v", img.log)
 				}
 				wantCheck(t, rep, "log", StatusOK, "nothing to replay")
 			}},
@@ -415,7 +417,7 @@ func TestDamageBAT(t *testing.T) {
 			if _, err := img.Block(bad); !errors.As(err, &be) {
 				t.Errorf("Block(%d): %v", bad, err)
 			}
-			if _, err := img.PlanRuns(0, img.Size(), 100); !errors.As(err, &be) {
+			if _, err := img.planRuns(0, img.Size(), 100); !errors.As(err, &be) {
 				t.Errorf("Plan over block %d: %v", bad, err)
 			}
 			// The others still read.

@@ -109,10 +109,8 @@ func TestSeedsUpToDate(t *testing.T) {
 		}
 		// Every seed opens and reads as described.
 		parent := readSeed(t, "dynamic.vhdx")
-		res := ParentResolverFunc(func(*Image) ([]ParentFile, error) {
-			return []ParentFile{{Name: "dynamic.vhdx", R: bytes.NewReader(parent), Size: int64(len(parent))}}, nil
-		})
-		img, err := openBytes(b, &Options{Name: name, Parent: res})
+		parents := []File{{Name: "dynamic.vhdx", R: bytes.NewReader(parent), Size: int64(len(parent))}}
+		img, err := openBytes(b, &Options{Name: name, Parents: parents})
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -209,7 +207,7 @@ func (f *sparseFile) fixChecksums() {
 		f.ReadAt(b, off)
 		return b
 	}
-	for _, off := range HeaderOffsets {
+	for _, off := range headerOffsets {
 		h := read(off, headerSize)
 		builder.FixHeaderChecksum(h)
 		f.extents = append(f.extents, extent{off, h})
@@ -226,7 +224,7 @@ func (f *sparseFile) fixChecksums() {
 			}
 		}
 	}
-	for _, off := range RegionTableOffsets {
+	for _, off := range regionTableOffsets {
 		rt := read(off, regionTableSize)
 		builder.FixRegionTableChecksum(rt)
 		f.extents = append(f.extents, extent{off, rt})
@@ -273,13 +271,11 @@ func FuzzOpen(f *testing.F) {
 		}
 		// The fuzzed file is offered as its own parent (cycles) along
 		// with the dynamic seed (chains that resolve).
-		res := ParentResolverFunc(func(*Image) ([]ParentFile, error) {
-			return []ParentFile{
-				{Name: "self", R: file, Size: size},
-				{Name: "dynamic.vhdx", R: bytes.NewReader(parent), Size: int64(len(parent))},
-			}, nil
-		})
-		img, err := Open(file, size, &Options{Name: "fuzz", Parent: res})
+		parents := []File{
+			{Name: "self", R: file, Size: size},
+			{Name: "dynamic.vhdx", R: bytes.NewReader(parent), Size: int64(len(parent))},
+		}
+		img, err := Open(context.Background(), file, size, &Options{Name: "fuzz", Parents: parents})
 		if err != nil {
 			var fe *FormatError
 			var ce *ChainError
@@ -309,7 +305,7 @@ func exerciseImage(t *testing.T, img *Image) {
 	if in.VirtualSize != img.Size() || img.Size() <= 0 || img.Size() > maxVirtualDiskSize {
 		t.Fatalf("virtual size %d", img.Size())
 	}
-	if img.Size()%img.Geometry.LogicalSectorSize != 0 {
+	if img.Size()%img.geom.LogicalSectorSize != 0 {
 		t.Fatalf("virtual size %d is not a multiple of the sector size", img.Size())
 	}
 	n := min(img.Size(), maxFuzzRead)
@@ -332,7 +328,7 @@ func exerciseImage(t *testing.T, img *Image) {
 	}
 	// Plans cover what they are asked for, and run the same as ReadAt.
 	pn := min(img.Size(), 2*mB)
-	runs, err := img.PlanRuns(0, pn, 1<<16)
+	runs, err := img.planRuns(0, pn, 1<<16)
 	if err != nil {
 		return
 	}
@@ -427,7 +423,7 @@ func FuzzLogEntry(f *testing.F) {
 			t.Fatalf("%d damaged reports", len(info.Damaged))
 		}
 		// The whole replay over a header that points at this log.
-		h := &Header{LogGUID: guid, LogLength: uint32(n), LogOffset: 0}
+		h := &header{LogGUID: guid, LogLength: uint32(n), LogOffset: 0}
 		if li, view, size, err := openLog(bytes.NewReader(b[:n]), int64(n), h); err == nil && li.Replayed {
 			view.ReadAt(make([]byte, 4096), min(size-1, 3*mB))
 		} else if err != nil {
@@ -509,12 +505,12 @@ func TestOpenAllocationBounded(t *testing.T) {
 	f, size := rawFile(t, path)
 	var img *Image
 	var err error
-	n := allocated(func() { img, err = Open(f, size, nil) })
+	n := allocated(func() { img, err = Open(context.Background(), f, size, nil) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(img.Regions.Entries) != maxRegionEntries || len(img.Metadata.Entries) != maxMetadataEntries {
-		t.Fatalf("%d regions, %d metadata entries", len(img.Regions.Entries), len(img.Metadata.Entries))
+	if len(img.regions.Entries) != maxRegionEntries || len(img.meta.Entries) != maxMetadataEntries {
+		t.Fatalf("%d regions, %d metadata entries", len(img.regions.Entries), len(img.meta.Entries))
 	}
 	if n > 16*mB {
 		t.Errorf("Open allocated %d bytes, want < 16 MiB", n)
@@ -543,8 +539,8 @@ func TestVerifyAllocationBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if img.Log.ReplayedSize != 1<<50 {
-		t.Fatalf("replayed size %d", img.Log.ReplayedSize)
+	if img.log.ReplayedSize != 1<<50 {
+		t.Fatalf("replayed size %d", img.log.ReplayedSize)
 	}
 	var rep *Report
 	if n := allocated(func() { rep = img.Verify(context.Background(), nil) }); n > 16*mB {

@@ -28,15 +28,15 @@ func putGUID(b []byte, u uuid.UUID) {
 
 // Known GUIDs (MS-VHDX 2.2.3.2, 2.6.2, 2.6.2.6.3).
 var (
-	RegionBAT      = uuid.MustParse("2DC27766-F623-4200-9D64-115E9BFD4A08")
-	RegionMetadata = uuid.MustParse("8B7CA206-4790-4B9A-B8FE-575F050F886E")
+	regionBAT      = uuid.MustParse("2DC27766-F623-4200-9D64-115E9BFD4A08")
+	regionMetadata = uuid.MustParse("8B7CA206-4790-4B9A-B8FE-575F050F886E")
 
-	ItemFileParameters     = uuid.MustParse("CAA16737-FA36-4D43-B3B6-33F0AA44E76B")
-	ItemVirtualDiskSize    = uuid.MustParse("2FA54224-CD1B-4876-B211-5DBED83BF4B8")
-	ItemVirtualDiskID      = uuid.MustParse("BECA12AB-B2E6-4523-93EF-C309E000C746")
-	ItemLogicalSectorSize  = uuid.MustParse("8141BF1D-A96F-4709-BA47-F233A8FAAB5F")
-	ItemPhysicalSectorSize = uuid.MustParse("CDA348C7-445D-4471-9CC9-E9885251C556")
-	ItemParentLocator      = uuid.MustParse("A8D35F2D-B30B-454D-ABF7-D3D84834AB0C")
+	itemFileParameters     = uuid.MustParse("CAA16737-FA36-4D43-B3B6-33F0AA44E76B")
+	itemVirtualDiskSize    = uuid.MustParse("2FA54224-CD1B-4876-B211-5DBED83BF4B8")
+	itemVirtualDiskID      = uuid.MustParse("BECA12AB-B2E6-4523-93EF-C309E000C746")
+	itemLogicalSectorSize  = uuid.MustParse("8141BF1D-A96F-4709-BA47-F233A8FAAB5F")
+	itemPhysicalSectorSize = uuid.MustParse("CDA348C7-445D-4471-9CC9-E9885251C556")
+	itemParentLocator      = uuid.MustParse("A8D35F2D-B30B-454D-ABF7-D3D84834AB0C")
 
-	LocatorTypeVHDX = uuid.MustParse("B04AEFB7-D19E-4A81-B789-25B8E9445913")
+	locatorTypeVHDX = uuid.MustParse("B04AEFB7-D19E-4A81-B789-25B8E9445913")
 )

@@ -6,6 +6,7 @@ package core
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"unicode/utf16"
 
 	"github.com/google/uuid"
@@ -18,27 +19,35 @@ const (
 	headerSignature   = "head"
 )
 
-// HeaderOffsets are the file offsets of header 1 and header 2.
-var HeaderOffsets = [2]int64{64 * kib, 128 * kib}
+// headerOffsets are the file offsets of header 1 and header 2.
+var headerOffsets = [2]int64{64 * kib, 128 * kib}
 
-// FileIdentifier is the structure at offset 0 (MS-VHDX 2.2.1).
-type FileIdentifier struct {
+// fileIdentifier is the structure at offset 0 (MS-VHDX 2.2.1).
+type fileIdentifier struct {
 	Signature [8]byte
 	Creator   string // decoded UTF-16LE, up to the first NUL; diagnostic only
 }
 
-func parseFileIdentifier(b []byte) (*FileIdentifier, error) {
-	var fi FileIdentifier
-	copy(fi.Signature[:], b[0:8])
-	if string(fi.Signature[:]) != fileIDSignature {
-		return nil, formatErr("file type identifier", 0, "Signature", "not a VHDX file", quoteBytes(b[0:8]))
+// parseFileIdentifier decodes the first bytes of the file (up to 520). A
+// file that does not start with the signature is no VHDX file at all, which
+// callers distinguish (ErrNotVHDX) from a damaged one.
+func parseFileIdentifier(b []byte) (*fileIdentifier, error) {
+	if len(b) < 8 || string(b[0:8]) != fileIDSignature {
+		e := formatErr("file type identifier", 0, "Signature", "not a VHDX file", quoteBytes(b[:min(len(b), 8)]))
+		if len(b) == 0 {
+			e.Field, e.Msg, e.Val = "", "not a VHDX file: the file is empty", nil
+		}
+		e.notVHDX = true
+		return nil, e
 	}
-	fi.Creator = decodeUTF16Z(b[8 : 8+512])
+	var fi fileIdentifier
+	copy(fi.Signature[:], b[0:8])
+	fi.Creator = decodeUTF16Z(b[8:])
 	return &fi, nil
 }
 
-// Header is one of the two 4 KiB headers (MS-VHDX 2.2.2).
-type Header struct {
+// header is one of the two 4 KiB headers (MS-VHDX 2.2.2).
+type header struct {
 	Signature      uint32
 	Checksum       uint32
 	SequenceNumber uint64
@@ -51,8 +60,8 @@ type Header struct {
 	LogOffset      uint64
 }
 
-func decodeHeader(b []byte) Header {
-	return Header{
+func decodeHeader(b []byte) header {
+	return header{
 		Signature:      binary.LittleEndian.Uint32(b[0:]),
 		Checksum:       binary.LittleEndian.Uint32(b[4:]),
 		SequenceNumber: binary.LittleEndian.Uint64(b[8:]),
@@ -66,12 +75,12 @@ func decodeHeader(b []byte) Header {
 	}
 }
 
-// HeaderCopy is what was found at one header location: the decoded header
+// headerCopy is what was found at one header location: the decoded header
 // and whether it is valid (signature and checksum), with the reason if not.
-type HeaderCopy struct {
+type headerCopy struct {
 	Index            int   // 1 or 2
 	Offset           int64 // file offset
-	Header           Header
+	Header           header
 	SignatureOK      bool
 	ComputedChecksum uint32
 	ChecksumOK       bool
@@ -81,11 +90,11 @@ type HeaderCopy struct {
 
 // Valid reports whether the copy may be used (MS-VHDX 2.2.2: signature and
 // checksum both validate).
-func (c *HeaderCopy) Valid() bool { return c.Err == nil }
+func (c *headerCopy) Valid() bool { return c.Err == nil }
 
-func readHeaderCopy(b []byte, index int, off int64) *HeaderCopy {
+func readHeaderCopy(b []byte, index int, off int64) *headerCopy {
 	name := headerName(index)
-	c := &HeaderCopy{Index: index, Offset: off, raw: b}
+	c := &headerCopy{Index: index, Offset: off, raw: b}
 	c.Header = decodeHeader(b)
 	c.SignatureOK = string(b[0:4]) == headerSignature
 	c.ComputedChecksum = crcWithZeroedField(b, 4)
@@ -110,11 +119,11 @@ func headerName(index int) string {
 // or the valid one with the greater sequence number. Two valid headers with
 // equal sequence numbers are accepted only when they are byte-identical
 // (Disk2VHD writes such files); then header 1 is used.
-func selectHeader(h [2]*HeaderCopy) (int, string, error) {
+func selectHeader(h [2]*headerCopy) (int, string, error) {
 	v1, v2 := h[0].Valid(), h[1].Valid()
 	switch {
 	case !v1 && !v2:
-		return 0, "", formatErr("headers", HeaderOffsets[0], "", "neither header is valid: "+h[0].Err.Error()+"; "+h[1].Err.Error(), nil)
+		return 0, "", &FormatError{Structure: "headers", Offset: headerOffsets[0], Msg: "neither header is valid", Err: errors.Join(h[0].Err, h[1].Err)}
 	case v1 && !v2:
 		return 0, "header 2 is not valid", nil
 	case !v1 && v2:
@@ -129,12 +138,12 @@ func selectHeader(h [2]*HeaderCopy) (int, string, error) {
 	case bytes.Equal(h[0].raw, h[1].raw):
 		return 0, "both headers identical", nil
 	}
-	return 0, "", formatErr("headers", HeaderOffsets[1], "SequenceNumber", "both headers are valid with the same sequence number but different contents", s1)
+	return 0, "", formatErr("headers", headerOffsets[1], "SequenceNumber", "both headers are valid with the same sequence number but different contents", s1)
 }
 
 // checkHeader validates the fields of the current header that the rest of
 // the file depends on.
-func checkHeader(c *HeaderCopy, fileSize int64) error {
+func checkHeader(c *headerCopy, fileSize int64) error {
 	h := &c.Header
 	name := headerName(c.Index)
 	if h.Version != 1 {

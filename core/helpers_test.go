@@ -6,6 +6,7 @@ package core
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -76,7 +77,7 @@ func openPath(t testing.TB, path string, opts *Options) (*Image, error) {
 	if opts == nil {
 		opts = &Options{Name: filepath.Base(path)}
 	}
-	return Open(f, st.Size(), opts)
+	return Open(context.Background(), f, st.Size(), opts)
 }
 
 // mustOpen is openPath failing the test on error.
@@ -91,7 +92,7 @@ func mustOpen(t testing.TB, path string, opts *Options) *Image {
 
 // openBytes opens an in-memory image.
 func openBytes(b []byte, opts *Options) (*Image, error) {
-	return Open(bytes.NewReader(b), int64(len(b)), opts)
+	return Open(context.Background(), bytes.NewReader(b), int64(len(b)), opts)
 }
 
 // expectedDisk is builder.Image.Expected failing the test on error.

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,35 +9,25 @@ import (
 	"github.com/google/uuid"
 )
 
-// Options configure Open. The zero value opens a single file.
-type Options struct {
-	// Name is the file's name, used in reports and chain listings.
-	Name string
-	// Parent, when set, is asked for candidate parents of a differencing
-	// disk (see ParentResolver). Without it a differencing disk opens, but
-	// reads that need the parent fail with ErrNoParent.
-	Parent ParentResolver
-}
-
-// Image is an opened VHDX file. It is an io.ReaderAt over the virtual disk
-// and safe for concurrent use. The exported fields describe the structures
-// found in the file and must not be modified.
+// Image is an opened VHDX file: an io.ReaderAt over its virtual disk, safe
+// for concurrent use. Info describes what was found in the file.
 type Image struct {
-	Name           string
-	FileSize       int64
-	FileIdentifier *FileIdentifier
-	Headers        [2]*HeaderCopy
-	Current        int    // index into Headers of the current header
-	CurrentReason  string // why that header is current
-	RegionTables   [2]*RegionTable
-	Regions        *RegionTable // the copy in use
-	RegionNote     string       // set when copy 2 is used, or the copies differ
-	Log            *LogInfo
-	Metadata       *Metadata
-	Geometry       Geometry
-	BATRegion      RegionEntry
-	Parent         *Image // the resolved parent, or nil
-	Level          int    // 0 for the opened file, k for its k-th parent
+	name          string
+	fileSize      int64
+	ident         *fileIdentifier
+	headers       [2]*headerCopy
+	current       int    // index into Headers of the current header
+	currentReason string // why that header is current
+	regionTables  [2]*regionTable
+	regions       *regionTable // the copy in use
+	regionNote    string       // set when copy 2 is used, or the copies differ
+	log           *LogInfo
+	meta          *metadata
+	geom          diskGeometry
+	batRegion     regionEntry
+	parent        *Image      // the resolved parent, or nil
+	level         int         // 0 for the opened file, k for its k-th parent
+	missing       *ChainError // the parent not found, for a partial chain
 
 	file     io.ReaderAt // the file as it is
 	view     io.ReaderAt // the file after log replay
@@ -44,7 +35,6 @@ type Image struct {
 	bat      *bat
 	// structures are the file ranges payload blocks must not overlap.
 	structures []namedRange
-	problems   []Check // what Open noticed that does not stop it
 }
 
 type namedRange struct {
@@ -52,19 +42,19 @@ type namedRange struct {
 	off, len int64
 }
 
-// Header returns the current header.
-func (img *Image) Header() *Header { return &img.Headers[img.Current].Header }
+// hdr returns the current header.
+func (img *Image) hdr() *header { return &img.headers[img.current].Header }
 
 // Size returns the virtual disk size in bytes.
-func (img *Image) Size() int64 { return img.Geometry.VirtualSize }
+func (img *Image) Size() int64 { return img.geom.VirtualSize }
 
 // Type returns "fixed", "dynamic" or "differencing". A file whose
 // LeaveBlocksAllocated bit is set is reported as fixed, as Hyper-V does.
 func (img *Image) Type() string {
 	switch {
-	case img.Metadata.FileParameters.HasParent:
+	case img.meta.FileParameters.HasParent:
 		return "differencing"
-	case img.Metadata.FileParameters.LeaveBlocksAllocated:
+	case img.meta.FileParameters.LeaveBlocksAllocated:
 		return "fixed"
 	}
 	return "dynamic"
@@ -73,53 +63,38 @@ func (img *Image) Type() string {
 // Chain returns the image and its resolved parents, nearest first.
 func (img *Image) Chain() []*Image {
 	var out []*Image
-	for p := img; p != nil; p = p.Parent {
+	for p := img; p != nil; p = p.parent {
 		out = append(out, p)
 	}
 	return out
 }
 
-// Open reads and checks a VHDX file of the given size through r. Nothing is
-// ever written to r. A dirty log is replayed in memory.
-func Open(r io.ReaderAt, size int64, opts *Options) (*Image, error) {
-	if opts == nil {
-		opts = &Options{}
+func openFile(ctx context.Context, r io.ReaderAt, size int64, name string, level int) (*Image, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	img, err := openFile(r, size, opts.Name, 0)
+	img := &Image{name: name, fileSize: size, file: r, level: level}
+	b, err := readStruct(r, size, 0, int(min(size, 8+512)), "file type identifier")
 	if err != nil {
 		return nil, err
 	}
-	if img.Metadata.FileParameters.HasParent && opts.Parent != nil {
-		if err := img.resolveChain(opts.Parent); err != nil {
-			return nil, err
-		}
+	if img.ident, err = parseFileIdentifier(b); err != nil {
+		return nil, err
 	}
-	return img, nil
-}
-
-func openFile(r io.ReaderAt, size int64, name string, level int) (*Image, error) {
-	img := &Image{Name: name, FileSize: size, file: r, Level: level}
 	if size < headerSectionSize {
 		return nil, formatErr("header section", 0, "", "file is shorter than the 1 MiB header section", size)
 	}
-	b, err := readStruct(r, size, 0, 8+512, "file type identifier")
-	if err != nil {
-		return nil, err
-	}
-	if img.FileIdentifier, err = parseFileIdentifier(b); err != nil {
-		return nil, err
-	}
-	for i, off := range HeaderOffsets {
+	for i, off := range headerOffsets {
 		b, err := readStruct(r, size, off, headerSize, headerName(i+1))
 		if err != nil {
 			return nil, err
 		}
-		img.Headers[i] = readHeaderCopy(b, i+1, off)
+		img.headers[i] = readHeaderCopy(b, i+1, off)
 	}
-	if img.Current, img.CurrentReason, err = selectHeader(img.Headers); err != nil {
+	if img.current, img.currentReason, err = selectHeader(img.headers); err != nil {
 		return nil, err
 	}
-	cur := img.Headers[img.Current]
+	cur := img.headers[img.current]
 	if err := checkHeader(cur, size); err != nil {
 		return nil, err
 	}
@@ -129,7 +104,7 @@ func openFile(r io.ReaderAt, size int64, name string, level int) (*Image, error)
 	}
 
 	// The log is replayed before anything else is read (MS-VHDX 2.3.3).
-	img.Log, img.view, img.viewSize, err = openLog(r, size, h)
+	img.log, img.view, img.viewSize, err = openLog(r, size, h)
 	if err != nil {
 		return nil, err
 	}
@@ -137,14 +112,14 @@ func openFile(r io.ReaderAt, size int64, name string, level int) (*Image, error)
 	if err := img.readRegionTables(); err != nil {
 		return nil, err
 	}
-	md, _ := img.Regions.find(RegionMetadata)
+	md, _ := img.regions.find(regionMetadata)
 	if int64(md.FileOffset)+int64(md.Length) > img.viewSize {
 		return nil, formatErr("metadata region", int64(md.FileOffset), "", "extends past the end of the file", img.viewSize)
 	}
-	if img.Metadata, err = readMetadata(img.view, img.viewSize, md); err != nil {
+	if img.meta, err = readMetadata(img.view, img.viewSize, md); err != nil {
 		return nil, err
 	}
-	img.Geometry = geometry(img.Metadata)
+	img.geom = geometry(img.meta)
 	if err := img.openBAT(); err != nil {
 		return nil, err
 	}
@@ -153,29 +128,29 @@ func openFile(r io.ReaderAt, size int64, name string, level int) (*Image, error)
 
 func (img *Image) readRegionTables() error {
 	var errs []error
-	for i, off := range RegionTableOffsets {
+	for i, off := range regionTableOffsets {
 		b, err := readStruct(img.view, img.viewSize, off, regionTableSize, regionTableName(i+1))
 		if err != nil {
 			return err
 		}
 		t := parseRegionTable(b, i+1, off)
 		if t.Err == nil {
-			h := img.Header()
+			h := img.hdr()
 			t.Err = checkRegions(t, h.LogOffset, uint64(h.LogLength))
 		}
-		img.RegionTables[i] = t
+		img.regionTables[i] = t
 		errs = append(errs, t.Err)
 	}
-	t1, t2 := img.RegionTables[0], img.RegionTables[1]
+	t1, t2 := img.regionTables[0], img.regionTables[1]
 	switch {
 	case t1.Err == nil:
-		img.Regions = t1
+		img.regions = t1
 		if t2.Err == nil && !sameRegions(t1, t2) {
-			img.RegionNote = "region table 2 differs from region table 1; using table 1"
+			img.regionNote = "region table 2 differs from region table 1; using table 1"
 		}
 	case t2.Err == nil:
-		img.Regions = t2
-		img.RegionNote = "region table 1 is damaged (" + t1.Err.Error() + "); using region table 2"
+		img.regions = t2
+		img.regionNote = "region table 1 is damaged (" + detail(t1.Err) + "); using region table 2"
 	default:
 		// Prefer reporting "unsupported" when that is the real reason.
 		for _, e := range errs {
@@ -183,14 +158,14 @@ func (img *Image) readRegionTables() error {
 				return e
 			}
 		}
-		return &FormatError{Structure: "region tables", Offset: RegionTableOffsets[0], Msg: "neither copy is valid: " + t1.Err.Error() + "; " + t2.Err.Error()}
+		return &FormatError{Structure: "region tables", Offset: regionTableOffsets[0], Msg: "neither copy is valid", Err: errors.Join(t1.Err, t2.Err)}
 	}
-	h := img.Header()
+	h := img.hdr()
 	img.structures = []namedRange{{"header section", 0, headerSectionSize}}
 	if h.LogLength > 0 {
 		img.structures = append(img.structures, namedRange{"log", int64(h.LogOffset), int64(h.LogLength)})
 	}
-	for _, e := range img.Regions.Entries {
+	for _, e := range img.regions.Entries {
 		if e.Length > 0 {
 			img.structures = append(img.structures, namedRange{e.Name() + " region", int64(e.FileOffset), int64(e.Length)})
 		}
@@ -198,7 +173,7 @@ func (img *Image) readRegionTables() error {
 	return nil
 }
 
-func sameRegions(a, b *RegionTable) bool {
+func sameRegions(a, b *regionTable) bool {
 	if len(a.Entries) != len(b.Entries) {
 		return false
 	}
@@ -211,9 +186,9 @@ func sameRegions(a, b *RegionTable) bool {
 }
 
 func (img *Image) openBAT() error {
-	e, _ := img.Regions.find(RegionBAT)
-	img.BATRegion = e
-	g := img.Geometry
+	e, _ := img.regions.find(regionBAT)
+	img.batRegion = e
+	g := img.geom
 	if int64(e.Length) < g.BATEntries*8 {
 		return formatErr("BAT region", int64(e.FileOffset), "Length", fmt.Sprintf("too small for %d entries", g.BATEntries), e.Length)
 	}
@@ -240,4 +215,4 @@ func (img *Image) checkBlockRange(off, n int64) string {
 }
 
 // linkage-independent identity of a file for cycle detection.
-func (img *Image) identity() uuid.UUID { return img.Header().DataWriteGUID }
+func (img *Image) identity() uuid.UUID { return img.hdr().DataWriteGUID }

@@ -27,23 +27,10 @@ func readStruct(r io.ReaderAt, size int64, off int64, n int, structure string) (
 	}
 	b := make([]byte, n)
 	if _, err := r.ReadAt(b, off); err != nil && !(errors.Is(err, io.EOF) && len(b) == n) {
-		return nil, &readError{structure: structure, off: off, err: err}
+		return nil, &IOError{Structure: structure, Offset: off, Err: err}
 	}
 	return b, nil
 }
-
-// readError wraps an I/O error from the underlying ReaderAt with where it
-// happened; it is not a FormatError because the file may be fine.
-type readError struct {
-	structure string
-	off       int64
-	err       error
-}
-
-func (e *readError) Error() string {
-	return "vhdx: reading " + e.structure + " at " + hex(e.off) + ": " + e.err.Error()
-}
-func (e *readError) Unwrap() error { return e.err }
 
 func hex(v int64) string { return fmt.Sprintf("0x%x", v) }
 

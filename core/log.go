@@ -336,7 +336,7 @@ func (l *logRing) activeSequence(info *LogInfo) ([]*LogEntry, int) {
 
 // openLog examines the log named by the current header and, when it holds
 // an active sequence, returns an overlay with it replayed.
-func openLog(f io.ReaderAt, fileSize int64, h *Header) (*LogInfo, io.ReaderAt, int64, error) {
+func openLog(f io.ReaderAt, fileSize int64, h *header) (*LogInfo, io.ReaderAt, int64, error) {
 	info := &LogInfo{Offset: int64(h.LogOffset), Length: int64(h.LogLength), GUID: h.LogGUID, FileSize: fileSize, ReplayedSize: fileSize}
 	info.Present = h.LogGUID != uuid.Nil
 	if !info.Present {

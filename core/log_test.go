@@ -154,7 +154,7 @@ func TestLogReplay(t *testing.T) {
 			exp := expectedDisk(t, base, nil)
 			compareDisks(t, "replayed disk", img, exp, exp.Size())
 
-			li := img.Log
+			li := img.log
 			if !li.Present || !li.Replayed {
 				t.Fatalf("LogInfo: present %v replayed %v", li.Present, li.Replayed)
 			}
@@ -214,7 +214,7 @@ func TestLogNotVacuous(t *testing.T) {
 			if err != nil {
 				return // the stale structures do not even open
 			}
-			if img.Log.Replayed {
+			if img.log.Replayed {
 				t.Fatal("replayed a log whose GUID is zero")
 			}
 			exp := expectedDisk(t, base, nil)
@@ -285,8 +285,8 @@ func TestLogExtendsFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if img.Log.ReplayedSize != int64(newOff+mB) || img.Log.FileSize != int64(len(b)) {
-		t.Errorf("replayed size %d, file size %d", img.Log.ReplayedSize, img.Log.FileSize)
+	if img.log.ReplayedSize != int64(newOff+mB) || img.log.FileSize != int64(len(b)) {
+		t.Errorf("replayed size %d, file size %d", img.log.ReplayedSize, img.log.FileSize)
 	}
 	want := make([]byte, img.Size())
 	exp := expectedDisk(t, logBase(), nil)
@@ -359,8 +359,8 @@ func TestLogOpenCases(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !img.Log.Present || img.Log.Replayed || len(img.Log.Active) != 0 {
-				t.Errorf("LogInfo %+v", img.Log)
+			if !img.log.Present || img.log.Replayed || len(img.log.Active) != 0 {
+				t.Errorf("LogInfo %+v", img.log)
 			}
 			compareDisks(t, "disk", img, expectedDisk(t, logBase(), nil), img.Size())
 			rep := img.Verify(t.Context(), nil)

@@ -22,8 +22,8 @@ const (
 	maxBlockSize        = 256 * mib
 )
 
-// MetadataEntry is one metadata table entry (MS-VHDX 2.6.1.2).
-type MetadataEntry struct {
+// metadataEntry is one metadata table entry (MS-VHDX 2.6.1.2).
+type metadataEntry struct {
 	ItemID        uuid.UUID
 	Offset        uint32 // relative to the metadata region
 	Length        uint32
@@ -34,63 +34,63 @@ type MetadataEntry struct {
 }
 
 // Name returns the spec's name for a known system item, or "unknown".
-func (e MetadataEntry) Name() string {
+func (e metadataEntry) Name() string {
 	if e.IsUser {
 		return "user item"
 	}
 	switch e.ItemID {
-	case ItemFileParameters:
+	case itemFileParameters:
 		return "file parameters"
-	case ItemVirtualDiskSize:
+	case itemVirtualDiskSize:
 		return "virtual disk size"
-	case ItemVirtualDiskID:
+	case itemVirtualDiskID:
 		return "virtual disk ID"
-	case ItemLogicalSectorSize:
+	case itemLogicalSectorSize:
 		return "logical sector size"
-	case ItemPhysicalSectorSize:
+	case itemPhysicalSectorSize:
 		return "physical sector size"
-	case ItemParentLocator:
+	case itemParentLocator:
 		return "parent locator"
 	}
 	return "unknown"
 }
 
-// FileParameters is the file parameters item (MS-VHDX 2.6.2.1).
-type FileParameters struct {
+// fileParameters is the file parameters item (MS-VHDX 2.6.2.1).
+type fileParameters struct {
 	BlockSize            uint32
 	LeaveBlocksAllocated bool
 	HasParent            bool
 }
 
-// Metadata is the decoded metadata region.
-type Metadata struct {
+// metadata is the decoded metadata region.
+type metadata struct {
 	Offset             int64 // file offset of the region (and of the table)
 	Length             int64
 	EntryCount         uint16
-	Entries            []MetadataEntry
-	FileParameters     FileParameters
+	Entries            []metadataEntry
+	FileParameters     fileParameters
 	VirtualDiskSize    uint64
 	VirtualDiskID      uuid.UUID
 	LogicalSectorSize  uint32
 	PhysicalSectorSize uint32
-	ParentLocator      *ParentLocator // nil unless present
+	ParentLocator      *parentLocator // nil unless present
 }
 
 // knownItemSize is the exact length of each fixed-size known item; the
 // parent locator has a variable length.
 var knownItemSize = map[uuid.UUID]uint32{
-	ItemFileParameters:     8,
-	ItemVirtualDiskSize:    8,
-	ItemVirtualDiskID:      16,
-	ItemLogicalSectorSize:  4,
-	ItemPhysicalSectorSize: 4,
+	itemFileParameters:     8,
+	itemVirtualDiskSize:    8,
+	itemVirtualDiskID:      16,
+	itemLogicalSectorSize:  4,
+	itemPhysicalSectorSize: 4,
 }
 
 // readMetadata reads and checks the table and every known item. r is the
 // (possibly log-replayed) file view.
-func readMetadata(r io.ReaderAt, size int64, region RegionEntry) (*Metadata, error) {
+func readMetadata(r io.ReaderAt, size int64, region regionEntry) (*metadata, error) {
 	off := int64(region.FileOffset)
-	m := &Metadata{Offset: off, Length: int64(region.Length)}
+	m := &metadata{Offset: off, Length: int64(region.Length)}
 	if region.Length < metadataTableSize {
 		return nil, formatErr("metadata region", off, "Length", "shorter than the 64 KiB metadata table", region.Length)
 	}
@@ -115,7 +115,7 @@ func readMetadata(r io.ReaderAt, size int64, region RegionEntry) (*Metadata, err
 		p := 32 + i*metadataEntrySize
 		eoff := off + int64(p)
 		flags := binary.LittleEndian.Uint32(b[p+24:])
-		e := MetadataEntry{
+		e := metadataEntry{
 			ItemID:        guidAt(b[p:]),
 			Offset:        binary.LittleEndian.Uint32(b[p+16:]),
 			Length:        binary.LittleEndian.Uint32(b[p+20:]),
@@ -160,20 +160,20 @@ func readMetadata(r io.ReaderAt, size int64, region RegionEntry) (*Metadata, err
 	return m, nil
 }
 
-func (m *Metadata) entry(id uuid.UUID) (MetadataEntry, int, bool) {
+func (m *metadata) entry(id uuid.UUID) (metadataEntry, int, bool) {
 	for i, e := range m.Entries {
 		if e.ItemID == id && !e.IsUser {
 			return e, i, true
 		}
 	}
-	return MetadataEntry{}, -1, false
+	return metadataEntry{}, -1, false
 }
 
-func (m *Metadata) itemOffset(e MetadataEntry) int64 { return m.Offset + int64(e.Offset) }
+func (m *metadata) itemOffset(e metadataEntry) int64 { return m.Offset + int64(e.Offset) }
 
-func (m *Metadata) readKnownItems(r io.ReaderAt, size int64) error {
+func (m *metadata) readKnownItems(r io.ReaderAt, size int64) error {
 	items := map[uuid.UUID][]byte{}
-	for _, id := range []uuid.UUID{ItemFileParameters, ItemVirtualDiskSize, ItemVirtualDiskID, ItemLogicalSectorSize, ItemPhysicalSectorSize, ItemParentLocator} {
+	for _, id := range []uuid.UUID{itemFileParameters, itemVirtualDiskSize, itemVirtualDiskID, itemLogicalSectorSize, itemPhysicalSectorSize, itemParentLocator} {
 		e, _, ok := m.entry(id)
 		if !ok {
 			continue
@@ -188,15 +188,15 @@ func (m *Metadata) readKnownItems(r io.ReaderAt, size int64) error {
 		}
 		items[id] = b
 	}
-	for _, id := range []uuid.UUID{ItemFileParameters, ItemVirtualDiskSize, ItemVirtualDiskID, ItemLogicalSectorSize, ItemPhysicalSectorSize} {
+	for _, id := range []uuid.UUID{itemFileParameters, itemVirtualDiskSize, itemVirtualDiskID, itemLogicalSectorSize, itemPhysicalSectorSize} {
 		if items[id] == nil {
-			return formatErr("metadata table", m.Offset, "", "required item missing: "+MetadataEntry{ItemID: id}.Name(), id)
+			return formatErr("metadata table", m.Offset, "", "required item missing: "+metadataEntry{ItemID: id}.Name(), id)
 		}
 	}
-	fp := items[ItemFileParameters]
-	e, _, _ := m.entry(ItemFileParameters)
+	fp := items[itemFileParameters]
+	e, _, _ := m.entry(itemFileParameters)
 	fpOff := m.itemOffset(e)
-	m.FileParameters = FileParameters{
+	m.FileParameters = fileParameters{
 		BlockSize:            binary.LittleEndian.Uint32(fp[0:]),
 		LeaveBlocksAllocated: fp[4]&1 != 0,
 		HasParent:            fp[4]&2 != 0,
@@ -206,19 +206,19 @@ func (m *Metadata) readKnownItems(r io.ReaderAt, size int64) error {
 		return formatErr("file parameters item", fpOff, "BlockSize", "must be a power of two from 1 MiB to 256 MiB", bs)
 	}
 
-	m.LogicalSectorSize = binary.LittleEndian.Uint32(items[ItemLogicalSectorSize])
+	m.LogicalSectorSize = binary.LittleEndian.Uint32(items[itemLogicalSectorSize])
 	if m.LogicalSectorSize != 512 && m.LogicalSectorSize != 4096 {
-		e, _, _ := m.entry(ItemLogicalSectorSize)
+		e, _, _ := m.entry(itemLogicalSectorSize)
 		return formatErr("logical sector size item", m.itemOffset(e), "LogicalSectorSize", "must be 512 or 4096", m.LogicalSectorSize)
 	}
-	m.PhysicalSectorSize = binary.LittleEndian.Uint32(items[ItemPhysicalSectorSize])
+	m.PhysicalSectorSize = binary.LittleEndian.Uint32(items[itemPhysicalSectorSize])
 	if m.PhysicalSectorSize != 512 && m.PhysicalSectorSize != 4096 {
-		e, _, _ := m.entry(ItemPhysicalSectorSize)
+		e, _, _ := m.entry(itemPhysicalSectorSize)
 		return formatErr("physical sector size item", m.itemOffset(e), "PhysicalSectorSize", "must be 512 or 4096", m.PhysicalSectorSize)
 	}
-	m.VirtualDiskSize = binary.LittleEndian.Uint64(items[ItemVirtualDiskSize])
+	m.VirtualDiskSize = binary.LittleEndian.Uint64(items[itemVirtualDiskSize])
 	{
-		e, _, _ := m.entry(ItemVirtualDiskSize)
+		e, _, _ := m.entry(itemVirtualDiskSize)
 		switch {
 		case m.VirtualDiskSize == 0:
 			return formatErr("virtual disk size item", m.itemOffset(e), "VirtualDiskSize", "zero", nil)
@@ -228,10 +228,10 @@ func (m *Metadata) readKnownItems(r io.ReaderAt, size int64) error {
 			return formatErr("virtual disk size item", m.itemOffset(e), "VirtualDiskSize", fmt.Sprintf("not a multiple of the logical sector size %d", m.LogicalSectorSize), m.VirtualDiskSize)
 		}
 	}
-	m.VirtualDiskID = guidAt(items[ItemVirtualDiskID])
+	m.VirtualDiskID = guidAt(items[itemVirtualDiskID])
 
-	if b := items[ItemParentLocator]; b != nil {
-		e, _, _ := m.entry(ItemParentLocator)
+	if b := items[itemParentLocator]; b != nil {
+		e, _, _ := m.entry(itemParentLocator)
 		loc, err := parseParentLocator(b, m.itemOffset(e))
 		if err != nil {
 			return err

@@ -5,6 +5,7 @@ package core
 // through wasm, and ReadAt is built on the same walk so both always agree.
 
 import (
+	"context"
 	"fmt"
 	"io"
 )
@@ -42,8 +43,10 @@ type Run struct {
 }
 
 // Plan calls emit for consecutive runs covering [off, off+n) of the virtual
-// disk (clipped to its size), merging neighbours where possible.
-func (img *Image) Plan(off, n int64, emit func(Run) error) error {
+// disk (clipped to its size), merging neighbours where possible. A plan of a
+// huge sparse range walks every block's BAT entry, so it stops with
+// ctx.Err() when ctx is done.
+func (img *Image) Plan(ctx context.Context, off, n int64, emit func(Run) error) error {
 	if off < 0 || n < 0 {
 		return fmt.Errorf("vhdx: negative offset or length")
 	}
@@ -51,17 +54,17 @@ func (img *Image) Plan(off, n int64, emit func(Run) error) error {
 		return nil
 	}
 	n = min(n, img.Size()-off)
-	m := merger{emit: emit}
+	m := merger{emit: emit, ctx: ctx}
 	if err := img.plan(off, n, 0, &m); err != nil {
 		return err
 	}
 	return m.flush()
 }
 
-// PlanRuns is Plan collecting at most limit runs; more is an error.
-func (img *Image) PlanRuns(off, n int64, limit int) ([]Run, error) {
+// planRuns is Plan collecting at most limit runs; more is an error.
+func (img *Image) planRuns(off, n int64, limit int) ([]Run, error) {
 	var runs []Run
-	err := img.Plan(off, n, func(r Run) error {
+	err := img.Plan(context.Background(), off, n, func(r Run) error {
 		if len(runs) >= limit {
 			return fmt.Errorf("vhdx: plan of 0x%x+0x%x needs more than %d runs", off, n, limit)
 		}
@@ -74,7 +77,13 @@ func (img *Image) PlanRuns(off, n int64, limit int) ([]Run, error) {
 type merger struct {
 	pending Run
 	emit    func(Run) error
+	ctx     context.Context
+	blocks  int // blocks walked, to check ctx now and then
 }
+
+// ctxCheckBlocks is how many blocks a plan walks between looks at its
+// context: a few microseconds of work natively.
+const ctxCheckBlocks = 1024
 
 func (m *merger) add(r Run) error {
 	p := &m.pending
@@ -110,11 +119,16 @@ func (img *Image) plan(off, n int64, level int, m *merger) error {
 		}
 		return m.add(Run{Kind: RunZero, Offset: img.Size(), Length: off + n - img.Size()})
 	}
-	bs := img.Geometry.BlockSize
+	bs := img.geom.BlockSize
 	for n > 0 {
 		b := off / bs
 		within := off % bs
 		take := min(n, bs-within)
+		if m.blocks++; m.blocks%ctxCheckBlocks == 0 {
+			if err := m.ctx.Err(); err != nil {
+				return err
+			}
+		}
 		blk, err := img.block(b)
 		if err != nil {
 			return err
@@ -135,7 +149,7 @@ func (img *Image) plan(off, n int64, level int, m *merger) error {
 				return err
 			}
 		default: // NOT_PRESENT, UNDEFINED, UNMAPPED
-			if img.Metadata.FileParameters.HasParent {
+			if img.meta.FileParameters.HasParent {
 				if err := img.fromParent(off, take, level, m); err != nil {
 					return err
 				}
@@ -150,15 +164,15 @@ func (img *Image) plan(off, n int64, level int, m *merger) error {
 }
 
 func (img *Image) fromParent(off, n int64, level int, m *merger) error {
-	if img.Parent == nil {
+	if img.parent == nil {
 		return fmt.Errorf("%w: virtual range 0x%x+0x%x of %s lives in its parent", ErrNoParent, off, n, img.describe())
 	}
-	return img.Parent.plan(off, n, level+1, m)
+	return img.parent.plan(off, n, level+1, m)
 }
 
 func (img *Image) describe() string {
-	if img.Name != "" {
-		return img.Name
+	if img.name != "" {
+		return img.name
 	}
 	return "the differencing disk"
 }
@@ -185,16 +199,16 @@ func (img *Image) fileRun(off, n int64, level int, fileOff int64, m *merger) err
 // planPartial walks a PARTIALLY_PRESENT block through its sector bitmap:
 // set bits are in this file, clear bits in the parent (MS-VHDX 2.4).
 func (img *Image) planPartial(blk Block, off, within, n int64, level int, m *merger) error {
-	ss := img.Geometry.LogicalSectorSize
+	ss := img.geom.LogicalSectorSize
 	// Sector index of off within its chunk.
-	chunkBytes := img.Geometry.ChunkRatio * img.Geometry.BlockSize
+	chunkBytes := img.geom.ChunkRatio * img.geom.BlockSize
 	first := (off % chunkBytes) / ss
 	last := ((off%chunkBytes)+n-1)/ss + 1
 	bits := make([]byte, (last-first+7)/8+1) // ≤ block size / sector / 8 + 1 (≤ 64 KiB)
 	boff := blk.BitmapOffset + first/8
 	nb := (last+7)/8 - first/8
 	if _, err := img.view.ReadAt(bits[:nb], boff); err != nil && err != io.EOF {
-		return &readError{structure: fmt.Sprintf("sector bitmap of chunk %d", blk.Index/img.Geometry.ChunkRatio), off: boff, err: err}
+		return &IOError{Structure: fmt.Sprintf("sector bitmap of chunk %d", blk.Index/img.geom.ChunkRatio), Offset: boff, Level: img.level, Err: err}
 	}
 	bit := func(s int64) bool { // s: sector index in chunk
 		k := s - (first &^ 7)

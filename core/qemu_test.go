@@ -99,8 +99,8 @@ func TestQemuImages(t *testing.T) {
 			dir := t.TempDir()
 			path := makeQemuImage(t, dir, q, uint64(i))
 			img := mustOpen(t, path, nil)
-			if img.Size() != q.size || img.Geometry.BlockSize != q.blockSize {
-				t.Fatalf("size %d block %d, want %d %d", img.Size(), img.Geometry.BlockSize, q.size, q.blockSize)
+			if img.Size() != q.size || img.geom.BlockSize != q.blockSize {
+				t.Fatalf("size %d block %d, want %d %d", img.Size(), img.geom.BlockSize, q.size, q.blockSize)
 			}
 			if img.Type() != q.subformat {
 				t.Errorf("Type() = %s, want %s", img.Type(), q.subformat)

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"fmt"
 	"io"
 )
@@ -17,7 +18,7 @@ func (img *Image) ReadAt(p []byte, off int64) (int, error) {
 	}
 	n := min(int64(len(p)), img.Size()-off)
 	chain := img.Chain()
-	err := img.Plan(off, n, func(r Run) error {
+	err := img.Plan(context.Background(), off, n, func(r Run) error {
 		dst := p[r.Offset-off : r.Offset-off+r.Length]
 		switch r.Kind {
 		case RunZero:
@@ -27,7 +28,7 @@ func (img *Image) ReadAt(p []byte, off int64) (int, error) {
 		case RunFile:
 			lvl := chain[r.Level]
 			if _, err := lvl.file.ReadAt(dst, r.FileOffset); err != nil && err != io.EOF {
-				return &readError{structure: "payload", off: r.FileOffset, err: err}
+				return &IOError{Structure: "payload", Offset: r.FileOffset, Level: r.Level, Err: err}
 			}
 		}
 		return nil
@@ -48,5 +49,5 @@ func (img *Image) File(k int) (io.ReaderAt, int64, string) {
 	if k < 0 || k >= len(c) {
 		return nil, 0, ""
 	}
-	return c[k].file, c[k].FileSize, c[k].Name
+	return c[k].file, c[k].fileSize, c[k].name
 }

@@ -8,6 +8,7 @@ package core
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -110,8 +111,8 @@ func TestReadMatchesBuilder(t *testing.T) {
 			compareDisks(t, "whole disk", img, exp, exp.Size())
 
 			size := img.Size()
-			bs := img.Geometry.BlockSize
-			ls := img.Geometry.LogicalSectorSize
+			bs := img.geom.BlockSize
+			ls := img.geom.LogicalSectorSize
 			// Reads of every shape: unaligned, across block boundaries,
 			// at and after the end.
 			type rd struct {
@@ -159,7 +160,7 @@ func TestReadMatchesBuilder(t *testing.T) {
 // that executing it gives what ReadAt gives.
 func checkPlan(t *testing.T, img *Image, off, n int64) []Run {
 	t.Helper()
-	runs, err := img.PlanRuns(off, n, 1<<20)
+	runs, err := img.planRuns(off, n, 1<<20)
 	if err != nil {
 		t.Fatalf("Plan(0x%x, 0x%x): %v", off, n, err)
 	}
@@ -239,13 +240,13 @@ func TestPlanCoalesces(t *testing.T) {
 			if len(runs) != c.maxRuns {
 				t.Fatalf("Plan of the whole disk has %d runs, want %d: %+v", len(runs), c.maxRuns, runs)
 			}
-			if _, err := img.PlanRuns(0, img.Size(), len(runs)-1); len(runs) > 1 && err == nil {
+			if _, err := img.planRuns(0, img.Size(), len(runs)-1); len(runs) > 1 && err == nil {
 				t.Errorf("PlanRuns with limit %d accepted %d runs", len(runs)-1, len(runs))
 			}
-			if runs, err := img.PlanRuns(img.Size(), 10, 10); err != nil || len(runs) != 0 {
+			if runs, err := img.planRuns(img.Size(), 10, 10); err != nil || len(runs) != 0 {
 				t.Errorf("Plan at the end: %v, %v", runs, err)
 			}
-			if _, err := img.PlanRuns(-1, 10, 10); err == nil {
+			if _, err := img.planRuns(-1, 10, 10); err == nil {
 				t.Errorf("Plan at -1 succeeded")
 			}
 		})
@@ -302,15 +303,15 @@ func TestHugeSparse(t *testing.T) {
 	}
 	f, fsize := rawFile(t, path)
 	cr := &countingReader{r: f}
-	img, err := Open(cr, fsize, nil)
+	img, err := Open(context.Background(), cr, fsize, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := cr.bytes.Load(); n >= 4*mB {
 		t.Fatalf("Open read %d bytes of a file with a 512 MiB BAT, want < 4 MiB", n)
 	}
-	if img.Size() != size || img.Geometry.PayloadBlocks != int64(last+1) {
-		t.Fatalf("size %d, %d blocks", img.Size(), img.Geometry.PayloadBlocks)
+	if img.Size() != size || img.geom.PayloadBlocks != int64(last+1) {
+		t.Fatalf("size %d, %d blocks", img.Size(), img.geom.PayloadBlocks)
 	}
 	before := cr.bytes.Load()
 	exp := expectedDisk(t, im, nil)
@@ -354,11 +355,11 @@ func TestReadArgs(t *testing.T) {
 	if _, err := img.ReadAt(make([]byte, 4), -4); err == nil || errors.Is(err, io.EOF) {
 		t.Errorf("negative offset: %v", err)
 	}
-	if err := img.Plan(0, -1, func(Run) error { return nil }); err == nil {
+	if err := img.Plan(context.Background(), 0, -1, func(Run) error { return nil }); err == nil {
 		t.Error("Plan with negative length succeeded")
 	}
 	stop := errors.New("stop")
-	if err := img.Plan(0, img.Size(), func(Run) error { return stop }); !errors.Is(err, stop) {
+	if err := img.Plan(context.Background(), 0, img.Size(), func(Run) error { return stop }); !errors.Is(err, stop) {
 		t.Errorf("Plan did not pass the emit error back: %v", err)
 	}
 	if r, _, _ := img.File(1); r != nil {

@@ -87,28 +87,25 @@ func TestReadOnly(t *testing.T) {
 	// Let a write, if any happened, show in the modification time.
 	time.Sleep(20 * time.Millisecond)
 
-	res := ParentResolverFunc(func(child *Image) ([]ParentFile, error) {
-		var out []ParentFile
-		for _, n := range []string{"child", "base"} {
-			r, size := openRO(t, filepath.Join(dir, n+".vhdx"))
-			out = append(out, ParentFile{Name: n, R: r, Size: size})
-		}
-		return out, nil
-	})
+	var parents []File
+	for _, n := range []string{"child", "base"} {
+		r, size := openRO(t, filepath.Join(dir, n+".vhdx"))
+		parents = append(parents, File{Name: n, R: r, Size: size})
+	}
 	for name := range images {
 		r, size := openRO(t, filepath.Join(dir, name+".vhdx"))
-		img, err := Open(r, size, &Options{Name: name, Parent: res})
+		img, err := Open(context.Background(), r, size, &Options{Name: name, Parents: parents})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		img.Verify(context.Background(), func(done, total int64) {})
 		img.Info()
-		img.Plan(0, img.Size(), func(Run) error { return nil })
+		img.Plan(context.Background(), 0, img.Size(), func(Run) error { return nil })
 		buf := make([]byte, mB)
 		for off := int64(0); off < img.Size(); off += mB {
 			img.ReadAt(buf, off) // damaged blocks fail; that is fine here
 		}
-		img.States(nil, 0, img.Geometry.PayloadBlocks)
+		img.States(nil, 0, img.geom.PayloadBlocks)
 	}
 	for name := range images {
 		if after := stateOf(t, filepath.Join(dir, name+".vhdx")); after != before[name] {

@@ -17,11 +17,11 @@ const (
 	regionTableHeaderSize = 16
 )
 
-// RegionTableOffsets are the file offsets of region table 1 and 2.
-var RegionTableOffsets = [2]int64{192 * kib, 256 * kib}
+// regionTableOffsets are the file offsets of region table 1 and 2.
+var regionTableOffsets = [2]int64{192 * kib, 256 * kib}
 
-// RegionEntry is one region table entry (MS-VHDX 2.2.3.2).
-type RegionEntry struct {
+// regionEntry is one region table entry (MS-VHDX 2.2.3.2).
+type regionEntry struct {
 	GUID       uuid.UUID
 	FileOffset uint64
 	Length     uint32
@@ -29,25 +29,25 @@ type RegionEntry struct {
 }
 
 // Name returns "BAT", "metadata" or "unknown".
-func (e RegionEntry) Name() string {
+func (e regionEntry) Name() string {
 	switch e.GUID {
-	case RegionBAT:
+	case regionBAT:
 		return "BAT"
-	case RegionMetadata:
+	case regionMetadata:
 		return "metadata"
 	}
 	return "unknown"
 }
 
-// RegionTable is one copy of the region table.
-type RegionTable struct {
+// regionTable is one copy of the region table.
+type regionTable struct {
 	Index            int
 	Offset           int64
 	Signature        uint32
 	Checksum         uint32
 	ComputedChecksum uint32
 	EntryCount       uint32
-	Entries          []RegionEntry
+	Entries          []regionEntry
 	Err              error // nil when the copy is valid
 }
 
@@ -61,9 +61,9 @@ func regionTableName(i int) string {
 // parseRegionTable decodes one copy and checks it on its own: signature,
 // checksum, entry count, entry alignment and uniqueness. Checks that need the
 // rest of the file (overlaps, required regions) come later.
-func parseRegionTable(b []byte, index int, off int64) *RegionTable {
+func parseRegionTable(b []byte, index int, off int64) *regionTable {
 	name := regionTableName(index)
-	t := &RegionTable{
+	t := &regionTable{
 		Index:            index,
 		Offset:           off,
 		Signature:        binary.LittleEndian.Uint32(b[0:]),
@@ -86,7 +86,7 @@ func parseRegionTable(b []byte, index int, off int64) *RegionTable {
 	seen := make(map[uuid.UUID]bool, t.EntryCount)
 	for i := 0; i < int(t.EntryCount); i++ {
 		p := regionTableHeaderSize + i*regionEntrySize
-		e := RegionEntry{
+		e := regionEntry{
 			GUID:       guidAt(b[p:]),
 			FileOffset: binary.LittleEndian.Uint64(b[p+16:]),
 			Length:     binary.LittleEndian.Uint32(b[p+24:]),
@@ -111,24 +111,24 @@ func parseRegionTable(b []byte, index int, off int64) *RegionTable {
 }
 
 // find returns the entry with the given GUID.
-func (t *RegionTable) find(g uuid.UUID) (RegionEntry, bool) {
+func (t *regionTable) find(g uuid.UUID) (regionEntry, bool) {
 	for _, e := range t.Entries {
 		if e.GUID == g {
 			return e, true
 		}
 	}
-	return RegionEntry{}, false
+	return regionEntry{}, false
 }
 
 // checkRegions enforces what a usable table needs: the BAT and metadata
 // regions exactly once (uniqueness was checked while parsing), no unknown
 // region marked required, no overlaps between regions or with the log.
-func checkRegions(t *RegionTable, logOff, logLen uint64) error {
+func checkRegions(t *regionTable, logOff, logLen uint64) error {
 	name := regionTableName(t.Index)
-	for _, g := range []uuid.UUID{RegionBAT, RegionMetadata} {
+	for _, g := range []uuid.UUID{regionBAT, regionMetadata} {
 		if _, ok := t.find(g); !ok {
 			n := "BAT"
-			if g == RegionMetadata {
+			if g == regionMetadata {
 				n = "metadata"
 			}
 			return formatErr(name, t.Offset, "", "no "+n+" region", nil)

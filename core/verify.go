@@ -64,7 +64,7 @@ func (img *Image) Verify(ctx context.Context, progress func(done, total int64)) 
 	rep := &Report{}
 	var total int64
 	for _, lvl := range img.Chain() {
-		total += lvl.Geometry.BATEntries
+		total += lvl.geom.BATEntries
 	}
 	var done int64
 	for _, lvl := range img.Chain() {
@@ -74,12 +74,12 @@ func (img *Image) Verify(ctx context.Context, progress func(done, total int64)) 
 				progress(done+n, total)
 			}
 		})
-		done += lvl.Geometry.BATEntries
+		done += lvl.geom.BATEntries
 		rep.BAT = append(rep.BAT, st)
 		rep.Checks = append(rep.Checks, checks...)
 	}
-	if img.Metadata.FileParameters.HasParent && img.Parent == nil {
-		loc := img.Metadata.ParentLocator
+	if img.meta.FileParameters.HasParent && img.parent == nil {
+		loc := img.meta.ParentLocator
 		var paths []string
 		for _, p := range loc.Paths() {
 			paths = append(paths, p.Key+"="+p.Value)
@@ -106,7 +106,7 @@ func (img *Image) Verify(ctx context.Context, progress func(done, total int64)) 
 }
 
 func (img *Image) check(structure string, off, n int64, err error, okMsg string) Check {
-	c := Check{Structure: structure, Level: img.Level, Offset: off, Length: n, Status: StatusOK, Message: okMsg}
+	c := Check{Structure: structure, Level: img.level, Offset: off, Length: n, Status: StatusOK, Message: okMsg}
 	if err != nil {
 		c.Status, c.Message = StatusError, err.Error()
 	}
@@ -117,27 +117,27 @@ func (img *Image) check(structure string, off, n int64, err error, okMsg string)
 func (img *Image) structureChecks() []Check {
 	var out []Check
 	add := func(c Check) { out = append(out, c) }
-	add(img.check("file type identifier", 0, 64*kib, nil, fmt.Sprintf("signature vhdxfile, creator %q", img.FileIdentifier.Creator)))
-	for i, h := range img.Headers {
+	add(img.check("file type identifier", 0, 64*kib, nil, fmt.Sprintf("signature vhdxfile, creator %q", img.ident.Creator)))
+	for i, h := range img.headers {
 		c := img.check(headerName(i+1), h.Offset, headerSize, h.Err, fmt.Sprintf("sequence %d", h.Header.SequenceNumber))
 		c.Expected = fmt.Sprintf("0x%08x", h.ComputedChecksum)
 		c.Actual = fmt.Sprintf("0x%08x", h.Header.Checksum)
-		if i == img.Current {
-			c.Message += "; current (" + img.CurrentReason + ")"
+		if i == img.current {
+			c.Message += "; current (" + img.currentReason + ")"
 		} else if h.Err == nil {
 			c.Message += "; not current"
 		}
-		if h.Err != nil && img.Headers[img.Current].Valid() {
+		if h.Err != nil && img.headers[img.current].Valid() {
 			c.Status = StatusWarning // the other header carries the file
 			c.Message += "; the other header is used"
 		}
 		add(c)
 	}
-	for _, t := range img.RegionTables {
+	for _, t := range img.regionTables {
 		c := img.check(regionTableName(t.Index), t.Offset, regionTableSize, t.Err, fmt.Sprintf("%d entries", t.EntryCount))
 		c.Expected = fmt.Sprintf("0x%08x", t.ComputedChecksum)
 		c.Actual = fmt.Sprintf("0x%08x", t.Checksum)
-		if t == img.Regions {
+		if t == img.regions {
 			c.Message += "; in use"
 		} else if t.Err != nil {
 			c.Status = StatusWarning
@@ -145,37 +145,37 @@ func (img *Image) structureChecks() []Check {
 		}
 		add(c)
 	}
-	if img.RegionNote != "" && img.Regions.Index == 1 {
-		add(Check{Structure: "region tables", Level: img.Level, Offset: RegionTableOffsets[0], Status: StatusWarning, Message: img.RegionNote})
+	if img.regionNote != "" && img.regions.Index == 1 {
+		add(Check{Structure: "region tables", Level: img.level, Offset: regionTableOffsets[0], Status: StatusWarning, Message: img.regionNote})
 	}
-	for _, e := range img.Regions.Entries {
+	for _, e := range img.regions.Entries {
 		msg := fmt.Sprintf("%s region %s", e.Name(), e.GUID)
 		if e.Name() == "unknown" {
 			msg += " (optional, ignored)"
 		}
 		add(img.check(e.Name()+" region", int64(e.FileOffset), int64(e.Length), nil, msg))
 	}
-	h := img.Header()
-	if img.Log.Present || h.LogLength > 0 {
+	h := img.hdr()
+	if img.log.Present || h.LogLength > 0 {
 		c := img.check("log", int64(h.LogOffset), int64(h.LogLength), nil, "")
 		switch {
-		case !img.Log.Present:
+		case !img.log.Present:
 			c.Message = "empty (LogGuid is zero)"
-		case img.Log.Replayed:
-			a := img.Log.Active
+		case img.log.Replayed:
+			a := img.log.Active
 			c.Message = fmt.Sprintf("active sequence %d..%d (%d entries) replayed in memory: %d data sectors, %d zero ranges",
-				a[0].Sequence, a[len(a)-1].Sequence, len(a), img.Log.DataSectors, img.Log.ZeroRanges)
+				a[0].Sequence, a[len(a)-1].Sequence, len(a), img.log.DataSectors, img.log.ZeroRanges)
 			c.Status = StatusWarning // the file was not closed cleanly
 		default:
-			c.Message = fmt.Sprintf("LogGuid set, nothing to replay (%d valid entries)", img.Log.ValidEntries)
+			c.Message = fmt.Sprintf("LogGuid set, nothing to replay (%d valid entries)", img.log.ValidEntries)
 		}
 		add(c)
-		for _, d := range img.Log.Damaged {
-			add(Check{Structure: "log entry", Level: img.Level, Offset: d.FileOffset, Status: StatusWarning,
+		for _, d := range img.log.Damaged {
+			add(Check{Structure: "log entry", Level: img.level, Offset: d.FileOffset, Status: StatusWarning,
 				Message: "skipped damaged or stale entry: " + d.Message})
 		}
 	}
-	m := img.Metadata
+	m := img.meta
 	add(img.check("metadata table", m.Offset, metadataTableSize, nil, fmt.Sprintf("%d entries", m.EntryCount)))
 	for _, e := range m.Entries {
 		msg := e.Name()
@@ -189,13 +189,13 @@ func (img *Image) structureChecks() []Check {
 
 // verifyBAT walks every BAT entry once.
 func (img *Image) verifyBAT(ctx context.Context, progress func(int64)) (BATStats, []Check) {
-	g := img.Geometry
+	g := img.geom
 	st := BATStats{Entries: g.BATEntries, PayloadBlocks: g.PayloadBlocks, States: map[string]int64{}}
 	var checks []Check
 	report := func(entry int64, off int64, msg string) {
 		st.BadEntries++
 		if st.BadEntries <= maxBATReports {
-			checks = append(checks, Check{Structure: fmt.Sprintf("BAT entry %d", entry), Level: img.Level,
+			checks = append(checks, Check{Structure: fmt.Sprintf("BAT entry %d", entry), Level: img.level,
 				Offset: img.bat.off + entry*8, Length: 8, Status: StatusError, Message: msg})
 		}
 	}
@@ -204,7 +204,7 @@ func (img *Image) verifyBAT(ctx context.Context, progress func(int64)) (BATStats
 	// worth); the log can make the replayed file far larger (up to 2^60
 	// bytes), so MiBs past it are kept in a map that only grows with the
 	// blocks that claim them.
-	words := min(img.viewSize, img.FileSize, maxTrackedFileSize)/mib/64 + 1
+	words := min(img.viewSize, img.fileSize, maxTrackedFileSize)/mib/64 + 1
 	used := make([]uint64, words)
 	far := map[int64]uint64{}
 	claim := func(off, n int64) bool {
@@ -257,10 +257,10 @@ func (img *Image) verifyBAT(ctx context.Context, progress func(int64)) (BATStats
 			continue
 		}
 		switch {
-		case e.State() == SectorBitmapNotPresent:
-		case e.State() != SectorBitmapPresent:
+		case e.State() == sectorBitmapNotPresent:
+		case e.State() != sectorBitmapPresent:
 			report(i, e.FileOffset(), fmt.Sprintf("sector bitmap entry for chunk %d has reserved state %d", c, e.State()))
-		case !img.Metadata.FileParameters.HasParent:
+		case !img.meta.FileParameters.HasParent:
 			report(i, e.FileOffset(), fmt.Sprintf("sector bitmap for chunk %d is present in a disk without a parent", c))
 		default:
 			st.BitmapsPresent++
@@ -273,7 +273,7 @@ func (img *Image) verifyBAT(ctx context.Context, progress func(int64)) (BATStats
 	}
 	progress(g.BATEntries)
 	if st.BadEntries > maxBATReports {
-		checks = append(checks, Check{Structure: "BAT", Level: img.Level, Offset: img.bat.off, Status: StatusError,
+		checks = append(checks, Check{Structure: "BAT", Level: img.level, Offset: img.bat.off, Status: StatusError,
 			Message: fmt.Sprintf("%d more bad entries not listed", st.BadEntries-maxBATReports)})
 	}
 	var parts []string
@@ -282,7 +282,7 @@ func (img *Image) verifyBAT(ctx context.Context, progress func(int64)) (BATStats
 			parts = append(parts, fmt.Sprintf("%d %s", n, s))
 		}
 	}
-	c := img.check("BAT", img.bat.off, int64(img.BATRegion.Length), nil, fmt.Sprintf("%d entries, %d payload blocks: %s", g.BATEntries, g.PayloadBlocks, strings.Join(parts, ", ")))
+	c := img.check("BAT", img.bat.off, int64(img.batRegion.Length), nil, fmt.Sprintf("%d entries, %d payload blocks: %s", g.BATEntries, g.PayloadBlocks, strings.Join(parts, ", ")))
 	if st.BadEntries > 0 {
 		c.Status, c.Message = StatusError, c.Message+fmt.Sprintf("; %d bad entries", st.BadEntries)
 	}

@@ -11,6 +11,7 @@ package volume
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -296,7 +297,7 @@ func openVHDX(t testing.TB, path string) *core.Image {
 	}
 	t.Cleanup(func() { f.Close() })
 	st, _ := f.Stat()
-	img, err := core.Open(f, st.Size(), &core.Options{Name: path})
+	img, err := core.Open(context.Background(), f, st.Size(), &core.Options{Name: path})
 	if err != nil {
 		t.Fatal(err)
 	}

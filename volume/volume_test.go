@@ -31,7 +31,7 @@ type fsCase struct {
 // every file system back.
 func checkDisk(t *testing.T, img *core.Image, scheme string, sf []sfPart, cases []fsCase) *Table {
 	t.Helper()
-	tab, err := Partitions(img, img.Size(), int(img.Metadata.LogicalSectorSize))
+	tab, err := Partitions(img, img.Size(), int(img.Info().LogicalSectorSize))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,8 +189,8 @@ func TestSector4K(t *testing.T) {
 			start, _ := strconv.ParseInt(m[1], 10, 64)
 			ddInto(t, raw, fsImg, start*4096)
 			img := openVHDX(t, write4K(t, raw))
-			if img.Metadata.LogicalSectorSize != 4096 {
-				t.Fatalf("sector size %d", img.Metadata.LogicalSectorSize)
+			if img.Info().LogicalSectorSize != 4096 {
+				t.Fatalf("sector size %d", img.Info().LogicalSectorSize)
 			}
 			tab, err := Partitions(img, img.Size(), 4096)
 			if err != nil {

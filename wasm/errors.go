@@ -85,10 +85,10 @@ func classify(err error) (string, map[string]any) {
 	case errors.Is(err, context.Canceled):
 		return "CancelledError", nil
 	case errors.As(err, &ce):
-		f := map[string]any{"child": ce.Child, "level": ce.Level, "paths": pathsValue(ce.Paths)}
+		f := map[string]any{"child": ce.Child, "level": ce.Level, "paths": pathsValue(ce)}
 		var links, tried []any
 		for _, l := range ce.Linkages {
-			links = append(links, l.String())
+			links = append(links, l)
 		}
 		for _, t := range ce.Tried {
 			tried = append(tried, t)
@@ -189,10 +189,14 @@ func message(name string, err error) string {
 	return s
 }
 
-func pathsValue(kv []core.KeyValue) []any {
+// pathsValue lists the locator's paths as [{key, value}], in the order
+// the spec tries them.
+func pathsValue(ce *core.ChainError) []any {
 	out := []any{}
-	for _, p := range kv {
-		out = append(out, map[string]any{"key": p.Key, "value": p.Value})
+	for _, k := range []string{"relative_path", "volume_path", "absolute_win32_path"} {
+		if v, ok := ce.Locator[k]; ok {
+			out = append(out, map[string]any{"key": k, "value": v})
+		}
 	}
 	return out
 }

@@ -8,13 +8,13 @@ package main
 // engine's parent resolver, which matches them by DataWriteGuid.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"syscall/js"
 
-	"github.com/google/uuid"
 	"github.com/vhdxview/vhdxview/bridge"
 	"github.com/vhdxview/vhdxview/core"
 )
@@ -78,29 +78,35 @@ type SummaryLevel struct {
 
 // MissingParent names the parent that was not found (partial opens).
 type MissingParent struct {
-	Message  string          `json:"message"`
-	Paths    []core.KeyValue `json:"paths"`
-	Linkages []string        `json:"linkages"`
+	Message  string    `json:"message"`
+	Paths    []pathKey `json:"paths"`
+	Linkages []string  `json:"linkages"`
+}
+
+// pathKey is one locator path with its key (relative_path, ...).
+type pathKey struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
 }
 
 // summary describes chain level k of sess.
 func (sess *session) summary(k int) *Summary {
-	chain := sess.img.Chain()
-	img := chain[k]
+	in := sess.img.Chain()[k].Info()
 	sum := &Summary{
-		Name: img.Name, Type: img.Type(), VirtualSize: img.Size(), BlockSize: img.Geometry.BlockSize,
-		LogicalSectorSize: img.Geometry.LogicalSectorSize, PhysicalSectorSize: int64(img.Metadata.PhysicalSectorSize),
-		PayloadBlocks: img.Geometry.PayloadBlocks, FileSize: img.FileSize, VirtualDiskID: img.Metadata.VirtualDiskID.String(),
-		DataWriteGUID: img.Header().DataWriteGUID.String(), Creator: img.FileIdentifier.Creator, LogReplayed: img.Log.Replayed,
+		Name: in.Name, Type: in.Type, VirtualSize: in.VirtualSize, BlockSize: in.BlockSize,
+		LogicalSectorSize: in.LogicalSectorSize, PhysicalSectorSize: in.PhysicalSectorSize,
+		PayloadBlocks: in.PayloadBlocks, FileSize: in.FileSize, VirtualDiskID: in.VirtualDiskID,
+		DataWriteGUID: in.DataWriteGUID, Creator: in.Creator, LogReplayed: in.LogReplayed,
 	}
-	for j, lvl := range chain[k:] {
-		sum.Chain = append(sum.Chain, SummaryLevel{Level: j, Name: lvl.Name, Type: lvl.Type(), FileSize: lvl.FileSize,
-			Key: sess.files[k+j].key, LogReplayed: lvl.Log.Replayed})
+	for j, lvl := range in.Chain {
+		sum.Chain = append(sum.Chain, SummaryLevel{Level: j, Name: lvl.Name, Type: lvl.Type, FileSize: lvl.FileSize,
+			Key: sess.files[k+j].key, LogReplayed: lvl.LogReplayed})
 	}
-	if ce := sess.missing; ce != nil && k == 0 {
-		mp := &MissingParent{Message: ce.Error(), Paths: ce.Paths}
-		for _, l := range ce.Linkages {
-			mp.Linkages = append(mp.Linkages, l.String())
+	if ce := in.MissingParent; ce != nil {
+		mp := &MissingParent{Message: ce.Error(), Linkages: ce.Linkages}
+		for _, p := range pathsValue(ce) {
+			kv := p.(map[string]any)
+			mp.Paths = append(mp.Paths, pathKey{Key: kv["key"].(string), Value: kv["value"].(string)})
 		}
 		sum.ParentMissing = mp
 	}
@@ -161,7 +167,7 @@ func (s *Server) newFile(b js.Value, i int, fromIDB bool) (*file, error) {
 // openFiles opens the leaf of files with the others as parent candidates,
 // registers the session and remembers the chain's files in the store.
 func (r *request) openFiles(files []*file, partial, remember bool) (reply, error) {
-	sess, err := r.s.openChain(files, partial)
+	sess, err := r.s.openChain(r.ctx, files, partial)
 	if err != nil {
 		return reply{}, err
 	}
@@ -223,118 +229,43 @@ func (r *request) sessionValue(sess *session) (js.Value, error) {
 	return res, nil
 }
 
-type opened struct {
-	f   *file
-	img *core.Image
-}
-
-func (s *Server) openChain(files []*file, partial bool) (*session, error) {
-	var all []opened
-	var skipped []error
-	seen := map[string]bool{}
-	for _, f := range files {
-		img, err := core.Open(f.r, f.size, &core.Options{Name: f.name})
-		if err != nil {
-			// Among several files, one that is not VHDX at all (a VM's
-			// configuration dropped with its disks) is left out.
-			if len(files) > 1 && notVHDX(err) {
-				skipped = append(skipped, &fileError{f.name, err})
-				continue
-			}
-			return nil, &fileError{f.name, err}
-		}
-		// The same file given twice is taken once.
-		id := fmt.Sprintf("%s/%d", img.Header().DataWriteGUID, f.size)
-		if seen[id] {
-			continue
-		}
-		seen[id] = true
-		all = append(all, opened{f, img})
+// openChain opens the disk among files with core.OpenFiles: it finds the
+// leaf, attaches the parents it is given and skips what is not VHDX.
+func (s *Server) openChain(ctx context.Context, files []*file, partial bool) (*session, error) {
+	given := make([]core.File, len(files))
+	for i, f := range files {
+		given[i] = core.File{Name: f.name, R: f.r, Size: f.size}
 	}
-	named := map[uuid.UUID]bool{} // DataWriteGuids some file names as its parent
-	for _, o := range all {
-		if o.img.Metadata.FileParameters.HasParent && o.img.Metadata.ParentLocator != nil {
-			for _, l := range o.img.Metadata.ParentLocator.Linkages() {
-				if l != o.img.Header().DataWriteGUID {
-					named[l] = true
-				}
-			}
+	images, skipped, err := core.OpenFiles(ctx, given, &core.Options{Partial: partial})
+	if err != nil {
+		var fe *core.FormatError
+		if len(files) == 1 && errors.As(err, &fe) {
+			return nil, &fileError{files[0].name, err}
 		}
+		return nil, err
 	}
-	if len(all) == 0 {
-		return nil, skipped[0]
-	}
-	var leaves []opened
-	for _, o := range all {
-		if !named[o.img.Header().DataWriteGUID] {
-			leaves = append(leaves, o)
-		}
-	}
-	if len(leaves) > 1 {
-		// One differencing disk and disks that are not its parent: most
-		// likely the user gave the wrong parent, so open the child and let
-		// the resolver say why each file is not its parent.
-		var diff []opened
-		for _, o := range leaves {
-			if o.img.Metadata.FileParameters.HasParent {
-				diff = append(diff, o)
-			}
-		}
-		if len(diff) == 1 {
-			leaves = diff
-		}
-	}
-	switch {
-	case len(leaves) == 0:
-		return nil, &core.ChainError{Msg: "the files name each other as parents (a cycle); no file is the child"}
-	case len(leaves) > 1:
+	if len(images) > 1 {
 		var names []any
 		var s []string
-		for _, o := range leaves {
-			names = append(names, o.f.name)
-			s = append(s, o.f.name)
+		for _, img := range images {
+			names = append(names, img.Info().Name)
+			s = append(s, img.Info().Name)
 		}
 		return nil, &protoError{name: "MultipleImagesError", fields: map[string]any{"files": names},
-			msg: fmt.Sprintf("%d of the files are separate disks, not one differencing chain (%s); open them one at a time", len(leaves), strings.Join(s, ", "))}
+			msg: fmt.Sprintf("%d of the files are separate disks, not one differencing chain (%s); open them one at a time", len(images), strings.Join(s, ", "))}
 	}
-	leaf := leaves[0]
-	sess := &session{img: leaf.img, skipped: skipped}
-	if leaf.img.Metadata.FileParameters.HasParent {
-		res := core.ParentResolverFunc(func(child *core.Image) ([]core.ParentFile, error) {
-			var want []uuid.UUID
-			if child.Metadata.ParentLocator != nil {
-				want = child.Metadata.ParentLocator.Linkages()
-			}
-			var match, rest []core.ParentFile
-			for _, o := range all {
-				if o.f == leaf.f {
-					continue
-				}
-				pf := core.ParentFile{Name: o.f.name, R: o.f.r, Size: o.f.size}
-				if contains(want, o.img.Header().DataWriteGUID) {
-					match = append(match, pf)
-				} else {
-					rest = append(rest, pf)
-				}
-			}
-			return append(match, rest...), nil
-		})
-		img, err := core.Open(leaf.f.r, leaf.f.size, &core.Options{Name: leaf.f.name, Parent: res})
-		var ce *core.ChainError
-		switch {
-		case err == nil:
-			sess.img = img
-		case partial && errors.As(err, &ce) && errors.Is(err, core.ErrNoParent):
-			sess.missing = ce // keep the leaf opened alone
-		default:
-			return nil, err
+	sess := &session{img: images[0]}
+	for _, sk := range skipped {
+		if sk.Err != nil {
+			sess.skipped = append(sess.skipped, &fileError{sk.Name, sk.Err})
 		}
 	}
+	sess.missing = sess.img.Info().MissingParent
 	for k := range sess.img.Chain() {
 		rd, _, _ := sess.img.File(k)
-		for _, o := range all {
-			if rd == io.ReaderAt(o.f.r) {
-				sess.files = append(sess.files, o.f)
+		for _, f := range files {
+			if rd == io.ReaderAt(f.r) {
+				sess.files = append(sess.files, f)
 				break
 			}
 		}
@@ -343,20 +274,4 @@ func (s *Server) openChain(files []*file, partial bool) (*session, error) {
 		return nil, &internalError{msg: "chain files do not match the chain"}
 	}
 	return sess, nil
-}
-
-// notVHDX says whether err means the file is no VHDX file at all (its file
-// type identifier is wrong), rather than a damaged one.
-func notVHDX(err error) bool {
-	var fe *core.FormatError
-	return errors.As(err, &fe) && fe.Structure == "file type identifier" && fe.Offset == 0
-}
-
-func contains(list []uuid.UUID, u uuid.UUID) bool {
-	for _, l := range list {
-		if l == u {
-			return true
-		}
-	}
-	return false
 }

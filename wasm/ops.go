@@ -108,7 +108,7 @@ func (r *request) mapStates() (reply, error) {
 		return reply{}, argErrorf("map: level %d, but the chain has %d levels", level, len(chain))
 	}
 	img := chain[level]
-	total := img.Geometry.PayloadBlocks
+	total := img.Info().PayloadBlocks
 	first, err := a.int("first", 0)
 	if err != nil {
 		return reply{}, err
@@ -162,7 +162,7 @@ func (r *request) plan() (reply, error) {
 		return reply{}, err
 	}
 	return r.planReply(sess, newObject(), pg, func(emit func(core.Run) error) error {
-		return sess.img.Plan(pg.off, pg.n, emit)
+		return sess.img.Plan(r.ctx, pg.off, pg.n, emit)
 	})
 }
 
@@ -250,8 +250,8 @@ func (sess *session) annotate(err error) error {
 	ce := sess.missing
 	var links []any
 	for _, l := range ce.Linkages {
-		links = append(links, l.String())
+		links = append(links, l)
 	}
 	return &protoError{name: "MissingParentError", msg: err.Error(),
-		fields: map[string]any{"paths": pathsValue(ce.Paths), "linkages": links, "child": ce.Child, "level": ce.Level}}
+		fields: map[string]any{"paths": pathsValue(ce), "linkages": links, "child": ce.Child, "level": ce.Level}}
 }

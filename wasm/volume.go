@@ -8,6 +8,7 @@ package main
 // it has opened and its last few open files until it is closed.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -44,7 +45,7 @@ func (sess *session) partTable() (*volume.Table, error) {
 	if v.table != nil {
 		return v.table, nil
 	}
-	t, err := volume.Partitions(sess.img, sess.img.Size(), int(sess.img.Metadata.LogicalSectorSize))
+	t, err := volume.Partitions(sess.img, sess.img.Size(), int(sess.img.Info().LogicalSectorSize))
 	if err != nil {
 		return nil, sess.annotate(err)
 	}
@@ -334,7 +335,7 @@ func fileRuns(img *core.Image, p volume.Partition, kind, path string, ext []volu
 				Err: fmt.Errorf("%w: extent at volume offset 0x%x+0x%x is outside the volume (0x%x bytes)", volume.ErrDamaged, vol, to-pos, p.Size)}
 		}
 		shift := pos - (p.Offset + vol) // disk offset → file offset
-		err := img.Plan(p.Offset+vol, to-pos, func(run core.Run) error {
+		err := img.Plan(context.Background(), p.Offset+vol, to-pos, func(run core.Run) error {
 			run.Offset += shift
 			return emit(run)
 		})

@@ -99,11 +99,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args[1:]); err != nil {
 		return exitFail
 	}
-	if fs.NArg() != 1 {
+	if fs.NArg() < 1 {
 		fmt.Fprintln(stderr, usage)
 		return exitFail
 	}
-	img, closeAll, err := openImage(fs.Arg(0), parents)
+	img, closeAll, err := openImage(context.Background(), fs.Args(), parents)
 	if err != nil {
 		fmt.Fprintln(stderr, oneLine(err))
 		return exitFail
@@ -123,61 +123,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", " ") }
-
-func cmdInfo(img *core.Image, asJSON bool, stdout, stderr io.Writer) int {
-	in := img.Info()
-	if asJSON {
-		return printJSON(stdout, stderr, in, exitOK)
-	}
-	w := &tw{w: stdout}
-	w.kv("type", in.Type)
-	w.kv("virtual size", fmt.Sprintf("%d (%s)", in.VirtualSize, human(in.VirtualSize)))
-	w.kv("block size", human(in.BlockSize))
-	w.kv("sector size", fmt.Sprintf("logical %d, physical %d", in.LogicalSectorSize, in.PhysicalSectorSize))
-	w.kv("virtual disk id", in.VirtualDiskID.String())
-	w.kv("creator", fmt.Sprintf("%q", in.Creator))
-	w.kv("file size", fmt.Sprintf("%d (%s)", in.FileSize, human(in.FileSize)))
-	for _, h := range in.Headers {
-		state := "valid"
-		if !h.Valid {
-			state = "INVALID: " + h.Error
-		}
-		if h.Active {
-			state += ", current (" + in.ActiveReason + ")"
-		}
-		w.kv(fmt.Sprintf("header %d", h.Index), fmt.Sprintf("seq %d, %s", h.SequenceNumber, state))
-	}
-	for _, t := range in.RegionTables {
-		state := "valid"
-		if !t.Valid {
-			state = "INVALID: " + t.Error
-		}
-		if t.InUse {
-			state += ", in use"
-		}
-		w.kv(fmt.Sprintf("region table %d", t.Index), state)
-	}
-	w.kv("BAT", fmt.Sprintf("0x%x, %d entries, %d payload blocks, chunk ratio %d", in.BAT.Offset, in.BAT.Entries, in.BAT.PayloadBlocks, in.BAT.ChunkRatio))
-	w.kv("metadata", fmt.Sprintf("0x%x, %d items", in.Metadata.Offset, in.Metadata.EntryCount))
-	switch {
-	case in.Log.Replayed:
-		w.kv("log", fmt.Sprintf("replayed in memory: %d entries (seq %d..%d), %d data sectors, %d zero ranges",
-			len(in.Log.Active), in.Log.Active[0].Sequence, in.Log.Active[len(in.Log.Active)-1].Sequence, in.Log.DataSectors, in.Log.ZeroRanges))
-	case in.Log.Present:
-		w.kv("log", "LogGuid set, nothing to replay")
-	default:
-		w.kv("log", "empty")
-	}
-	if in.ParentLocator != nil {
-		for _, kv := range in.ParentLocator.Entries {
-			w.kv("parent "+kv.Key, fmt.Sprintf("%q", kv.Value))
-		}
-	}
-	for _, c := range in.Chain {
-		w.kv(fmt.Sprintf("chain level %d", c.Level), fmt.Sprintf("%s (%s, DataWriteGuid %s)", c.Name, c.Type, c.DataWriteGUID))
-	}
-	return w.code()
-}
 
 func cmdCheck(img *core.Image, asJSON bool, stdout, stderr io.Writer) int {
 	rep := img.Verify(context.Background(), nil)
@@ -333,7 +278,7 @@ func copyToFile(f *os.File, img *core.Image, off, n int64) error {
 // copyChunk copies one chunk unless it reads as zeros (left as a hole).
 func copyChunk(f *os.File, img *core.Image, voff, fileOff int64, buf []byte) error {
 	zero := true
-	if err := img.Plan(voff, int64(len(buf)), func(r core.Run) error {
+	if err := img.Plan(context.Background(), voff, int64(len(buf)), func(r core.Run) error {
 		zero = zero && r.Kind == core.RunZero
 		return nil
 	}); err != nil {
@@ -358,7 +303,7 @@ type blockJSON struct {
 }
 
 func cmdMap(img *core.Image, asJSON bool, stdout, stderr io.Writer) int {
-	g := img.Geometry
+	g := img.Info()
 	code := exitOK
 	if asJSON {
 		enc := json.NewEncoder(stdout)

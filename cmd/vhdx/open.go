@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,73 +11,89 @@ import (
 	"github.com/vhdxview/vhdxview/core"
 )
 
-// openImage opens path read-only and resolves its parent chain: --parent
-// paths first (nearest parent first), then the locator's relative_path
-// against the child's folder, then its absolute paths, then the parent's
-// bare file name in the child's folder.
-func openImage(path string, parents []string) (*core.Image, func(), error) {
+// openImage opens the disk among paths (a differencing chain's files in any
+// order, or one file) read-only. Parents not given are looked for where the
+// child's locator says: --parent paths first (nearest parent first), then
+// the locator's relative_path against the child's folder, then its absolute
+// paths, then the parent's bare file name in the child's folder.
+func openImage(ctx context.Context, paths, parents []string) (*core.Image, func(), error) {
 	var files []*os.File
 	closeAll := func() {
 		for _, f := range files {
 			f.Close()
 		}
 	}
-	open := func(p string) (core.ParentFile, bool) {
+	open := func(p string) (core.File, error) {
 		f, err := os.Open(p) // O_RDONLY: the CLI never writes to an image
 		if err != nil {
-			return core.ParentFile{}, false
+			return core.File{}, err
 		}
 		st, err := f.Stat()
-		if err != nil || !st.Mode().IsRegular() {
-			f.Close()
-			return core.ParentFile{}, false
-		}
-		files = append(files, f)
-		return core.ParentFile{Name: p, R: f, Size: st.Size()}, true
-	}
-	root, ok := open(path)
-	if !ok {
-		_, err := os.Stat(path)
-		if err == nil {
+		if err == nil && !st.Mode().IsRegular() {
 			err = fmt.Errorf("not a regular file")
 		}
-		return nil, closeAll, fmt.Errorf("vhdx: %s: %v", path, err)
+		if err != nil {
+			f.Close()
+			return core.File{}, err
+		}
+		files = append(files, f)
+		return core.File{Name: p, R: f, Size: st.Size()}, nil
 	}
-	resolver := core.ParentResolverFunc(func(child *core.Image) ([]core.ParentFile, error) {
-		var cands []core.ParentFile
+	var given []core.File
+	for _, p := range paths {
+		f, err := open(p)
+		if err != nil {
+			return nil, closeAll, fmt.Errorf("vhdx: %s: %v", p, err)
+		}
+		given = append(given, f)
+	}
+	level := map[string]int{} // name → chain level, from the names Lookup returned
+	lookup := func(child string, locPaths []string) []core.File {
+		var cands []core.File
 		seen := map[string]bool{}
 		try := func(p string) {
 			if p == "" || seen[p] {
 				return
 			}
 			seen[p] = true
-			if c, ok := open(p); ok {
+			if c, err := open(p); err == nil {
+				level[p] = level[child] + 1
 				cands = append(cands, c)
 			}
 		}
-		if child.Level < len(parents) {
-			try(parents[child.Level])
+		if l := level[child]; l < len(parents) {
+			try(parents[l])
 		}
-		dir := filepath.Dir(child.Name)
-		loc := child.Metadata.ParentLocator
-		for _, kv := range loc.Paths() {
-			p := winPath(kv.Value)
-			if kv.Key == "relative_path" {
-				try(filepath.Join(dir, p))
+		dir := filepath.Dir(child)
+		for i, p := range locPaths {
+			if i == 0 && !filepath.IsAbs(winPath(p)) && !strings.Contains(p, ":") {
+				try(filepath.Join(dir, winPath(p))) // relative_path
 			} else {
-				try(p)
+				try(winPath(p))
 			}
 		}
-		for _, kv := range loc.Paths() {
-			try(filepath.Join(dir, winBase(kv.Value)))
+		for _, p := range locPaths {
+			try(filepath.Join(dir, winBase(p)))
 		}
-		return cands, nil
-	})
-	img, err := core.Open(root.R, root.Size, &core.Options{Name: path, Parent: resolver})
+		return cands
+	}
+	images, skipped, err := core.OpenFiles(ctx, given, &core.Options{Lookup: lookup})
 	if err != nil {
 		return nil, closeAll, err
 	}
-	return img, closeAll, nil
+	if len(images) > 1 {
+		var names []string
+		for _, img := range images {
+			names = append(names, img.Info().Name)
+		}
+		return nil, closeAll, fmt.Errorf("vhdx: the files are %d separate disks, not one chain (%s); give one disk at a time", len(images), strings.Join(names, ", "))
+	}
+	for _, s := range skipped {
+		if len(paths) > 1 {
+			fmt.Fprintf(os.Stderr, "vhdx: skipped %s\n", s)
+		}
+	}
+	return images[0], closeAll, nil
 }
 
 // winPath turns a Windows path from a locator into a local one: the \\?\

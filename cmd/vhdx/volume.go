@@ -11,6 +11,7 @@ package main
 // without PATH writes the raw partition.
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -51,13 +52,13 @@ func runVolume(cmd string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "usage:\n%s\n", volumeUsage)
 		return exitFail
 	}
-	img, closeAll, err := openImage(pos[0], parents)
+	img, closeAll, err := openImage(context.Background(), pos[:1], parents)
 	if err != nil {
 		fmt.Fprintln(stderr, oneLine(err))
 		return exitFail
 	}
 	defer closeAll()
-	ss := int(img.Metadata.LogicalSectorSize)
+	ss := int(img.Info().LogicalSectorSize)
 	tab, err := volume.Partitions(img, img.Size(), ss)
 	if err != nil {
 		fmt.Fprintln(stderr, "vhdx:", oneLine(err))

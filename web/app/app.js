@@ -460,7 +460,7 @@ function setupBatmap() {
   replace(root);
   const info = S.info;
   const diff = info.type === 'differencing';
-  const n = info.bat.payload_blocks;
+  const n = info.payload_blocks;
   $('#batmap-sub').textContent = `${grouped(n)} blocks of ${human(info.block_size)}`;
   S.batmap = new BatMap(root, {
     blocks: n,
@@ -575,20 +575,23 @@ function describeOffset(off, src) {
   return '';
 }
 
+// structureAt names the innermost structure of the engine's list that holds
+// off (in the opened file itself).
 function structureAt(off) {
-  const i = S.info;
-  const within = (o, n) => off >= o && off < o + n;
-  if (within(0, 0x10000)) return 'file type identifier';
-  for (const h of i.headers) if (within(h.offset, 0x10000)) return `header ${h.index}${h.active ? ' (active)' : ''}`;
-  for (const t of i.region_tables) if (within(t.offset, 0x10000)) return `region table ${t.index}`;
-  if (i.log && i.log.length && within(i.log.offset, i.log.length)) return 'log';
-  if (within(i.bat.offset, i.bat.length)) return `BAT (entry ${grouped(Math.floor((off - i.bat.offset) / 8))})`;
-  if (within(i.metadata.offset, i.metadata.length)) {
-    for (const e of i.metadata.entries || []) if (within(e.file_offset, e.length)) return `metadata: ${e.name}`;
-    return 'metadata region';
-  }
-  if (off < 0x100000) return 'header section (reserved)';
-  return 'payload blocks or free space';
+  let best = null;
+  const walk = (list) => {
+    for (const s of list || []) {
+      if (s.length && off >= s.offset && off < s.offset + s.length) {
+        best = s;
+        walk(s.children);
+      }
+    }
+  };
+  walk(S.info.structures);
+  if (!best) return off < 0x100000 ? 'header section (reserved)' : 'payload blocks or free space';
+  const tags = (best.tags || []).filter((t) => t === 'current' || t === 'in use');
+  if (best.id === 'bat') return `BAT (entry ${grouped(Math.floor((off - best.offset) / 8))})`;
+  return `${best.name}${tags.length ? ` (${tags.join(', ')})` : ''}`;
 }
 
 // showDiskAt shows the virtual disk in the hex view at offset.

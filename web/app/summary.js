@@ -26,17 +26,6 @@ function row(key, label, value, raw, extra) {
   ];
 }
 
-// logText says what the log held and what replay did.
-export function logText(log) {
-  if (!log || !log.present) return 'clean (nothing to replay)';
-  if (!log.replayed) return `log GUID set, nothing to replay (${log.valid_entries} valid ${log.valid_entries === 1 ? 'entry' : 'entries'})`;
-  const a = log.active || [];
-  const seq = a.length ? `sequence ${a[0].sequence}–${a[a.length - 1].sequence}, ` : '';
-  return `not closed cleanly: replayed in memory (${seq}${a.length} ${a.length === 1 ? 'entry' : 'entries'}, ` +
-    `${grouped(log.data_sectors)} data sectors, ${grouped(log.zero_ranges)} zero ranges` +
-    `${log.zero_bytes ? ` of ${human(log.zero_bytes)}` : ''}); the file itself is unchanged`;
-}
-
 // renderSummary fills root. s = {info, summary (from open), report,
 // progress, onVerdict}.
 export function renderSummary(root, { info, summary, report, progress, onShowChecks }) {
@@ -53,14 +42,13 @@ export function renderSummary(root, { info, summary, report, progress, onShowChe
   rows.push(row('block_size', 'Block size', human(info.block_size), info.block_size));
   rows.push(row('logical_sector_size', 'Logical sector', `${grouped(info.logical_sector_size)} bytes`, info.logical_sector_size));
   rows.push(row('physical_sector_size', 'Physical sector', `${grouped(info.physical_sector_size)} bytes`, info.physical_sector_size));
-  rows.push(row('payload_blocks', 'Blocks', `${grouped(info.bat.payload_blocks)} payload, ${grouped(info.bat.sector_bitmap_blocks)} sector bitmap`, info.bat.payload_blocks));
+  rows.push(row('payload_blocks', 'Blocks', `${grouped(info.payload_blocks)} payload, ${grouped(info.sector_bitmap_blocks)} sector bitmap`, info.payload_blocks));
   rows.push(row('virtual_disk_id', 'Virtual disk ID', info.virtual_disk_id, info.virtual_disk_id));
   rows.push(row('creator', 'Creator', info.creator === '' ? '(empty)' : info.creator, info.creator));
   rows.push(row('file_size', 'File size', `${grouped(info.file_size)} bytes (${human(info.file_size)})`, info.file_size));
-  rows.push(row('log', 'Log', logText(info.log), info.log && info.log.replayed ? 'replayed' : info.log && info.log.present ? 'present' : 'empty'));
-  if (info.log && info.log.damaged && info.log.damaged.length) {
-    rows.push(row('log_damaged', 'Log damage', `${info.log.damaged.length} damaged or stale ${info.log.damaged.length === 1 ? 'entry' : 'entries'} skipped`, info.log.damaged.length));
-  }
+  rows.push(row('log', 'Log', info.log, info.log_replayed ? 'replayed' : info.log.startsWith('empty') ? 'empty' : 'present'));
+  const skipped = logSkipped(info);
+  if (skipped) rows.push(row('log_damaged', 'Log damage', `${skipped} damaged or stale ${skipped === 1 ? 'entry' : 'entries'} skipped`, skipped));
   const chain = chainList(info, summary);
   if (chain) rows.push([el('dt', { text: 'Chain' }), el('dd', { data: { key: 'chain', value: (info.chain || []).length } }, chain)]);
   replace(root,
@@ -68,6 +56,13 @@ export function renderSummary(root, { info, summary, report, progress, onShowChe
     el('dl', { class: 'facts' }, rows),
     report && report.bat && report.bat[0] ? batStats(report.bat[0], info) : null,
   );
+}
+
+// logSkipped counts the log entries the engine skipped (tagged so in its
+// structure list).
+function logSkipped(info) {
+  const log = (info.structures || []).find((s) => s.id === 'log');
+  return log ? (log.children || []).filter((c) => (c.tags || []).includes('skipped')).length : 0;
 }
 
 function chainList(info, summary) {
@@ -81,7 +76,6 @@ function chainList(info, summary) {
       el('span', { class: 'chain-level', text: l.level === 0 ? 'this disk' : `parent ${l.level}` }),
       el('span', { class: 'chain-name', text: l.name }),
       el('span', { class: 'chain-meta', text: `${l.type}${sl ? `, ${human(sl.file_size)}` : ''}${l.log_replayed ? ', log replayed' : ''}` }),
-      l.linkage_ok ? null : el('span', { class: 'badge bad', text: 'linkage mismatch' }),
     ));
   }
   if (missing) {

@@ -136,7 +136,7 @@ test('open a File from the file input; read equals vhdx cat', async (t) => {
     const plan = await v.plan(img, 5 * 1048576, 3 * 1048576);
     let err = null;
     try { await v.read(img, 0, 16 * 1048576 + 1); } catch (e) { err = e.name; }
-    return { type: info.type, blocks: info.bat.payload_blocks, states, kinds: plan.runs.map((r) => r.kind), err };
+    return { type: info.type, blocks: info.payload_blocks, states, kinds: plan.runs.map((r) => r.kind), err };
   }, res.image);
   assert.deepEqual(out, { type: 'dynamic', blocks: 64, states: [6, 6, 0, 0, 0, 6, 2, 3, 1, 0], kinds: ['file', 'zero'], err: 'ArgumentError' });
 });

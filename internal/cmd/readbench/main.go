@@ -21,6 +21,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -91,7 +92,7 @@ func run(path string, d time.Duration, minOps int64) (*Report, error) {
 		return nil, err
 	}
 	defer src.close()
-	img, err := core.Open(src.r, src.size, nil)
+	img, err := core.Open(context.Background(), src.r, src.size, nil)
 	if err != nil {
 		return nil, err
 	}
