@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	pkgerrors "github.com/pkg/errors"
 
@@ -77,7 +78,7 @@ func (c *cli) fail(err error) int {
 		return exitFail
 	}
 	fmt.Fprintf(c.stderr, "vhdx: internal error: %s\n", oneLine(err))
-	fmt.Fprintf(c.stderr, "%+v\n", st.StackTrace())
+	fmt.Fprintln(c.stderr, strings.TrimPrefix(fmt.Sprintf("%+v", st.StackTrace()), "\n"))
 	return exitFail
 }
 
@@ -85,10 +86,8 @@ func (c *cli) fail(err error) int {
 // sees which program speaks.
 func prefixed(err error) string {
 	s := oneLine(err)
-	for _, p := range []string{"vhdx", "volume:"} {
-		if len(s) >= len(p) && s[:len(p)] == p {
-			return s
-		}
+	if strings.HasPrefix(s, "vhdx") || strings.HasPrefix(s, "volume:") {
+		return s
 	}
 	return "vhdx: " + s
 }
