@@ -1,42 +1,32 @@
 // Command vhdx inspects and reads VHDX files: the native face of the same
 // engine the browser viewer runs. It never writes to an image.
 //
-//	vhdx info [--json] [--parent P]... IMAGE
+//	vhdx info  [--json] [--parent P]... IMAGE
 //	vhdx check [--json] [--parent P]... IMAGE   exit 0 clean, 1 problems, 2 unreadable
-//	vhdx cat [--offset N] [--length N] [-o OUT] [--parent P]... IMAGE
-//	vhdx map [--json] [--parent P]... IMAGE
+//	vhdx cat   [--offset N] [--length N] [-o OUT] [--parent P]... IMAGE
+//	vhdx map   [--json] [--parent P]... IMAGE
 //	vhdx parts [--json] [--parent P]... IMAGE
-//	vhdx ls [--json] [--parent P]... IMAGE [PARTITION] [PATH]
-//	vhdx get [-o OUT] [--parent P]... IMAGE PARTITION [PATH]
+//	vhdx ls    [--json] [--parent P]... IMAGE [PARTITION] [PATH]
+//	vhdx get   [-o OUT] [--parent P]... IMAGE PARTITION [PATH]
 //
-// Numbers take 0x prefixes and K, M, G, T suffixes (powers of 1024).
+// Flags may come before or after the arguments (args.go); -o - is standard
+// output; --debug, before or after the command, prints the stack trace of
+// an internal error (errors.go). Numbers take 0x prefixes and K, M, G, T
+// suffixes (powers of 1024).
 package main
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"runtime"
+	"os/signal"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/vhdxview/vhdxview/core"
 )
-
-const usage = `usage:
-  vhdx info  [--json] [--parent PATH]... IMAGE
-  vhdx check [--json] [--parent PATH]... IMAGE
-  vhdx cat   [--offset N] [--length N] [-o OUT] [--parent PATH]... IMAGE
-  vhdx map   [--json] [--parent PATH]... IMAGE
-` + volumeUsage + `
---parent names parent files of a differencing chain, nearest first; without
-it the locator's relative_path, absolute paths and the bare file name next to
-the image are tried.`
 
 // exit codes
 const (
@@ -46,7 +36,23 @@ const (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	// Ctrl-C cancels the long work (check, cat, get) through ctx; a second
+	// one kills the process as usual.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	go func() { <-ctx.Done(); stop() }()
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// cli is one run of the command.
+type cli struct {
+	stdout, stderr io.Writer
+	debug          bool
+	inputs         []string // files `-o` must not overwrite
+	// wrapSource, when set, wraps every reader a copy reads from; tests
+	// count or fail reads through it.
+	wrapSource func(io.ReaderAt) io.ReaderAt
 }
 
 type stringList []string
@@ -63,71 +69,100 @@ func (s *size) Set(v string) error {
 	return err
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := &cli{stdout: stdout, stderr: stderr}
+	return c.run(ctx, args)
+}
+
+func (c *cli) run(ctx context.Context, args []string) int {
+	// Flags before the command: --debug, --help.
+	for len(args) > 0 && len(args[0]) > 1 && args[0][0] == '-' {
+		switch strings.TrimLeft(args[0], "-") {
+		case "debug":
+			c.debug = true
+		case "h", "help":
+			mainUsage(c.stdout)
+			return exitOK
+		default:
+			fmt.Fprintf(c.stderr, "vhdx: unknown flag: %s\n", args[0])
+			mainUsage(c.stderr)
+			return exitFail
+		}
+		args = args[1:]
+	}
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, usage)
+		mainUsage(c.stderr)
 		return exitFail
 	}
-	cmd := args[0]
-	switch cmd {
-	case "parts", "ls", "get":
-		return runVolume(cmd, args[1:], stdout, stderr)
+	name, args := args[0], args[1:]
+	if name == "help" {
+		if len(args) == 0 {
+			mainUsage(c.stdout)
+			return exitOK
+		}
+		name, args = args[0], []string{"--help"}
 	}
-	fs := flag.NewFlagSet("vhdx "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var (
-		asJSON  = fs.Bool("json", false, "print JSON")
-		parents stringList
-		offset  size
-		length  = size(-1)
-		out     = fs.String("o", "", "write to `file` instead of standard output")
-	)
-	fs.Var(&parents, "parent", "parent `file` of a differencing disk (repeat, nearest first)")
-	if cmd == "cat" {
-		fs.Var(&offset, "offset", "virtual disk offset to start at")
-		fs.Var(&length, "length", "bytes to read (default: to the end)")
+	cmd := lookupCommand(name)
+	if cmd == nil {
+		fmt.Fprintf(c.stderr, "vhdx: unknown command %q\n", name)
+		mainUsage(c.stderr)
+		return exitFail
 	}
-	switch cmd {
-	case "info", "check", "cat", "map":
-	case "-h", "--help", "help":
-		fmt.Fprintln(stdout, usage)
+	fs := flag.NewFlagSet("vhdx "+name, flag.ContinueOnError)
+	var o options
+	cmd.define(fs, &o)
+	pos, err := parseArgs(fs, args)
+	switch {
+	case err == flag.ErrHelp:
+		cmd.usage(c.stdout)
 		return exitOK
-	default:
-		fmt.Fprintf(stderr, "vhdx: unknown command %q\n%s\n", cmd, usage)
-		return exitFail
+	case err == nil && (len(pos) < cmd.min || len(pos) > cmd.max):
+		err = fmt.Errorf("want %d to %d arguments, got %d", cmd.min, cmd.max, len(pos))
+		if cmd.min == cmd.max {
+			err = fmt.Errorf("want %d argument(s), got %d", cmd.min, len(pos))
+		}
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return exitFail
-	}
-	if fs.NArg() < 1 {
-		fmt.Fprintln(stderr, usage)
-		return exitFail
-	}
-	img, closeAll, err := openImage(context.Background(), fs.Args(), parents)
 	if err != nil {
-		fmt.Fprintln(stderr, oneLine(err))
+		fmt.Fprintf(c.stderr, "vhdx %s: %v\n", name, err)
+		cmd.usage(c.stderr)
 		return exitFail
+	}
+	c.debug = c.debug || o.debug
+	c.inputs = append(append([]string{}, pos...), o.parents...)
+
+	switch name {
+	case "parts", "ls", "get":
+		return c.runVolume(ctx, name, &o, pos)
+	}
+	img, closeAll, err := openImage(ctx, pos, o.parents)
+	if err != nil {
+		return c.fail(unexpected(err))
 	}
 	defer closeAll()
 
-	switch cmd {
+	switch name {
 	case "info":
-		return cmdInfo(img, *asJSON, stdout, stderr)
+		return cmdInfo(img, o.json, c.stdout, c.stderr)
 	case "check":
-		return cmdCheck(img, *asJSON, stdout, stderr)
+		return cmdCheck(ctx, img, o.json, c.stdout, c.stderr)
 	case "cat":
-		return cmdCat(img, int64(offset), int64(length), *out, stdout, stderr)
+		return c.cmdCat(ctx, img, int64(o.offset), int64(o.length), o.out)
 	default:
-		return cmdMap(img, *asJSON, stdout, stderr)
+		return cmdMap(ctx, img, o.json, c.stdout, c.stderr)
 	}
 }
 
 func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", " ") }
 
-func cmdCheck(img *core.Image, asJSON bool, stdout, stderr io.Writer) int {
-	rep := img.Verify(context.Background(), nil)
+func cmdCheck(ctx context.Context, img *core.Image, asJSON bool, stdout, stderr io.Writer) int {
+	rep := img.Verify(ctx, nil)
 	code := exitOK
-	if rep.Verdict != "clean" {
+	switch {
+	case ctx.Err() != nil:
+		// The partial report ends with a "stopped before the end" check.
+		fmt.Fprintln(stderr, "vhdx: interrupted")
+		code = exitFail
+	case rep.Verdict != "clean":
 		code = exitProblems
 	}
 	if asJSON {
@@ -156,142 +191,18 @@ func printJSON(stdout, stderr io.Writer, v any, code int) int {
 	return code
 }
 
-func cmdCat(img *core.Image, off, n int64, out string, stdout, stderr io.Writer) int {
+func (c *cli) cmdCat(ctx context.Context, img *core.Image, off, n int64, out string) int {
 	if off < 0 || off > img.Size() {
-		fmt.Fprintf(stderr, "vhdx: offset %d outside the virtual disk (size %d)\n", off, img.Size())
+		fmt.Fprintf(c.stderr, "vhdx: offset %d outside the virtual disk (size %d)\n", off, img.Size())
 		return exitFail
 	}
 	if n < 0 || off+n > img.Size() {
 		n = img.Size() - off
 	}
-	var w io.Writer = stdout
-	var f *os.File
-	if out != "" {
-		var err error
-		if f, err = os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644); err != nil {
-			fmt.Fprintln(stderr, "vhdx:", err)
-			return exitFail
-		}
-		w = f
-	}
-	if err := copyRange(w, f, img, off, n); err != nil {
-		fmt.Fprintln(stderr, oneLine(err))
-		if f != nil {
-			f.Close()
-		}
-		return exitFail
-	}
-	if f != nil {
-		if err := f.Close(); err != nil {
-			fmt.Fprintln(stderr, "vhdx:", err)
-			return exitFail
-		}
+	if err := c.writeOut(ctx, diskSource(ctx, img, off, n), out); err != nil {
+		return c.fail(err)
 	}
 	return exitOK
-}
-
-// copyRange writes [off, off+n) of the virtual disk to w. When the output is
-// a regular file (f != nil) chunks are copied by several workers with
-// WriteAt, and runs of zeros become holes; otherwise a reader goroutine
-// stays one chunk ahead of the writer.
-func copyRange(w io.Writer, f *os.File, img *core.Image, off, n int64) error {
-	if f != nil {
-		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-			return copyToFile(f, img, off, n)
-		}
-	}
-	type chunk struct {
-		b   []byte
-		err error
-	}
-	const size = 8 << 20
-	ch := make(chan chunk, 2)
-	free := make(chan []byte, 3)
-	for i := 0; i < 3; i++ {
-		free <- make([]byte, size)
-	}
-	go func() {
-		defer close(ch)
-		for done := int64(0); done < n; {
-			k := min(size, n-done)
-			b := (<-free)[:k]
-			if _, err := img.ReadAt(b, off+done); err != nil && !(errors.Is(err, io.EOF) && done+k == n) {
-				ch <- chunk{err: err}
-				return
-			}
-			ch <- chunk{b: b}
-			done += k
-		}
-	}()
-	var werr error
-	for c := range ch {
-		if c.err != nil {
-			return c.err
-		}
-		if werr == nil {
-			_, werr = w.Write(c.b)
-		}
-		free <- c.b[:cap(c.b)]
-	}
-	return werr
-}
-
-// copyToFile copies with parallel workers, each taking the next chunk.
-func copyToFile(f *os.File, img *core.Image, off, n int64) error {
-	const size = 4 << 20
-	workers := max(2, min(8, runtime.NumCPU()*2))
-	var next atomic.Int64
-	var mu sync.Mutex
-	var first error
-	failed := func() bool { mu.Lock(); defer mu.Unlock(); return first != nil }
-	var wg sync.WaitGroup
-	for i := 0; i < workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, size)
-			for !failed() {
-				start := next.Add(size) - size
-				if start >= n {
-					return
-				}
-				k := min(size, n-start)
-				err := copyChunk(f, img, off+start, start, buf[:k])
-				if err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if first != nil {
-		return first
-	}
-	return f.Truncate(n)
-}
-
-// copyChunk copies one chunk unless it reads as zeros (left as a hole).
-func copyChunk(f *os.File, img *core.Image, voff, fileOff int64, buf []byte) error {
-	zero := true
-	if err := img.Plan(context.Background(), voff, int64(len(buf)), func(r core.Run) error {
-		zero = zero && r.Kind == core.RunZero
-		return nil
-	}); err != nil {
-		return err
-	}
-	if zero {
-		return nil
-	}
-	if _, err := img.ReadAt(buf, voff); err != nil && !errors.Is(err, io.EOF) {
-		return err
-	}
-	_, err := f.WriteAt(buf, fileOff)
-	return err
 }
 
 // blockJSON is one payload block in `map --json`.
@@ -302,13 +213,16 @@ type blockJSON struct {
 	Error      string `json:"error,omitempty"`
 }
 
-func cmdMap(img *core.Image, asJSON bool, stdout, stderr io.Writer) int {
+func cmdMap(ctx context.Context, img *core.Image, asJSON bool, stdout, stderr io.Writer) int {
 	g := img.Info()
 	code := exitOK
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		fmt.Fprintf(stdout, "{\"block_size\":%d,\"payload_blocks\":%d,\"blocks\":[", g.BlockSize, g.PayloadBlocks)
 		for b := int64(0); b < g.PayloadBlocks; b++ {
+			if ctx.Err() != nil {
+				return mapFailed(ctx.Err(), stderr)
+			}
 			blk, err := img.Block(b)
 			j := blockJSON{Index: b, State: blk.State.String(), FileOffset: blk.FileOffset}
 			if err != nil {
@@ -317,9 +231,13 @@ func cmdMap(img *core.Image, asJSON bool, stdout, stderr io.Writer) int {
 			if b > 0 {
 				fmt.Fprint(stdout, ",")
 			}
-			enc.Encode(j)
+			if err := enc.Encode(j); err != nil {
+				return mapFailed(err, stderr)
+			}
 		}
-		fmt.Fprintln(stdout, "]}")
+		if _, err := fmt.Fprintln(stdout, "]}"); err != nil {
+			return mapFailed(err, stderr)
+		}
 		return code
 	}
 	// Text: runs of blocks with the same state (and consecutive offsets).
@@ -330,8 +248,9 @@ func cmdMap(img *core.Image, asJSON bool, stdout, stderr io.Writer) int {
 		err         string
 	}
 	var cur *run
+	var werr error
 	flush := func() {
-		if cur == nil {
+		if cur == nil || werr != nil {
 			return
 		}
 		s := fmt.Sprintf("blocks %d-%d %s", cur.first, cur.last, cur.state)
@@ -341,9 +260,15 @@ func cmdMap(img *core.Image, asJSON bool, stdout, stderr io.Writer) int {
 		if cur.err != "" {
 			s += " ERROR: " + cur.err
 		}
-		fmt.Fprintln(stdout, s)
+		_, werr = fmt.Fprintln(stdout, s)
 	}
 	for b := int64(0); b < g.PayloadBlocks; b++ {
+		if werr != nil {
+			return mapFailed(werr, stderr)
+		}
+		if ctx.Err() != nil {
+			return mapFailed(ctx.Err(), stderr)
+		}
 		blk, err := img.Block(b)
 		es := ""
 		if err != nil {
@@ -358,7 +283,20 @@ func cmdMap(img *core.Image, asJSON bool, stdout, stderr io.Writer) int {
 		cur = &run{first: b, last: b, state: blk.State, off: blk.FileOffset, err: es}
 	}
 	flush()
+	if werr != nil {
+		return mapFailed(werr, stderr)
+	}
 	return code
+}
+
+// mapFailed ends `map` early: interrupted, or its output cannot be written.
+func mapFailed(err error, stderr io.Writer) int {
+	if err == context.Canceled {
+		fmt.Fprintln(stderr, "vhdx: interrupted")
+	} else {
+		fmt.Fprintln(stderr, "vhdx: writing output:", err)
+	}
+	return exitFail
 }
 
 type tw struct {

@@ -2,15 +2,23 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/vhdxview/vhdxview/core"
 	"github.com/vhdxview/vhdxview/internal/builder"
+	"github.com/vhdxview/vhdxview/volume"
 )
 
 // write builds im into dir/name and returns the path.
@@ -25,7 +33,7 @@ func write(t *testing.T, dir, name string, im *builder.Image) string {
 
 func runCLI(args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
-	code := run(args, &out, &errb)
+	code := run(context.Background(), args, &out, &errb)
 	return code, out.String(), errb.String()
 }
 
@@ -65,7 +73,7 @@ func TestInfoJSONKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"type", "virtual_size", "logical_sector_size", "physical_sector_size", "block_size",
-		"virtual_disk_id", "creator", "headers", "active_header", "region_tables", "metadata", "log"} {
+		"virtual_disk_id", "creator", "structures", "chain", "log"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("info --json lacks %q", k)
 		}
@@ -76,17 +84,22 @@ func TestInfoJSONKeys(t *testing.T) {
 	if m["virtual_disk_id"] != builder.DefaultVirtualDiskID.String() {
 		t.Errorf("virtual_disk_id %v, want %v", m["virtual_disk_id"], builder.DefaultVirtualDiskID)
 	}
-	hs := m["headers"].([]any)
-	if len(hs) != 2 || m["active_header"].(float64) != 2 {
-		t.Errorf("headers %v active %v", hs, m["active_header"])
-	}
-	for _, h := range hs {
-		hm := h.(map[string]any)
-		for _, k := range []string{"valid", "sequence_number", "checksum_ok"} {
-			if _, ok := hm[k]; !ok {
-				t.Errorf("header lacks %q", k)
-			}
+	// The structure list: header 2 (the greater sequence number) is current,
+	// and its fields carry their file offsets.
+	var hs map[string]any
+	for _, st := range m["structures"].([]any) {
+		if st.(map[string]any)["id"] == "headers" {
+			hs = st.(map[string]any)
 		}
+	}
+	kids := hs["children"].([]any)
+	h2 := kids[1].(map[string]any)
+	if len(kids) != 2 || h2["name"] != "header 2" || h2["offset"].(float64) != 0x20000 || h2["tags"].([]any)[0] != "current" {
+		t.Errorf("headers %v", hs)
+	}
+	seq := h2["fields"].([]any)[2].(map[string]any)
+	if seq["name"] != "SequenceNumber" || seq["offset"].(float64) != 0x20008 || seq["length"].(float64) != 8 {
+		t.Errorf("SequenceNumber field %v", seq)
 	}
 }
 
@@ -225,6 +238,362 @@ func TestParseSize(t *testing.T) {
 	for _, in := range []string{"", "-1", "x", "1Q", "99999999999T"} {
 		if _, err := parseSize(in); err == nil {
 			t.Errorf("parseSize(%q) accepted", in)
+		}
+	}
+}
+
+// runWith runs the CLI through c (for its test hooks) with stdout and
+// stderr captured.
+func runWith(c *cli, args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	c.stdout, c.stderr = &out, &errb
+	code := c.run(context.Background(), args)
+	return code, out.String(), errb.String()
+}
+
+// extDisk makes a dynamic VHDX whose disk is an ext4 file system without a
+// partition table (partition 0), holding hello.txt and holes.bin: 256 KiB
+// of 'a', a 2 MiB hole, 256 KiB of 'b'. It returns the image and holes.bin.
+func extDisk(t *testing.T) (string, []byte) {
+	t.Helper()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "hello.txt"), []byte("hello\n"), 0o644)
+	holes := make([]byte, 2560<<10)
+	copy(holes, bytes.Repeat([]byte("a"), 256<<10))
+	copy(holes[2304<<10:], bytes.Repeat([]byte("b"), 256<<10))
+	if err := os.WriteFile(filepath.Join(src, "holes.bin"), holes, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	raw := filepath.Join(dir, "fs.raw")
+	runTool(t, "mkfs.ext4", "-q", "-F", "-L", "holes", "-d", src, raw, "8M")
+	img := filepath.Join(dir, "disk.vhdx")
+	runTool(t, "qemu-img", "convert", "-f", "raw", "-O", "vhdx", "-o", "subformat=dynamic", raw, img)
+	return img, holes
+}
+
+// Every command takes its flags after the arguments as well as before, and
+// gives the same answer.
+func TestFlagsAfterArguments(t *testing.T) {
+	img, _ := extDisk(t)
+	for _, c := range []struct{ before, after []string }{
+		{[]string{"info", "--json", img}, []string{"info", img, "--json"}},
+		{[]string{"check", "--json", img}, []string{"check", img, "--json"}},
+		{[]string{"map", "--json", img}, []string{"map", img, "--json"}},
+		{[]string{"cat", "--offset", "1K", "--length=4K", img}, []string{"cat", img, "--offset", "1K", "--length=4K"}},
+		{[]string{"cat", "-o", "-", "--offset", "1K", img}, []string{"cat", img, "--offset", "1K", "-o", "-"}},
+		{[]string{"parts", "--json", img}, []string{"parts", img, "--json"}},
+		{[]string{"ls", "--json", img, "0", "/"}, []string{"ls", img, "0", "--json", "/"}},
+		{[]string{"get", "-o", "-", img, "0", "/hello.txt"}, []string{"get", img, "0", "/hello.txt", "-o", "-"}},
+		// Flags also between the arguments, and --debug after the command.
+		{[]string{"--debug", "get", img, "0", "/hello.txt"}, []string{"get", img, "--debug", "0", "/hello.txt"}},
+	} {
+		code1, out1, err1 := runCLI(c.before...)
+		code2, out2, err2 := runCLI(c.after...)
+		if code1 != 0 || code2 != 0 || out1 != out2 || out1 == "" {
+			t.Errorf("%q: exit %d %s\n%q: exit %d %s\noutputs equal: %v", c.before, code1, err1, c.after, code2, err2, out1 == out2)
+		}
+	}
+	// "--" ends the flags: a file named like a flag.
+	t.Chdir(filepath.Dir(img))
+	os.Rename(img, "-d.vhdx")
+	if code, _, errs := runCLI("info", "-d.vhdx"); code != 2 || !strings.HasPrefix(errs, "vhdx info: unknown flag: -d.vhdx\n") {
+		t.Errorf("info -d.vhdx: exit %d %q", code, errs)
+	}
+	if code, out, errs := runCLI("info", "--json", "--", "-d.vhdx"); code != 0 || !strings.Contains(out, `"virtual_size"`) {
+		t.Errorf("info --json -- -d.vhdx: exit %d %s", code, errs)
+	}
+}
+
+func TestParseArgs(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		pos  []string
+		o    options
+		err  string
+	}{
+		{args: []string{"a", "-o", "-", "b"}, pos: []string{"a", "b"}, o: options{out: "-", length: -1}},
+		{args: []string{"--o=x", "-", "--json"}, pos: []string{"-"}, o: options{out: "x", json: true, length: -1}},
+		{args: []string{"-json=false", "--parent", "p1", "a", "-parent=p2"}, pos: []string{"a"}, o: options{parents: stringList{"p1", "p2"}, length: -1}},
+		{args: []string{"--length", "0x10", "--", "--json", "-o"}, pos: []string{"--json", "-o"}, o: options{length: 16}},
+		{args: []string{"a", "-o"}, err: "flag needs a value: -o"},
+		{args: []string{"--nope=1"}, err: "unknown flag: --nope"},
+		{args: []string{"---json"}, err: "bad flag syntax: ---json"},
+		{args: []string{"--json=maybe"}, err: `invalid value "maybe" for --json`},
+		{args: []string{"a", "--help", "--nope"}, err: "flag: help requested"},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		var o options
+		(&command{flags: takesJSON | takesParent | takesRange | takesOut}).define(fs, &o)
+		pos, err := parseArgs(fs, c.args)
+		if c.err != "" {
+			if err == nil || !strings.HasPrefix(err.Error(), c.err) {
+				t.Errorf("%q: error %v, want %q", c.args, err, c.err)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(pos, c.pos) || o.out != c.o.out || o.json != c.o.json || o.length != c.o.length || !slices.Equal(o.parents, c.o.parents) {
+			t.Errorf("%q: %q %+v %v, want %q %+v", c.args, pos, o, err, c.pos, c.o)
+		}
+	}
+}
+
+// --help, -h and `help CMD` print usage on stdout and exit 0; a bad flag
+// exits 2 with one line and the usage on stderr.
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"--debug", "--help"}} {
+		code, out, errs := runCLI(args...)
+		if code != 0 || !strings.HasPrefix(out, "usage: vhdx [--debug] COMMAND") || errs != "" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, out, errs)
+		}
+	}
+	for _, cmd := range commands {
+		for _, args := range [][]string{{cmd.name, "--help"}, {cmd.name, "-h"}, {"help", cmd.name}, {cmd.name, "x.vhdx", "--help"}} {
+			code, out, errs := runCLI(args...)
+			if code != 0 || !strings.HasPrefix(out, "usage: vhdx "+cmd.name+" ") || !strings.Contains(out, "--parent PATH") || errs != "" {
+				t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, out, errs)
+			}
+		}
+		code, out, errs := runCLI(cmd.name, "x.vhdx", "--nope")
+		first, rest, _ := strings.Cut(errs, "\n")
+		if code != 2 || out != "" || first != "vhdx "+cmd.name+": unknown flag: --nope" || !strings.HasPrefix(rest, "usage: vhdx "+cmd.name+" ") {
+			t.Errorf("%s --nope: exit %d, stdout %q, stderr %q", cmd.name, code, out, errs)
+		}
+		if code, _, errs := runCLI(cmd.name); code != 2 || !strings.Contains(errs, "usage: vhdx "+cmd.name) {
+			t.Errorf("%s without arguments: exit %d %q", cmd.name, code, errs)
+		}
+	}
+	if code, out, errs := runCLI("frob"); code != 2 || out != "" || !strings.HasPrefix(errs, "vhdx: unknown command \"frob\"\nusage:") {
+		t.Errorf("unknown command: exit %d %q %q", code, out, errs)
+	}
+	if code, _, errs := runCLI("--frob", "info"); code != 2 || !strings.HasPrefix(errs, "vhdx: unknown flag: --frob\n") {
+		t.Errorf("unknown global flag: exit %d %q", code, errs)
+	}
+	if code, _, _ := runCLI(); code != 2 {
+		t.Errorf("no arguments: exit %d", code)
+	}
+}
+
+// blocksOf returns how many bytes f occupies on disk.
+func blocksOf(t *testing.T, path string) int64 {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Sys().(*syscall.Stat_t).Blocks * 512
+}
+
+// `-o -` is standard output for cat and get, and `-o FILE` leaves holes
+// where the bytes are zeros, for both.
+func TestOutput(t *testing.T) {
+	dir := t.TempDir()
+	im := sample()
+	p := write(t, dir, "a.vhdx", im)
+	want := expected(t, im, nil)
+	code, out, errs := runCLI("cat", p, "-o", "-")
+	if code != 0 || out != string(want) {
+		t.Fatalf("cat -o -: exit %d, %d bytes, %s", code, len(out), errs)
+	}
+	if _, err := os.Stat("-"); err == nil {
+		t.Fatal("cat -o - made a file named -")
+	}
+	// cat -o FILE: 6 MiB with about 1 MiB of non-zero bytes.
+	raw := filepath.Join(dir, "a.raw")
+	if code, _, errs := runCLI("cat", p, "-o", raw); code != 0 {
+		t.Fatalf("cat -o: exit %d %s", code, errs)
+	}
+	if got, _ := os.ReadFile(raw); !bytes.Equal(got, want) {
+		t.Fatal("cat -o: bytes differ")
+	}
+	if used := blocksOf(t, raw); used > 2<<20 {
+		t.Errorf("cat -o: %d bytes allocated for a 6 MiB disk with 1 MiB of data", used)
+	}
+
+	img, holes := extDisk(t)
+	code, out, errs = runCLI("get", img, "0", "/holes.bin", "-o", "-")
+	if code != 0 || out != string(holes) {
+		t.Fatalf("get -o -: exit %d, %d bytes, %s", code, len(out), errs)
+	}
+	got := filepath.Join(dir, "holes.bin")
+	if code, _, errs := runCLI("get", img, "0", "/holes.bin", "-o", got); code != 0 {
+		t.Fatalf("get -o: exit %d %s", code, errs)
+	}
+	if b, _ := os.ReadFile(got); !bytes.Equal(b, holes) {
+		t.Fatal("get -o: bytes differ")
+	}
+	// 512 KiB of data; the 2 MiB zero run is a hole.
+	if used := blocksOf(t, got); used >= int64(len(holes))-1<<20 {
+		t.Errorf("get -o: %d bytes allocated for a %d-byte file with a 2 MiB zero run", used, len(holes))
+	}
+	// The raw partition too (get without PATH goes through cat's writer).
+	code, out, _ = runCLI("get", img, "0", "-o", "-")
+	code2, whole, _ := runCLI("cat", img)
+	if code != 0 || code2 != 0 || out != whole || len(out) != 8<<20 {
+		t.Errorf("get IMAGE 0 -o -: exit %d, %d bytes; cat: %d bytes", code, len(out), len(whole))
+	}
+
+	// -o never overwrites the image it reads.
+	before, _ := os.ReadFile(p)
+	if code, _, errs := runCLI("cat", p, "-o", p); code != 2 || !strings.Contains(errs, "refusing to overwrite the input") {
+		t.Errorf("cat -o IMAGE: exit %d %q", code, errs)
+	}
+	if after, _ := os.ReadFile(p); !bytes.Equal(before, after) {
+		t.Error("cat -o IMAGE changed the image")
+	}
+}
+
+// countingReader counts ReadAt calls and fails them with err when set.
+type countingReader struct {
+	r     io.ReaderAt
+	reads atomic.Int64
+	err   error
+}
+
+func (c *countingReader) ReadAt(b []byte, off int64) (int, error) {
+	c.reads.Add(1)
+	if c.err != nil {
+		return 0, c.err
+	}
+	return c.r.ReadAt(b, off)
+}
+
+// bigSparse is a 256 MiB dynamic disk with data in its first block only:
+// 32 stream chunks.
+func bigSparse(t *testing.T) string {
+	return write(t, t.TempDir(), "big.vhdx", &builder.Image{
+		VirtualSize: 256 << 20,
+		Blocks: map[uint64]builder.Block{
+			0: {State: builder.PayloadFullyPresent, Fill: &builder.Fill{Pattern: builder.FillIndex, Value: 1}},
+		},
+	})
+}
+
+// A failed write stops the copy: the rest of the disk is not read.
+func TestWriteErrorStopsCopy(t *testing.T) {
+	img := bigSparse(t)
+	const chunks = (256 << 20) / streamChunk
+
+	// Standard output is a pipe whose reader goes away after 1 KiB.
+	pr, pw := io.Pipe()
+	go func() {
+		io.ReadFull(pr, make([]byte, 1024))
+		pr.Close()
+	}()
+	cr := &countingReader{}
+	c := &cli{wrapSource: func(r io.ReaderAt) io.ReaderAt { cr.r = r; return cr }}
+	var errb bytes.Buffer
+	c.stderr = &errb
+	c.stdout = pw
+	code := c.run(context.Background(), []string{"cat", img})
+	if code != 2 || errb.String() != "vhdx: writing output: io: read/write on closed pipe\n" {
+		t.Errorf("closed pipe: exit %d, stderr %q", code, errb.String())
+	}
+	// One chunk being written, two queued, one being read when it failed.
+	if n := cr.reads.Load(); n > 4 {
+		t.Errorf("closed pipe: %d of %d chunks read after the first write failed", n, chunks)
+	}
+
+	// A full device (not a regular file: the streaming path).
+	cr = &countingReader{}
+	code, _, errs := runWith(&cli{wrapSource: func(r io.ReaderAt) io.ReaderAt { cr.r = r; return cr }}, "cat", img, "-o", "/dev/full")
+	if code != 2 || !strings.Contains(errs, "no space left on device") {
+		t.Errorf("/dev/full: exit %d, stderr %q", code, errs)
+	}
+	if n := cr.reads.Load(); n > 4 {
+		t.Errorf("/dev/full: %d of %d chunks read", n, chunks)
+	}
+}
+
+// failingFile fails every write.
+type failingFile struct{ writes atomic.Int64 }
+
+func (f *failingFile) WriteAt(b []byte, off int64) (int, error) {
+	f.writes.Add(1)
+	return 0, syscall.ENOSPC
+}
+func (f *failingFile) Truncate(int64) error { return errors.New("truncate after a failed copy") }
+
+// patternReader is size bytes of 0xa5 without holding them.
+type patternReader struct{}
+
+func (patternReader) ReadAt(b []byte, off int64) (int, error) {
+	for i := range b {
+		b[i] = 0xa5
+	}
+	return len(b), nil
+}
+
+// The parallel file writer stops at the first failed write too: each
+// worker finishes at most the chunk it holds.
+func TestSparseWriteErrorStopsCopy(t *testing.T) {
+	cr := &countingReader{r: patternReader{}}
+	f := &failingFile{}
+	const size = 1 << 30 // 256 chunks
+	err := copySparse(context.Background(), f, source{r: cr, n: size})
+	var oe *outputError
+	if !errors.As(err, &oe) || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("error %v, want the write's ENOSPC", err)
+	}
+	if n, w := cr.reads.Load(), f.writes.Load(); n > 8 || w > 8 {
+		t.Errorf("%d chunks read, %d written of %d after the first write failed", n, w, size/fileChunk)
+	}
+}
+
+// A cancelled context (Ctrl-C) stops cat, get and check.
+func TestInterrupted(t *testing.T) {
+	img := bigSparse(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out := filepath.Join(t.TempDir(), "out")
+	for _, args := range [][]string{{"cat", img}, {"cat", img, "-o", out}, {"check", img}, {"map", img}} {
+		var o, e bytes.Buffer
+		if code := run(ctx, args, &o, &e); code != 2 || !strings.Contains(e.String(), "vhdx: interrupted") {
+			t.Errorf("%q: exit %d %q", args, code, e.String())
+		}
+	}
+}
+
+// An internal error (here an injected read failure) carries a stack trace,
+// printed only with --debug; format errors stay one plain line.
+func TestDebugStack(t *testing.T) {
+	img := write(t, t.TempDir(), "a.vhdx", sample())
+	inject := func() *cli {
+		return &cli{wrapSource: func(r io.ReaderAt) io.ReaderAt {
+			return &countingReader{r: r, err: errors.New("injected failure")}
+		}}
+	}
+	for _, out := range []string{"-", filepath.Join(t.TempDir(), "out")} {
+		code, _, errs := runWith(inject(), "cat", img, "-o", out)
+		if code != 2 || errs != "vhdx: internal error: injected failure (--debug prints where)\n" {
+			t.Errorf("-o %s without --debug: exit %d %q", out, code, errs)
+		}
+		for _, args := range [][]string{{"--debug", "cat", img, "-o", out}, {"cat", img, "-o", out, "--debug"}} {
+			code, _, errs := runWith(inject(), args...)
+			first, stack, _ := strings.Cut(errs, "\n")
+			if code != 2 || first != "vhdx: internal error: injected failure" ||
+				!strings.Contains(stack, "cmd/vhdx.readFull\n") || !strings.Contains(stack, "cmd/vhdx/copy.go:") {
+				t.Errorf("%q: exit %d, stderr:\n%s", args, code, errs)
+			}
+		}
+	}
+	// A damaged image is a format error: one line, no stack, --debug or not.
+	junk := filepath.Join(t.TempDir(), "junk.vhdx")
+	os.WriteFile(junk, make([]byte, 2<<20), 0o644)
+	code, _, errs := runCLI("--debug", "cat", junk)
+	if code != 2 || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "file type identifier at 0x0") {
+		t.Errorf("junk with --debug: exit %d %q", code, errs)
+	}
+	// A read error from the engine that names a structure stays plain too.
+	for _, err := range []error{
+		&core.FormatError{Structure: "BAT entry 3", Offset: 0x300000, Msg: "reserved state"},
+		&volume.FSError{FS: "ext4", Op: "read", Path: "/x", Err: volume.ErrDamaged},
+		&os.PathError{Op: "read", Path: "a.vhdx", Err: syscall.EIO},
+		context.Canceled,
+	} {
+		if got := unexpected(err); got != err {
+			t.Errorf("unexpected(%v) added a stack", err)
 		}
 	}
 }

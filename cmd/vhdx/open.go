@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -30,7 +32,7 @@ func openImage(ctx context.Context, paths, parents []string) (*core.Image, func(
 		}
 		st, err := f.Stat()
 		if err == nil && !st.Mode().IsRegular() {
-			err = fmt.Errorf("not a regular file")
+			err = &fs.PathError{Op: "open", Path: p, Err: errors.New("not a regular file")}
 		}
 		if err != nil {
 			f.Close()
@@ -43,7 +45,7 @@ func openImage(ctx context.Context, paths, parents []string) (*core.Image, func(
 	for _, p := range paths {
 		f, err := open(p)
 		if err != nil {
-			return nil, closeAll, fmt.Errorf("vhdx: %s: %v", p, err)
+			return nil, closeAll, fmt.Errorf("vhdx: %s: %w", p, err)
 		}
 		given = append(given, f)
 	}
@@ -86,7 +88,7 @@ func openImage(ctx context.Context, paths, parents []string) (*core.Image, func(
 		for _, img := range images {
 			names = append(names, img.Info().Name)
 		}
-		return nil, closeAll, fmt.Errorf("vhdx: the files are %d separate disks, not one chain (%s); give one disk at a time", len(images), strings.Join(names, ", "))
+		return nil, closeAll, userError(fmt.Sprintf("vhdx: the files are %d separate disks, not one chain (%s); give one disk at a time", len(images), strings.Join(names, ", ")))
 	}
 	for _, s := range skipped {
 		if len(paths) > 1 {

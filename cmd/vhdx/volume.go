@@ -13,10 +13,8 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -26,36 +24,12 @@ import (
 	"github.com/vhdxview/vhdxview/volume"
 )
 
-const volumeUsage = `  vhdx parts [--json] [--parent PATH]... IMAGE
-  vhdx ls    [--json] [--parent PATH]... IMAGE [PARTITION] [PATH]
-  vhdx get   [-o OUT] [--parent PATH]... IMAGE PARTITION [PATH]   (no PATH: the raw partition)`
-
-func runVolume(cmd string, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("vhdx "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var parents stringList
-	asJSON := fs.Bool("json", false, "print JSON")
-	out := fs.String("o", "", "write to `file` instead of standard output")
-	fs.Var(&parents, "parent", "parent `file` of a differencing disk (repeat, nearest first)")
-	pos, err := parseInterspersed(fs, args)
+func (c *cli) runVolume(ctx context.Context, cmd string, o *options, pos []string) int {
+	stdout, stderr := c.stdout, c.stderr
+	asJSON, out, parents := &o.json, &o.out, o.parents
+	img, closeAll, err := openImage(ctx, pos[:1], parents)
 	if err != nil {
-		return exitFail
-	}
-	lo, hi := 1, 1
-	switch cmd {
-	case "ls":
-		hi = 3
-	case "get":
-		lo, hi = 2, 3
-	}
-	if len(pos) < lo || len(pos) > hi {
-		fmt.Fprintf(stderr, "usage:\n%s\n", volumeUsage)
-		return exitFail
-	}
-	img, closeAll, err := openImage(context.Background(), pos[:1], parents)
-	if err != nil {
-		fmt.Fprintln(stderr, oneLine(err))
-		return exitFail
+		return c.fail(unexpected(err))
 	}
 	defer closeAll()
 	ss := int(img.Info().LogicalSectorSize)
@@ -94,25 +68,9 @@ func runVolume(cmd string, args []string, stdout, stderr io.Writer) int {
 			return exitFail
 		}
 		if len(pos) == 2 {
-			return cmdCat(img, p.Offset, p.Size, *out, stdout, stderr)
+			return c.cmdCat(ctx, img, p.Offset, p.Size, *out)
 		}
-		return cmdGet(img, tab, p, pos[2], *out, stdout, stderr)
-	}
-}
-
-// parseInterspersed parses flags that may come before, between or after
-// the positional arguments (`vhdx get IMAGE 1 /a -o a`).
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
+		return c.cmdGet(ctx, img, tab, p, pos[2], *out)
 	}
 }
 
@@ -294,7 +252,8 @@ func cmdLs(img *core.Image, tab *volume.Table, p volume.Partition, path string, 
 	return code
 }
 
-func cmdGet(img *core.Image, tab *volume.Table, p volume.Partition, path, out string, stdout, stderr io.Writer) int {
+func (c *cli) cmdGet(ctx context.Context, img *core.Image, tab *volume.Table, p volume.Partition, path, out string) int {
+	stderr := c.stderr
 	fsys, err := openVolume(img, tab, p)
 	if err != nil {
 		fmt.Fprintln(stderr, "vhdx:", oneLine(err))
@@ -305,35 +264,10 @@ func cmdGet(img *core.Image, tab *volume.Table, p volume.Partition, path, out st
 		fmt.Fprintln(stderr, "vhdx:", oneLine(err))
 		return exitFail
 	}
-	var w io.Writer = stdout
-	var of *os.File
-	if out != "" {
-		if of, err = os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644); err != nil {
-			fmt.Fprintln(stderr, "vhdx:", err)
-			return exitFail
-		}
-		defer of.Close()
-		w = of
-	}
-	// Stream in chunks: the file is never held whole in memory.
-	buf := make([]byte, 4<<20)
-	for off := int64(0); off < f.Size(); {
-		n := min(int64(len(buf)), f.Size()-off)
-		if _, err := f.ReadAt(buf[:n], off); err != nil && !(errors.Is(err, io.EOF) && off+n == f.Size()) {
-			fmt.Fprintln(stderr, "vhdx:", oneLine(err))
-			return exitFail
-		}
-		if _, err := w.Write(buf[:n]); err != nil {
-			fmt.Fprintln(stderr, "vhdx:", err)
-			return exitFail
-		}
-		off += n
-	}
-	if of != nil {
-		if err := of.Close(); err != nil {
-			fmt.Fprintln(stderr, "vhdx:", err)
-			return exitFail
-		}
+	// Streamed in chunks (the file is never held whole in memory), to a
+	// sparse file or standard output like cat.
+	if err := c.writeOut(ctx, source{r: f, n: f.Size()}, out); err != nil {
+		return c.fail(err)
 	}
 	return exitOK
 }
