@@ -93,14 +93,15 @@ func Open(ctx context.Context, r io.ReaderAt, size int64, opts *Options) (*Image
 	if err != nil {
 		return nil, err
 	}
-	if !img.meta.FileParameters.HasParent || (len(opts.Parents) == 0 && opts.Lookup == nil) {
+	if !img.meta.FileParameters.HasParent {
 		return img, nil
 	}
 	p := &pool{ctx: ctx, lookup: opts.Lookup}
 	for _, f := range opts.Parents {
 		p.add(f)
 	}
-	if err := p.attach(img, opts.Partial); err != nil {
+	alone := len(opts.Parents) == 0 && opts.Lookup == nil // Info says what is missing
+	if err := p.attach(img, opts.Partial || alone); err != nil {
 		return nil, err
 	}
 	return img, nil
