@@ -361,7 +361,7 @@ func TestOpenInfoReadMapPlan(t *testing.T) {
 	}
 
 	info := c.ok("info", map[string]any{"image": img})
-	if info.Get("type").String() != "dynamic" || info.Get("headers").Length() != 2 || info.Get("bat").Get("payload_blocks").Int() != 16 {
+	if info.Get("type").String() != "dynamic" || info.Get("structures").Index(1).Get("children").Length() != 2 || info.Get("payload_blocks").Int() != 16 {
 		t.Fatalf("info: %s", jsonString(info))
 	}
 
@@ -565,7 +565,7 @@ func TestMissingParentThenSupplied(t *testing.T) {
 	other := dynamicImage(t)
 	e = c.fail("open", map[string]any{"files": []any{child.jsFile(t), other.jsFile(t)}}, "MissingParentError")
 	if tried := e.Get("tried"); tried.Length() != 1 || !strings.Contains(tried.Index(0).String(), "dynamic.vhdx") ||
-		!strings.Contains(tried.Index(0).String(), "does not match") {
+		!strings.Contains(tried.Index(0).String(), "is not the parent_linkage") {
 		t.Fatalf("error: %s", jsonString(e))
 	}
 	// Two separate disks are not one chain.

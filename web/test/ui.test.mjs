@@ -347,7 +347,7 @@ test('a child without its parent names the parent; adding it opens the chain', a
   // A wrong file is refused with a reason; the panel stays.
   await page.setInputFiles('#parent-input', t.fx.make('other.vhdx', { virtualSize: 8 << 20 }));
   // The engine rejects it and says why: its DataWriteGuid is not the linkage.
-  await page.waitForFunction(() => /other\.vhdx: DataWriteGuid .* does not match parent_linkage 11111111-2222-4333-8444-555555555555/
+  await page.waitForFunction(() => /other\.vhdx: its DataWriteGuid .* is not the parent_linkage 11111111-2222-4333-8444-555555555555/
     .test((document.querySelector('#parent-needed .tried') || {}).textContent || ''));
   assert.ok(await page.isVisible('#parent-needed'));
   await page.setInputFiles('#parent-input', t.fx.path('parent.vhdx'));
