@@ -110,7 +110,8 @@ func Open(ctx context.Context, r io.ReaderAt, size int64, opts *Options) (*Image
 // OpenFiles opens the disks among files, given in any order: each file is
 // read once, the leaves (files no other file names as its parent) are found
 // and their parents attached. It returns one *Image per disk, the longest
-// chain first, and the files it did not use. Files that are no VHDX file
+// chain first (a differencing disk before plain ones of the same length), and
+// the files it did not use. Files that are no VHDX file
 // are skipped when others open; it fails when none does, or when a chain
 // cannot be completed and opts.Partial is false.
 func OpenFiles(ctx context.Context, files []File, opts *Options) ([]*Image, []Skipped, error) {
@@ -174,7 +175,15 @@ func OpenFiles(ctx context.Context, files []File, opts *Options) ([]*Image, []Sk
 		}
 		images = append(images, c.img)
 	}
-	sort.SliceStable(images, func(i, j int) bool { return len(images[i].Chain()) > len(images[j].Chain()) })
+	// The longest chain first; among equals, a differencing disk first
+	// (with its parent missing, it is still what the user opened).
+	sort.SliceStable(images, func(i, j int) bool {
+		a, b := images[i], images[j]
+		if la, lb := len(a.Chain()), len(b.Chain()); la != lb {
+			return la > lb
+		}
+		return a.meta.FileParameters.HasParent && !b.meta.FileParameters.HasParent
+	})
 	for _, c := range p.cands {
 		if c.img != nil && !c.used {
 			skipped = append(skipped, Skipped{Name: c.file.Name, Reason: "not a parent of any disk given"})

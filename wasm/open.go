@@ -244,7 +244,10 @@ func (s *Server) openChain(ctx context.Context, files []*file, partial bool) (*s
 		}
 		return nil, err
 	}
-	if len(images) > 1 {
+	// Several disks: a differencing chain among them is what the user
+	// opened (with a stray disk dropped along); the others are listed as
+	// skipped. Separate plain disks are an error naming them.
+	if len(images) > 1 && !preferred(images) {
 		var names []any
 		var s []string
 		for _, img := range images {
@@ -260,6 +263,11 @@ func (s *Server) openChain(ctx context.Context, files []*file, partial bool) (*s
 			sess.skipped = append(sess.skipped, &fileError{sk.Name, sk.Err})
 		}
 	}
+	for _, other := range images[1:] {
+		name := other.Info().Name
+		sess.skipped = append(sess.skipped, &fileError{name, &protoError{name: "SeparateDiskError",
+			msg: "a separate disk, not part of this chain; open it on its own"}})
+	}
 	sess.missing = sess.img.Info().MissingParent
 	for k := range sess.img.Chain() {
 		rd, _, _ := sess.img.File(k)
@@ -274,4 +282,12 @@ func (s *Server) openChain(ctx context.Context, files []*file, partial bool) (*s
 		return nil, &internalError{msg: "chain files do not match the chain"}
 	}
 	return sess, nil
+}
+
+// preferred says whether the first of several disks is clearly the one
+// meant: a longer chain than the next, or a differencing disk beside plain
+// ones.
+func preferred(images []*core.Image) bool {
+	a, b := images[0].Info(), images[1].Info()
+	return len(a.Chain) > len(b.Chain) || (a.Type == "differencing" && b.Type != "differencing")
 }
