@@ -5,9 +5,9 @@ package core
 // in pages on demand and kept in a small LRU cache.
 
 import (
-	"container/list"
 	"encoding/binary"
 	"fmt"
+	"github.com/vhdxview/vhdxview/internal/lru"
 	"io"
 	"sync"
 )
@@ -77,14 +77,8 @@ type bat struct {
 	chunkRatio int64
 
 	mu    sync.Mutex
-	pages map[int64]*list.Element
-	lru   list.List // of *batPage, most recent first
-	reads int64     // pages read from the file (for tests and benchmarks)
-}
-
-type batPage struct {
-	index   int64
-	entries []batEntry
+	pages *lru.Cache[int64, []batEntry]
+	reads int64 // pages read from the file (for tests and benchmarks)
 }
 
 // entry returns BAT entry i (0 ≤ i < entries).
@@ -96,15 +90,17 @@ func (t *bat) entry(i int64) (batEntry, error) {
 	if err != nil {
 		return 0, err
 	}
-	return p.entries[i%batPageEntries], nil
+	return p[i%batPageEntries], nil
 }
 
-func (t *bat) page(pi int64) (*batPage, error) {
+func (t *bat) page(pi int64) ([]batEntry, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if el, ok := t.pages[pi]; ok {
-		t.lru.MoveToFront(el)
-		return el.Value.(*batPage), nil
+	if t.pages == nil {
+		t.pages = lru.New[int64, []batEntry](batCachePages)
+	}
+	if p, ok := t.pages.Get(pi); ok {
+		return p, nil
 	}
 	n := min(batPageEntries, t.entries-pi*batPageEntries)
 	buf := make([]byte, n*8)
@@ -113,19 +109,11 @@ func (t *bat) page(pi int64) (*batPage, error) {
 		return nil, &IOError{Structure: "BAT", Offset: off, Err: err}
 	}
 	t.reads++
-	p := &batPage{index: pi, entries: make([]batEntry, n)}
-	for k := range p.entries {
-		p.entries[k] = batEntry(binary.LittleEndian.Uint64(buf[k*8:]))
+	p := make([]batEntry, n)
+	for k := range p {
+		p[k] = batEntry(binary.LittleEndian.Uint64(buf[k*8:]))
 	}
-	if t.pages == nil {
-		t.pages = make(map[int64]*list.Element)
-	}
-	t.pages[pi] = t.lru.PushFront(p)
-	if t.lru.Len() > batCachePages {
-		old := t.lru.Back()
-		t.lru.Remove(old)
-		delete(t.pages, old.Value.(*batPage).index)
-	}
+	t.pages.Add(pi, p)
 	return p, nil
 }
 
