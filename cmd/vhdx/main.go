@@ -134,7 +134,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	case "parts", "ls", "get":
 		return c.runVolume(ctx, name, &o, pos)
 	}
-	img, closeAll, err := openImage(ctx, pos, o.parents)
+	img, closeAll, err := openImage(ctx, pos, o.parents, c.stderr)
 	if err != nil {
 		return c.fail(unexpected(err))
 	}

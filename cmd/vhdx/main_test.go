@@ -227,6 +227,24 @@ func TestCatChain(t *testing.T) {
 	if code != 0 || in.Type != "differencing" || len(in.Chain) != 2 {
 		t.Fatalf("info chain: exit %d %+v", code, in)
 	}
+	// The chain's files as arguments, in either order.
+	for _, args := range [][]string{{"cat", moved, childPath}, {"cat", childPath, moved}} {
+		if code, out, errs := runCLI(args...); code != 0 || out != string(want) {
+			t.Fatalf("%v: exit %d %s", args, code, errs)
+		}
+	}
+	// Two separate disks are not one chain: both are named.
+	code, _, errs = runCLI("info", moved, wrong)
+	if code != 2 || !strings.Contains(errs, "separate disks") || !strings.Contains(errs, "wrong.vhdx") || !strings.Contains(errs, "renamed.vhdx") {
+		t.Fatalf("separate disks: exit %d %q", code, errs)
+	}
+	// A file that is not VHDX beside the chain is skipped with a note.
+	junk := filepath.Join(other, "notes.txt")
+	os.WriteFile(junk, []byte("not a disk"), 0o644)
+	code, out, errs = runCLI("cat", junk, childPath, moved)
+	if code != 0 || out != string(want) || !strings.Contains(errs, "skipped "+junk) || !strings.Contains(errs, "not a VHDX file") {
+		t.Fatalf("with a stray file: exit %d %q", code, errs)
+	}
 }
 
 func TestParseSize(t *testing.T) {

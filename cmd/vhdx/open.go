@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -18,7 +19,7 @@ import (
 // child's locator says: --parent paths first (nearest parent first), then
 // the locator's relative_path against the child's folder, then its absolute
 // paths, then the parent's bare file name in the child's folder.
-func openImage(ctx context.Context, paths, parents []string) (*core.Image, func(), error) {
+func openImage(ctx context.Context, paths, parents []string, warn io.Writer) (*core.Image, func(), error) {
 	var files []*os.File
 	closeAll := func() {
 		for _, f := range files {
@@ -92,7 +93,7 @@ func openImage(ctx context.Context, paths, parents []string) (*core.Image, func(
 	}
 	for _, s := range skipped {
 		if len(paths) > 1 {
-			fmt.Fprintf(os.Stderr, "vhdx: skipped %s\n", s)
+			fmt.Fprintf(warn, "vhdx: skipped %s\n", s)
 		}
 	}
 	return images[0], closeAll, nil

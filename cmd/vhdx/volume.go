@@ -27,7 +27,7 @@ import (
 func (c *cli) runVolume(ctx context.Context, cmd string, o *options, pos []string) int {
 	stdout, stderr := c.stdout, c.stderr
 	asJSON, out, parents := &o.json, &o.out, o.parents
-	img, closeAll, err := openImage(ctx, pos[:1], parents)
+	img, closeAll, err := openImage(ctx, pos[:1], parents, c.stderr)
 	if err != nil {
 		return c.fail(unexpected(err))
 	}
