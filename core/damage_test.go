@@ -263,7 +263,7 @@ func TestDamageTolerated(t *testing.T) {
 			}
 			wantCheck(t, rep, "header 1", StatusWarning, "Checksum")
 			wantCheck(t, rep, "header 2", StatusOK, "current")
-			hs := img.Info().Structures[1]
+			hs := img.Info().Structures[0].Children[1]
 			if h1, h2 := hs.Children[0], hs.Children[1]; !slices.Contains(h1.Tags, "CRC bad") || !slices.Contains(h2.Tags, "current") || h1.Status != StatusWarning {
 				t.Errorf("Info: header 1 %+v, header 2 %+v", h1, h2)
 			}

@@ -36,14 +36,24 @@ func ExampleOpen() {
 	}
 	in := img.Info()
 	fmt.Println(in.Type, in.VirtualSize, in.BlockSize, in.Creator)
-	for _, s := range in.Structures {
-		fmt.Printf("%s at 0x%x\n", s.Name, s.Offset)
+	var walk func(ss []core.Structure, indent string)
+	walk = func(ss []core.Structure, indent string) {
+		for _, s := range ss {
+			fmt.Printf("%s%s at 0x%x\n", indent, s.Name, s.Offset)
+			if s.ID == "header-section" || s.ID == "headers" {
+				walk(s.Children, indent+"  ")
+			}
+		}
 	}
+	walk(in.Structures, "")
 	// Output:
 	// dynamic 4194304 1048576 example
-	// file type identifier at 0x0
-	// headers at 0x10000
-	// region tables at 0x30000
+	// header section at 0x0
+	//   file type identifier at 0x0
+	//   headers at 0x10000
+	//     header 1 at 0x10000
+	//     header 2 at 0x20000
+	//   region tables at 0x30000
 	// log at 0x100000
 	// metadata table at 0x200000
 	// BAT at 0x300000

@@ -27,8 +27,9 @@ type Info struct {
 	// MissingParent says which parent is not attached, when the chain was
 	// opened partially.
 	MissingParent *ChainError `json:"missing_parent,omitempty"`
-	// Structures are the file's structures in file order, each with its
-	// parts as children.
+	// Structures are the file's structures in file order (the header
+	// section, the log, the metadata region, the BAT), each with its parts
+	// as children.
 	Structures []Structure `json:"structures"`
 }
 
@@ -83,7 +84,9 @@ func (img *Image) Info() *Info {
 		in.Chain = append(in.Chain, ChainLevel{Level: lvl.level, Name: lvl.name, Type: lvl.Type(), FileSize: lvl.fileSize,
 			VirtualDiskID: lvl.meta.VirtualDiskID.String(), DataWriteGUID: lvl.hdr().DataWriteGUID.String(), LogReplayed: lvl.log.Replayed})
 	}
-	in.Structures = []Structure{img.identStructure(), img.headerStructures(), img.regionStructures()}
+	in.Structures = []Structure{{ID: "header-section", Name: "header section", Offset: 0, Length: headerSectionSize, Status: StatusOK,
+		Note:     "the file type identifier, two headers and two region tables; the rest is reserved",
+		Children: []Structure{img.identStructure(), img.headerStructures(), img.regionStructures()}}}
 	if s, ok := img.logStructure(); ok {
 		in.Structures = append(in.Structures, s)
 	}

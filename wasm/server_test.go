@@ -361,7 +361,7 @@ func TestOpenInfoReadMapPlan(t *testing.T) {
 	}
 
 	info := c.ok("info", map[string]any{"image": img})
-	if info.Get("type").String() != "dynamic" || info.Get("structures").Index(1).Get("children").Length() != 2 || info.Get("payload_blocks").Int() != 16 {
+	if info.Get("type").String() != "dynamic" || info.Get("structures").Index(0).Get("children").Index(1).Get("children").Length() != 2 || info.Get("payload_blocks").Int() != 16 {
 		t.Fatalf("info: %s", jsonString(info))
 	}
 

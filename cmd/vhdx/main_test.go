@@ -87,7 +87,7 @@ func TestInfoJSONKeys(t *testing.T) {
 	// The structure list: header 2 (the greater sequence number) is current,
 	// and its fields carry their file offsets.
 	var hs map[string]any
-	for _, st := range m["structures"].([]any) {
+	for _, st := range m["structures"].([]any)[0].(map[string]any)["children"].([]any) {
 		if st.(map[string]any)["id"] == "headers" {
 			hs = st.(map[string]any)
 		}

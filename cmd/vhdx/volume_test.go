@@ -4,24 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vhdxview/vhdxview/internal/reftool"
 )
 
-func runTool(t *testing.T, name string, args ...string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("VHDXVIEW_ALLOW_MISSING_TOOLS") == "1" {
-			t.Skipf("%s missing", name)
-		}
-		t.Fatalf("%s is required (set VHDXVIEW_ALLOW_MISSING_TOOLS=1 to skip): %v", name, err)
-	}
-	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-}
+// runTool runs a tool the test builds its disks with (see internal/reftool).
+func runTool(t *testing.T, name string, args ...string) { reftool.Run(t, name, args...) }
 
 // volumeDisk makes a dynamic VHDX holding a GPT disk (sgdisk) with an ext4
 // volume (mkfs.ext4 -d) as partition 1 and an unformatted partition 2.

@@ -588,7 +588,8 @@ function structureAt(off) {
     }
   };
   walk(S.info.structures);
-  if (!best) return off < 0x100000 ? 'header section (reserved)' : 'payload blocks or free space';
+  if (!best) return 'payload blocks or free space';
+  if (best.id === 'header-section') return 'header section (reserved)';
   const tags = (best.tags || []).filter((t) => t === 'current' || t === 'in use');
   if (best.id === 'bat') return `BAT (entry ${grouped(Math.floor((off - best.offset) / 8))})`;
   return `${best.name}${tags.length ? ` (${tags.join(', ')})` : ''}`;

@@ -14,7 +14,7 @@ export function renderStructure(root, { info, report, onShow }) {
   for (const c of (report && report.checks) || []) if (c.level === 0 && !checks.has(c.structure)) checks.set(c.structure, c);
   const ctx = { onShow, checks };
   const stats = report && report.bat && report.bat[0];
-  const top = (info.structures || []).map((s) => structureNode(ctx, s, stats, true));
+  const top = (info.structures || []).map((s) => structureNode(ctx, s, stats, 0));
   replace(root, el('div', { class: 'tree', role: 'tree' }, top));
 }
 
@@ -25,7 +25,7 @@ const TAG_KIND = {
   replayed: 'warn', required: 'muted', user: 'muted',
 };
 
-function structureNode(ctx, s, stats, open) {
+function structureNode(ctx, s, stats, depth) {
   const kv = (s.fields || []).map((f) => [f.name, f.value, null, f]);
   if (s.note) kv.unshift([s.status === 'ok' ? 'Note' : 'Problem', s.note, s.status === 'ok' ? null : 'error']);
   const badges = (s.tags || []).map((t) => badge(TAG_KIND[t] || 'muted', t));
@@ -37,10 +37,10 @@ function structureNode(ctx, s, stats, open) {
   if (s.status !== 'ok' && !(s.tags || []).includes('invalid')) badges.push(badge(s.status === 'error' ? 'bad' : 'warn', s.status, s.note));
   return node(ctx, {
     name: s.name, id: s.id, offset: s.offset, length: s.length, check: s.name,
-    open: open && (s.children || []).length > 0 && s.children.length <= 4,
+    open: depth < 2 && (s.children || []).length > 0 && s.children.length <= 4,
     data: { tags: (s.tags || []).join(','), status: s.status },
     badges, kv,
-    children: (s.children || []).map((c) => structureNode(ctx, c, stats, false)),
+    children: (s.children || []).map((c) => structureNode(ctx, c, stats, depth + 1)),
   });
 }
 
