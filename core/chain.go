@@ -52,15 +52,15 @@ type Skipped struct {
 // It matches ErrNoParent when no file given is the parent, and ErrFormat
 // when a file that claims to be it cannot be one (cycle, sector size).
 type ChainError struct {
-	Child    string   `json:"child"`           // the file whose parent is missing or wrong
-	Level    int      `json:"level"`           // its level in the chain
-	Linkages []string `json:"linkages"`        // the DataWriteGuids it accepts
-	Paths    []string `json:"paths"`           // the locator's paths, as hints
+	Child    string   `json:"child"`    // the file whose parent is missing or wrong
+	Level    int      `json:"level"`    // its level in the chain
+	Linkages []string `json:"linkages"` // the DataWriteGuids it accepts
+	Paths    []string `json:"paths"`    // the locator's paths, as hints
 	// Locator is every key of the child's parent locator (MS-VHDX
 	// 2.6.2.6.3): parent_linkage, relative_path, volume_path, ...
-	Locator map[string]string `json:"locator,omitempty"`
-	Tried    []string `json:"tried,omitempty"` // each candidate and why it is not the parent
-	Msg      string   `json:"message"`
+	Locator  map[string]string `json:"locator,omitempty"`
+	Tried    []string          `json:"tried,omitempty"` // each candidate and why it is not the parent
+	Msg      string            `json:"message"`
 	noParent bool
 }
 
