@@ -407,20 +407,16 @@ func FuzzLogEntry(f *testing.F) {
 			if err != nil {
 				continue
 			}
-			if int(e.Header.DescriptorCount) != len(e.Descriptors) {
-				t.Fatalf("entry at %d: %d descriptors, header says %d", p, len(e.Descriptors), e.Header.DescriptorCount)
-			}
-			for _, d := range e.Descriptors {
-				if !d.Zero && len(d.Data) != logSector {
-					t.Fatalf("data descriptor with %d bytes", len(d.Data))
-				}
+			ds := entryDescriptors(t, ring, e)
+			if int(e.header.DescriptorCount) != len(ds) || len(ds) != e.dataDescs+e.zeroDescs {
+				t.Fatalf("entry at %d: %d descriptors (%d data, %d zero), header says %d", p, len(ds), e.dataDescs, e.zeroDescs, e.header.DescriptorCount)
 			}
 		}
 		info := &LogInfo{}
 		active, _ := ring.activeSequence(info)
 		for i := 1; i < len(active); i++ {
-			if active[i].Header.SequenceNumber != active[i-1].Header.SequenceNumber+1 {
-				t.Fatalf("active sequence not consecutive: %d after %d", active[i].Header.SequenceNumber, active[i-1].Header.SequenceNumber)
+			if active[i].header.SequenceNumber != active[i-1].header.SequenceNumber+1 {
+				t.Fatalf("active sequence not consecutive: %d after %d", active[i].header.SequenceNumber, active[i-1].header.SequenceNumber)
 			}
 		}
 		if len(info.Damaged) > maxDamagedReports {
