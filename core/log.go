@@ -447,7 +447,7 @@ func openLog(f io.ReaderAt, fileSize int64, h *Header) (*LogInfo, io.ReaderAt, i
 	for _, e := range active {
 		info.Active = append(info.Active, entryInfo(e, ring.fileOff))
 		err := ring.descriptors(e.logOffset, &e.header, func(d logDescriptor) {
-			u := update{off: int64(d.fileOffset), end: int64(d.fileOffset + d.length), desc: d.desc, sector: d.sector}
+			u := update{off: int64(d.fileOffset), end: int64(d.fileOffset + d.length), desc: int32(d.desc), sector: int32(d.sector)}
 			if d.zero {
 				u.desc = -1
 				info.ZeroRanges++

@@ -25,7 +25,7 @@ import (
 // handed to newOverlay is its place in the replay order.
 type update struct {
 	off, end     int64
-	desc, sector int64
+	desc, sector int32 // the log is at most maxLogSize (64 MiB) long
 }
 
 // span is a piece of the replayed file that does not come from the base
@@ -52,7 +52,11 @@ type overlay struct {
 // updates (the size of the page buffer to reserve) and page writes the 4
 // KiB page of a data update into dst.
 func newOverlay(base io.ReaderAt, baseSize int64, ups []update, dataCount int, page func(dst []byte, desc, sector int64)) *overlay {
-	o := &overlay{base: base, baseSize: baseSize, size: baseSize}
+	// Zero spans are the union of the zero updates (at most one piece
+	// each) cut by the pages data updates win (each cut adds at most one
+	// piece), and there is at most one data span per data update: so
+	// reserving this many spans allocates them once.
+	o := &overlay{base: base, baseSize: baseSize, size: baseSize, spans: make([]span, 0, len(ups)+dataCount)}
 	order := make([]int32, len(ups)) // ≤ 2^21 for a 64 MiB log
 	for i := range order {
 		order[i] = int32(i)
@@ -89,7 +93,7 @@ func newOverlay(base io.ReaderAt, baseSize int64, ups []update, dataCount int, p
 			o.add(pos, end, nil)
 		} else {
 			if bufFor != top {
-				page(buf[:], u.desc, u.sector)
+				page(buf[:], int64(u.desc), int64(u.sector))
 				bufFor = top
 			}
 			o.add(pos, end, buf[pos-u.off:end-u.off])
