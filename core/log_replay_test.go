@@ -151,48 +151,60 @@ func BenchmarkReplayManyDescriptors(b *testing.B) {
 
 // TestLogReplayAllocationBounded: the largest log Open accepts (64 MiB)
 // filled with zero descriptors, each zeroing 1 GiB: about two million of
-// them, 2 PiB in all. Open may allocate a small multiple of the log, and
-// nothing per zeroed page (that would be 2^39 pages).
+// them, 2 PiB in all when they are disjoint. Open may allocate a small
+// multiple of the log, and nothing per zeroed page (that would be 2^39
+// pages). The second case stacks them all on one range, which keeps every
+// one of them live in the sweep at once.
 func TestLogReplayAllocationBounded(t *testing.T) {
 	const logLen = maxLogSize
 	// One entry exactly as long as the log: 16,384 descriptor sectors.
 	n := 126 + 128*(logLen/logSector-1)
-	im := &builder.Image{VirtualSize: 4 * mB, LogLength: logLen}
-	lay, err := im.Layout()
-	if err != nil {
-		t.Fatal(err)
-	}
-	im.Log = &builder.Log{Entries: []builder.LogEntry{{
-		Zeros: []builder.ZeroSeries{{FileOffset: uint64(lay.FileSize), Length: 1 << 30, Stride: 2 << 30, Count: n}},
-	}}}
-	b, err := im.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var img *Image
-	alloc := allocated(func() { img, err = openBytes(b, nil) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	li := img.Log
-	if !li.Replayed || li.ZeroRanges != n || li.RangeCount != n || li.RangeBytes != int64(n)<<30 {
-		t.Fatalf("LogInfo: replayed %v, %d zero descriptors, %d ranges of %d bytes", li.Replayed, li.ZeroRanges, li.RangeCount, li.RangeBytes)
-	}
-	if want := lay.FileSize + int64(n-1)*(2<<30) + 1<<30; li.ReplayedSize != want || len(li.Ranges) != maxReportedRanges {
-		t.Fatalf("replayed size %d, want %d; %d ranges listed", li.ReplayedSize, want, len(li.Ranges))
-	}
-	t.Logf("Open allocated %d MiB for a %d MiB log of %d descriptors", alloc/mB, logLen/mB, n)
-	if alloc > 3*logLen {
-		t.Errorf("Open allocated %d MiB for a %d MiB log, want at most %d MiB", alloc/mB, logLen/mB, 3*logLen/mB)
-	}
-	// A read in the middle of the zeroed petabytes is a binary search.
-	p := make([]byte, 3*4096)
-	mid := lay.FileSize + int64(n/2)*(2<<30) - 4096
-	for i := range p {
-		p[i] = 1
-	}
-	if k, err := img.view.ReadAt(p, mid); k != len(p) || err != nil || !bytes.Equal(p, make([]byte, len(p))) {
-		t.Fatalf("read at 0x%x: %d bytes, %v, zero %v", mid, k, err, bytes.Equal(p, make([]byte, len(p))))
+	for _, c := range []struct {
+		name   string
+		stride uint64
+		ranges int
+	}{{"disjoint", 2 << 30, n}, {"stacked", 0, 1}} {
+		t.Run(c.name, func(t *testing.T) {
+			im := &builder.Image{VirtualSize: 4 * mB, LogLength: logLen}
+			lay, err := im.Layout()
+			if err != nil {
+				t.Fatal(err)
+			}
+			im.Log = &builder.Log{Entries: []builder.LogEntry{{
+				Zeros: []builder.ZeroSeries{{FileOffset: uint64(lay.FileSize), Length: 1 << 30, Stride: c.stride, Count: n}},
+			}}}
+			b, err := im.Bytes()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var img *Image
+			alloc := allocated(func() { img, err = openBytes(b, nil) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			li := img.Log
+			if !li.Replayed || li.ZeroRanges != n || li.RangeCount != c.ranges || li.RangeBytes != int64(c.ranges)<<30 {
+				t.Fatalf("LogInfo: replayed %v, %d zero descriptors, %d ranges of %d bytes", li.Replayed, li.ZeroRanges, li.RangeCount, li.RangeBytes)
+			}
+			last := lay.FileSize + int64(n-1)*int64(c.stride)
+			if want := last + 1<<30; li.ReplayedSize != want || len(li.Ranges) != min(c.ranges, maxReportedRanges) {
+				t.Fatalf("replayed size %d, want %d; %d ranges listed", li.ReplayedSize, want, len(li.Ranges))
+			}
+			t.Logf("Open allocated %d MiB for a %d MiB log of %d descriptors", alloc/mB, logLen/mB, n)
+			if alloc > 3*logLen {
+				t.Errorf("Open allocated %d MiB for a %d MiB log, want at most %d MiB", alloc/mB, logLen/mB, 3*logLen/mB)
+			}
+			// A read across the last zeroed range and what follows it
+			// (the file's end, then nothing) is a binary search.
+			p := bytes.Repeat([]byte{1}, 3*4096)
+			if k, err := img.view.ReadAt(p, last+1<<30-4096); k != 4096 || err != io.EOF || !bytes.Equal(p[:k], make([]byte, k)) {
+				t.Fatalf("read at the end: %d bytes, %v", k, err)
+			}
+			p = bytes.Repeat([]byte{1}, 3*4096)
+			if k, err := img.view.ReadAt(p, last-4096); k != len(p) || err != nil || !bytes.Equal(p, make([]byte, len(p))) {
+				t.Fatalf("read at 0x%x: %d bytes, %v, zero %v", last-4096, k, err, bytes.Equal(p, make([]byte, len(p))))
+			}
+		})
 	}
 }
 

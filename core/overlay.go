@@ -63,7 +63,7 @@ func newOverlay(base io.ReaderAt, baseSize int64, ups []update, dataCount int, p
 	}
 	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(ups[a].off, ups[b].off) })
 	o.data = make([]byte, 0, dataCount*logSector)
-	var live latestHeap
+	live := make(latestHeap, 0, len(order)) // all of them when they all overlap
 	var buf [logSector]byte
 	bufFor := int32(-1) // the update whose page is in buf
 	next := 0
