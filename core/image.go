@@ -21,7 +21,7 @@ type Image struct {
 	regionTables  [2]*regionTable
 	regions       *regionTable // the copy in use
 	regionNote    string       // set when copy 2 is used, or the copies differ
-	log           *LogInfo
+	log           *logInfo
 	meta          *metadata
 	geom          diskGeometry
 	batRegion     regionEntry
@@ -104,7 +104,7 @@ func openFile(ctx context.Context, r io.ReaderAt, size int64, name string, level
 	}
 
 	// The log is replayed before anything else is read (MS-VHDX 2.3.3).
-	img.log, img.view, img.viewSize, err = openLog(r, size, h)
+	img.log, img.view, img.viewSize, err = openLog(ctx, r, size, h)
 	if err != nil {
 		return nil, err
 	}

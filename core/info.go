@@ -228,8 +228,13 @@ func (img *Image) logStructure() (Structure, bool) {
 	if l.Replayed {
 		s.Tags = append(s.Tags, "replayed")
 		s.Fields = append(s.Fields,
-			Field{Name: "Replay", Value: fmt.Sprintf("%d data sectors, %d zero ranges (%d bytes)", l.DataSectors, l.ZeroRanges, l.ZeroBytes)},
+			Field{Name: "Replay", Value: fmt.Sprintf("%d entries, %d descriptors: %d data sectors, %d zero ranges (%d bytes)",
+				l.Entries, l.Descriptors, l.DataSectors, l.ZeroRanges, l.ZeroBytes)},
+			Field{Name: "File ranges written", Value: fmt.Sprintf("%d ranges, %d bytes", l.RangeCount, l.RangeBytes)},
 			Field{Name: "File size", Value: fmt.Sprintf("%d bytes on disk, %d after replay", l.FileSize, l.ReplayedSize)})
+		for i, r := range l.Ranges { // at most the first few
+			s.Fields = append(s.Fields, Field{Name: fmt.Sprintf("Range %d", i+1), Value: fmt.Sprintf("0x%x +%d bytes", r.Offset, r.Length)})
+		}
 	}
 	for _, a := range l.Active {
 		s.Children = append(s.Children, Structure{ID: fmt.Sprintf("log-entry-%d", a.Sequence), Name: "log entry",

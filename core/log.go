@@ -6,11 +6,13 @@ package core
 // the log take effect.
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
-	"sort"
+	"math"
 
 	"github.com/google/uuid"
 )
@@ -27,8 +29,8 @@ const (
 	maxDamagedReports = 32
 )
 
-// LogEntryHeader is the 64-byte header of a log entry (MS-VHDX 2.3.1.1).
-type LogEntryHeader struct {
+// logEntryHeader is the 64-byte header of a log entry (MS-VHDX 2.3.1.1).
+type logEntryHeader struct {
 	Signature         uint32
 	Checksum          uint32
 	EntryLength       uint32
@@ -41,8 +43,8 @@ type LogEntryHeader struct {
 	LastFileOffset    uint64
 }
 
-func decodeLogEntryHeader(b []byte) LogEntryHeader {
-	return LogEntryHeader{
+func decodeLogEntryHeader(b []byte) logEntryHeader {
+	return logEntryHeader{
 		Signature:         binary.LittleEndian.Uint32(b[0:]),
 		Checksum:          binary.LittleEndian.Uint32(b[4:]),
 		EntryLength:       binary.LittleEndian.Uint32(b[8:]),
@@ -56,24 +58,29 @@ func decodeLogEntryHeader(b []byte) LogEntryHeader {
 	}
 }
 
-// LogDescriptor is a zero descriptor (MS-VHDX 2.3.1.2) or a data descriptor
-// (2.3.1.3) with its data sector already reassembled.
-type LogDescriptor struct {
-	Zero       bool
-	FileOffset uint64
-	Length     uint64 // ZeroLength, or 4096 for data
-	Data       []byte // 4096 bytes for data descriptors
+// logEntry is a valid log entry: where it starts, its header and how many
+// descriptors of each kind it has. The descriptors themselves are decoded
+// again when the entry is replayed, so the scan, which may find an entry
+// at every sector, keeps a few words per entry however large it is.
+type logEntry struct {
+	logOffset            int64 // offset within the log
+	header               logEntryHeader
+	dataDescs, zeroDescs int
 }
 
-// LogEntry is a valid, decoded log entry.
-type LogEntry struct {
-	LogOffset   int64 // offset within the log
-	Header      LogEntryHeader
-	Descriptors []LogDescriptor
+// logDescriptor is a zero descriptor (MS-VHDX 2.3.1.2) or a data
+// descriptor (2.3.1.3). A data descriptor's page is not copied out of the
+// log: desc and sector say where its pieces are (see logRing.page).
+type logDescriptor struct {
+	zero       bool
+	fileOffset uint64
+	length     uint64 // ZeroLength, or 4096 for data
+	desc       int64  // data: log offset of the descriptor
+	sector     int64  // data: log offset of its data sector (2.3.1.4)
 }
 
-// LogEntryInfo describes a log entry for reports.
-type LogEntryInfo struct {
+// logEntryInfo describes a log entry for reports.
+type logEntryInfo struct {
 	LogOffset         int64  `json:"log_offset"`
 	FileOffset        int64  `json:"file_offset"`
 	Length            uint32 `json:"length"`
@@ -85,37 +92,51 @@ type LogEntryInfo struct {
 	LastFileOffset    uint64 `json:"last_file_offset"`
 }
 
-// LogProblem is an entry-shaped thing in the log that is not a valid entry.
-type LogProblem struct {
+// logProblem is an entry-shaped thing in the log that is not a valid entry.
+type logProblem struct {
 	LogOffset  int64  `json:"log_offset"`
 	FileOffset int64  `json:"file_offset"`
 	Message    string `json:"message"`
 }
 
-// FileRange is a range of file offsets.
-type FileRange struct {
+// fileRange is a range of file offsets.
+type fileRange struct {
 	Offset int64 `json:"offset"`
 	Length int64 `json:"length"`
 }
 
-// LogInfo is what Open learned about the log.
-type LogInfo struct {
+// maxReportedRanges bounds LogInfo.Ranges: a 64 MiB log can write about
+// two million separate ranges, so the report counts them and lists the
+// first few.
+const maxReportedRanges = 16
+
+// logInfo is what Open learned about the log.
+type logInfo struct {
 	Offset   int64     `json:"offset"`
 	Length   int64     `json:"length"`
 	GUID     uuid.UUID `json:"guid"`
 	Present  bool      `json:"present"`  // LogGuid is not zero
 	Replayed bool      `json:"replayed"` // an active sequence was replayed in memory
 	// ValidEntries counts valid entries anywhere in the log (LogGuid match).
-	ValidEntries int            `json:"valid_entries"`
-	Active       []LogEntryInfo `json:"active,omitempty"` // the active sequence, tail first
-	Damaged      []LogProblem   `json:"damaged,omitempty"`
-	// What replay did.
-	DataSectors  int         `json:"data_sectors"`
-	ZeroRanges   int         `json:"zero_ranges"`
-	ZeroBytes    int64       `json:"zero_bytes"`
-	Ranges       []FileRange `json:"ranges,omitempty"` // file ranges written by replay, merged
-	FileSize     int64       `json:"file_size"`        // the file's real size
-	ReplayedSize int64       `json:"replayed_size"`    // the size after replay (LastFileOffset rule)
+	ValidEntries int `json:"valid_entries"`
+	// Active is the active sequence, tail first: at most one entry per
+	// 4 KiB of log.
+	Active  []logEntryInfo `json:"active,omitempty"`
+	Damaged []logProblem   `json:"damaged,omitempty"` // at most maxDamagedReports
+	// What replay did, as counts: lists would grow with the log.
+	Entries     int   `json:"entries"`      // entries replayed (len(Active))
+	Descriptors int   `json:"descriptors"`  // descriptors replayed, both kinds
+	DataSectors int   `json:"data_sectors"` // data descriptors replayed
+	ZeroRanges  int   `json:"zero_ranges"`  // zero descriptors replayed
+	ZeroBytes   int64 `json:"zero_bytes"`   // the sum of their ZeroLength (stops at 2^63-1)
+	// RangeCount and RangeBytes measure the file ranges replay wrote,
+	// merged where they overlap or touch; Ranges lists the first
+	// maxReportedRanges (16) of them, in file order.
+	RangeCount   int         `json:"range_count"`
+	RangeBytes   int64       `json:"range_bytes"`
+	Ranges       []fileRange `json:"ranges,omitempty"`
+	FileSize     int64       `json:"file_size"`     // the file's real size
+	ReplayedSize int64       `json:"replayed_size"` // the size after replay (LastFileOffset rule)
 }
 
 // logRing is the log region read whole, addressed modulo its length.
@@ -137,26 +158,38 @@ var errLogBudget = errors.New("log scan budget exceeded")
 
 func (l *logRing) checksumBudget() int64 { return 32*int64(len(l.b)) + 16*mib }
 
+// at returns the n bytes at log offset p (taken modulo the log's size).
+// The log's size is a multiple of 4 KiB and callers never ask for bytes
+// that cross a 4 KiB boundary (a sector, a descriptor, a field in one), so
+// this never needs to wrap and never copies.
 func (l *logRing) at(p int64, n int) []byte {
+	p %= int64(len(l.b))
+	return l.b[p : p+int64(n)]
+}
+
+// checksum returns the CRC-32C of the n bytes at log offset p (an entry,
+// wrapping at the end of the log if it must) with the Checksum field, bytes
+// 4..7, taken as zero (MS-VHDX 2.3.1.1). It reads the ring in place.
+func (l *logRing) checksum(p, n int64) uint32 {
+	var zero [4]byte
+	c := crc32.Update(0, castagnoli, l.at(p, 4))
+	c = crc32.Update(c, castagnoli, zero[:])
 	size := int64(len(l.b))
-	p %= size
-	if p+int64(n) <= size {
-		return l.b[p : p+int64(n)]
+	for pos, end := p+8, p+n; pos < end; {
+		q := pos % size
+		k := min(end-pos, size-q)
+		c = crc32.Update(c, castagnoli, l.b[q:q+k])
+		pos += k
 	}
-	out := make([]byte, n)
-	k := copy(out, l.b[p:])
-	for k < n { // entries longer than the log were rejected, so this loops at most once
-		k += copy(out[k:], l.b)
-	}
-	return out
+	return c
 }
 
 var errNotEntry = errors.New("no log entry signature")
 
-// entryAt decodes and fully validates the entry at log offset p. It returns
-// errNotEntry when there is no "loge" signature (free space), or a
-// description of what is wrong.
-func (l *logRing) entryAt(p int64) (*LogEntry, error) {
+// entryAt decodes and fully validates the entry at log offset p (a
+// multiple of 4 KiB). It returns errNotEntry when there is no "loge"
+// signature (free space), or a description of what is wrong.
+func (l *logRing) entryAt(p int64) (*logEntry, error) {
 	size := int64(len(l.b))
 	hb := l.at(p, logEntryHdrSize)
 	if string(hb[0:4]) != "loge" {
@@ -180,67 +213,89 @@ func (l *logRing) entryAt(p int64) (*LogEntry, error) {
 		return nil, errLogBudget
 	}
 	l.checksummed += int64(h.EntryLength)
-	entry := l.at(p, int(h.EntryLength))
-	if c := crcWithZeroedField(entry, 4); c != h.Checksum {
+	if c := l.checksum(p, int64(h.EntryLength)); c != h.Checksum {
 		return nil, fmt.Errorf("Checksum mismatch (%s)", checksumPair(h.Checksum, c))
 	}
+	e := &logEntry{logOffset: p % size, header: h}
+	err := l.descriptors(e.logOffset, &h, func(d logDescriptor) {
+		if d.zero {
+			e.zeroDescs++
+		} else {
+			e.dataDescs++
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// descriptors checks the descriptors of the entry at log offset p, whose
+// header h has been checked, and calls fn with each in order. It stops at
+// the first bad one: descriptor sectors hold the header and 126
+// descriptors, then 128 per sector; data sectors follow in the order of
+// the data descriptors (MS-VHDX 2.3.1).
+func (l *logRing) descriptors(p int64, h *logEntryHeader, fn func(logDescriptor)) error {
 	count := int64(h.DescriptorCount)
 	descSectors := int64(1)
 	if count > 126 {
 		descSectors += (count - 126 + 127) / 128
 	}
 	if descSectors*logSector > int64(h.EntryLength) {
-		return nil, fmt.Errorf("%d descriptors do not fit in EntryLength %d", count, h.EntryLength)
+		return fmt.Errorf("%d descriptors do not fit in EntryLength %d", count, h.EntryLength)
 	}
-	e := &LogEntry{LogOffset: p % size, Header: h}
 	dataIndex := int64(0)
 	for k := int64(0); k < count; k++ {
-		var d []byte
-		if k < 126 {
-			d = entry[logEntryHdrSize+k*descriptorSize:][:descriptorSize]
-		} else {
-			s := 1 + (k-126)/128
-			d = entry[s*logSector+((k-126)%128)*descriptorSize:][:descriptorSize]
+		at := p + logEntryHdrSize + k*descriptorSize
+		if k >= 126 {
+			at = p + (1+(k-126)/128)*logSector + ((k-126)%128)*descriptorSize
 		}
+		d := l.at(at, descriptorSize)
 		seq := binary.LittleEndian.Uint64(d[24:])
 		fileOff := binary.LittleEndian.Uint64(d[16:])
 		if seq != h.SequenceNumber {
-			return nil, fmt.Errorf("descriptor %d: SequenceNumber %d differs from the entry's %d", k, seq, h.SequenceNumber)
+			return fmt.Errorf("descriptor %d: SequenceNumber %d differs from the entry's %d", k, seq, h.SequenceNumber)
 		}
 		if fileOff%logSector != 0 || fileOff > maxFileOffset {
-			return nil, fmt.Errorf("descriptor %d: FileOffset 0x%x is not 4 KiB-aligned", k, fileOff)
+			return fmt.Errorf("descriptor %d: FileOffset 0x%x is not 4 KiB-aligned", k, fileOff)
 		}
 		switch string(d[0:4]) {
 		case "zero":
 			n := binary.LittleEndian.Uint64(d[8:])
 			if n%logSector != 0 || n > maxFileOffset {
-				return nil, fmt.Errorf("zero descriptor %d: ZeroLength %d is not a multiple of 4 KiB", k, n)
+				return fmt.Errorf("zero descriptor %d: ZeroLength %d is not a multiple of 4 KiB", k, n)
 			}
-			e.Descriptors = append(e.Descriptors, LogDescriptor{Zero: true, FileOffset: fileOff, Length: n})
+			fn(logDescriptor{zero: true, fileOffset: fileOff, length: n})
 		case "desc":
 			s := descSectors + dataIndex
 			dataIndex++
 			if (s+1)*logSector > int64(h.EntryLength) {
-				return nil, fmt.Errorf("data descriptor %d: its data sector lies past EntryLength", k)
+				return fmt.Errorf("data descriptor %d: its data sector lies past EntryLength", k)
 			}
-			ds := entry[s*logSector : (s+1)*logSector]
+			ds := l.at(p+s*logSector, logSector)
 			if string(ds[0:4]) != "data" {
-				return nil, fmt.Errorf("data sector %d: bad signature %s", s, quoteBytes(ds[0:4]))
+				return fmt.Errorf("data sector %d: bad signature %s", s, quoteBytes(ds[0:4]))
 			}
 			hi, lo := binary.LittleEndian.Uint32(ds[4:]), binary.LittleEndian.Uint32(ds[4092:])
 			if uint64(hi)<<32|uint64(lo) != h.SequenceNumber {
-				return nil, fmt.Errorf("data sector %d: sequence number halves do not match the entry", s)
+				return fmt.Errorf("data sector %d: sequence number halves do not match the entry", s)
 			}
-			data := make([]byte, logSector)
-			copy(data[0:8], d[8:16])       // LeadingBytes
-			copy(data[8:4092], ds[8:4092]) // the update's bytes 8..4091
-			copy(data[4092:], d[4:8])      // TrailingBytes
-			e.Descriptors = append(e.Descriptors, LogDescriptor{FileOffset: fileOff, Length: logSector, Data: data})
+			fn(logDescriptor{fileOffset: fileOff, length: logSector, desc: at, sector: p + s*logSector})
 		default:
-			return nil, fmt.Errorf("descriptor %d: bad signature %s", k, quoteBytes(d[0:4]))
+			return fmt.Errorf("descriptor %d: bad signature %s", k, quoteBytes(d[0:4]))
 		}
 	}
-	return e, nil
+	return nil
+}
+
+// page writes the 4 KiB that the data descriptor at log offset desc and
+// its data sector at log offset sector put in the file: LeadingBytes, the
+// sector's bytes 8..4091, TrailingBytes (MS-VHDX 2.3.1.3, 2.3.1.4).
+func (l *logRing) page(dst []byte, desc, sector int64) {
+	d := l.at(desc, descriptorSize)
+	copy(dst[0:8], d[8:16])
+	copy(dst[8:4092], l.at(sector+8, 4084))
+	copy(dst[4092:4096], d[4:8])
 }
 
 // isOurs reports whether the sector at log offset p starts something
@@ -254,11 +309,11 @@ func (l *logRing) isOurs(p int64) bool {
 // activeSequence finds the active sequence following MS-VHDX 2.3.3 step by
 // step. It returns the entries tail first, or nil if there is none, and
 // how many sectors start an entry-shaped header with this log's LogGuid.
-func (l *logRing) activeSequence(info *LogInfo) ([]*LogEntry, int) {
+func (l *logRing) activeSequence(info *logInfo) ([]*logEntry, int) {
 	size := int64(len(l.b))
-	cache := map[int64]*LogEntry{}
+	cache := map[int64]*logEntry{}
 	bad := map[int64]bool{}
-	load := func(p int64) *LogEntry {
+	load := func(p int64) *logEntry {
 		if e, ok := cache[p]; ok {
 			return e
 		}
@@ -269,7 +324,7 @@ func (l *logRing) activeSequence(info *LogInfo) ([]*LogEntry, int) {
 		if err != nil {
 			bad[p] = true
 			if err != errNotEntry && err != errLogBudget && len(info.Damaged) < maxDamagedReports {
-				info.Damaged = append(info.Damaged, LogProblem{LogOffset: p, FileOffset: l.fileOff + p, Message: err.Error()})
+				info.Damaged = append(info.Damaged, logProblem{LogOffset: p, FileOffset: l.fileOff + p, Message: err.Error()})
 			}
 			return nil
 		}
@@ -287,32 +342,32 @@ func (l *logRing) activeSequence(info *LogInfo) ([]*LogEntry, int) {
 		}
 	}
 
-	var candidate []*LogEntry
+	var candidate []*logEntry
 	var candidateSeq uint64
 	curTail, oldTail := int64(0), int64(0)
 	for {
-		var seq []*LogEntry
+		var seq []*logEntry
 		pos, used := curTail, int64(0)
 		for used < size {
 			e := load(pos)
-			if e == nil || (len(seq) > 0 && e.Header.SequenceNumber != seq[len(seq)-1].Header.SequenceNumber+1) {
+			if e == nil || (len(seq) > 0 && e.header.SequenceNumber != seq[len(seq)-1].header.SequenceNumber+1) {
 				break
 			}
-			if used+int64(e.Header.EntryLength) > size {
+			if used+int64(e.header.EntryLength) > size {
 				break // a sequence cannot be longer than the log
 			}
 			seq = append(seq, e)
-			used += int64(e.Header.EntryLength)
-			pos = (pos + int64(e.Header.EntryLength)) % size
+			used += int64(e.header.EntryLength)
+			pos = (pos + int64(e.header.EntryLength)) % size
 		}
 		valid := false
 		if len(seq) > 0 {
 			head := seq[len(seq)-1]
 			for i, e := range seq {
-				if e.LogOffset == int64(head.Header.Tail) {
+				if e.logOffset == int64(head.header.Tail) {
 					valid = true
-					if head.Header.SequenceNumber > candidateSeq {
-						candidate, candidateSeq = seq[i:], head.Header.SequenceNumber
+					if head.header.SequenceNumber > candidateSeq {
+						candidate, candidateSeq = seq[i:], head.header.SequenceNumber
 					}
 					break
 				}
@@ -336,8 +391,8 @@ func (l *logRing) activeSequence(info *LogInfo) ([]*LogEntry, int) {
 
 // openLog examines the log named by the current header and, when it holds
 // an active sequence, returns an overlay with it replayed.
-func openLog(f io.ReaderAt, fileSize int64, h *header) (*LogInfo, io.ReaderAt, int64, error) {
-	info := &LogInfo{Offset: int64(h.LogOffset), Length: int64(h.LogLength), GUID: h.LogGUID, FileSize: fileSize, ReplayedSize: fileSize}
+func openLog(ctx context.Context, f io.ReaderAt, fileSize int64, h *header) (*logInfo, io.ReaderAt, int64, error) {
+	info := &logInfo{Offset: int64(h.LogOffset), Length: int64(h.LogLength), GUID: h.LogGUID, FileSize: fileSize, ReplayedSize: fileSize}
 	info.Present = h.LogGUID != uuid.Nil
 	if !info.Present {
 		return info, f, fileSize, nil
@@ -354,6 +409,9 @@ func openLog(f io.ReaderAt, fileSize int64, h *header) (*LogInfo, io.ReaderAt, i
 	}
 	ring := &logRing{b: b, fileOff: int64(h.LogOffset), guid: h.LogGUID}
 	active, ours := ring.activeSequence(info)
+	if err := ctx.Err(); err != nil { // the scan is the long part; replay is one sweep
+		return nil, nil, 0, err
+	}
 	if ring.overBudget {
 		return nil, nil, 0, formatErr("log", int64(h.LogOffset), "", fmt.Sprintf(
 			"too many overlapping entry headers: checking them would checksum more than %d MiB", ring.checksumBudget()/mib), nil)
@@ -377,26 +435,46 @@ func openLog(f io.ReaderAt, fileSize int64, h *header) (*LogInfo, io.ReaderAt, i
 		// log was flushed. Nothing to do.
 		return info, f, fileSize, nil
 	}
-	head := active[len(active)-1].Header
+	head := active[len(active)-1].header
 	if head.FlushedFileOffset > uint64(fileSize) { // unsigned: 2^63 and up must not pass as negative
-		return nil, nil, 0, formatErr("log", int64(h.LogOffset)+active[len(active)-1].LogOffset, "FlushedFileOffset",
+		return nil, nil, 0, formatErr("log", int64(h.LogOffset)+active[len(active)-1].logOffset, "FlushedFileOffset",
 			fmt.Sprintf("file is truncated: %d bytes, the log says at least %d", fileSize, head.FlushedFileOffset), head.FlushedFileOffset)
 	}
-	ov := newOverlay(f, fileSize)
+	// Collect every descriptor of the active sequence, in replay order,
+	// and replay them all at once (see newOverlay). The sequence is no
+	// longer than the log, so there are at most one per 32 bytes of log.
+	total := 0
+	for _, e := range active {
+		total += e.dataDescs + e.zeroDescs
+	}
+	ups := make([]update, 0, total)
 	for _, e := range active {
 		info.Active = append(info.Active, entryInfo(e, ring.fileOff))
-		for _, d := range e.Descriptors {
-			if d.Zero {
-				ov.zero(int64(d.FileOffset), int64(d.Length))
+		err := ring.descriptors(e.logOffset, &e.header, func(d logDescriptor) {
+			u := update{off: int64(d.fileOffset), end: int64(d.fileOffset + d.length), desc: int32(d.desc), sector: int32(d.sector)}
+			if d.zero {
+				u.desc = -1
 				info.ZeroRanges++
-				info.ZeroBytes += int64(d.Length)
+				info.ZeroBytes = satAdd(info.ZeroBytes, int64(d.length))
 			} else {
-				ov.write(int64(d.FileOffset), d.Data)
 				info.DataSectors++
 			}
-			info.Ranges = addRange(info.Ranges, int64(d.FileOffset), int64(d.Length))
+			ups = append(ups, u)
+		})
+		if err != nil { // entryAt checked these very bytes
+			return nil, nil, 0, formatErr("log", ring.fileOff+e.logOffset, "", err.Error(), nil)
 		}
 	}
+	info.Entries = len(active)
+	info.Descriptors = len(ups)
+	ov := newOverlay(f, fileSize, ups, info.DataSectors, ring.page)
+	ov.coverage(func(r fileRange) {
+		if len(info.Ranges) < maxReportedRanges {
+			info.Ranges = append(info.Ranges, r)
+		}
+		info.RangeCount++
+		info.RangeBytes += r.Length
+	})
 	if int64(head.LastFileOffset) > ov.size && head.LastFileOffset <= maxFileOffset {
 		ov.size = int64(head.LastFileOffset)
 	}
@@ -405,35 +483,17 @@ func openLog(f io.ReaderAt, fileSize int64, h *header) (*LogInfo, io.ReaderAt, i
 	return info, ov, ov.size, nil
 }
 
-func entryInfo(e *LogEntry, fileOff int64) LogEntryInfo {
-	li := LogEntryInfo{LogOffset: e.LogOffset, FileOffset: fileOff + e.LogOffset, Length: e.Header.EntryLength,
-		Sequence: e.Header.SequenceNumber, Tail: e.Header.Tail,
-		FlushedFileOffset: e.Header.FlushedFileOffset, LastFileOffset: e.Header.LastFileOffset}
-	for _, d := range e.Descriptors {
-		if d.Zero {
-			li.ZeroDescriptors++
-		} else {
-			li.DataDescriptors++
-		}
+// satAdd is a+b for non-negative a and b, stopping at the largest int64.
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
 	}
-	return li
+	return a + b
 }
 
-// addRange adds [off, off+n) to a sorted list of disjoint ranges, merging.
-func addRange(rs []FileRange, off, n int64) []FileRange {
-	if n <= 0 {
-		return rs
-	}
-	rs = append(rs, FileRange{off, n})
-	sort.Slice(rs, func(i, j int) bool { return rs[i].Offset < rs[j].Offset })
-	out := rs[:1]
-	for _, r := range rs[1:] {
-		last := &out[len(out)-1]
-		if r.Offset <= last.Offset+last.Length {
-			last.Length = max(last.Length, r.Offset+r.Length-last.Offset)
-		} else {
-			out = append(out, r)
-		}
-	}
-	return out
+func entryInfo(e *logEntry, fileOff int64) logEntryInfo {
+	return logEntryInfo{LogOffset: e.logOffset, FileOffset: fileOff + e.logOffset, Length: e.header.EntryLength,
+		Sequence: e.header.SequenceNumber, Tail: e.header.Tail,
+		DataDescriptors: e.dataDescs, ZeroDescriptors: e.zeroDescs,
+		FlushedFileOffset: e.header.FlushedFileOffset, LastFileOffset: e.header.LastFileOffset}
 }

@@ -8,6 +8,7 @@ package core
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"os"
 	"path/filepath"
@@ -178,13 +179,11 @@ func TestLogReplay(t *testing.T) {
 			if len(li.Damaged) != c.damaged {
 				t.Errorf("%d damaged entries, want %d: %+v", len(li.Damaged), c.damaged, li.Damaged)
 			}
+			all := replayedRanges(t, img, li)
 			for _, d := range lay.Deferred {
-				covered := false
-				for _, r := range li.Ranges {
-					covered = covered || (r.Offset <= d.Offset && d.End() <= r.Offset+r.Length)
-				}
-				if !covered {
-					t.Errorf("deferred page 0x%x is not in the replayed ranges %v", d.Offset, li.Ranges)
+				i, _ := slices.BinarySearchFunc(all, d.Offset, func(r fileRange, off int64) int { return cmp.Compare(r.Offset+r.Length, off+1) })
+				if i == len(all) || all[i].Offset > d.Offset || d.End() > all[i].Offset+all[i].Length {
+					t.Errorf("deferred page 0x%x is not in the replayed ranges", d.Offset)
 				}
 			}
 			if li.ReplayedSize != int64(len(b)) || li.FileSize != int64(len(b)) {
@@ -198,6 +197,33 @@ func TestLogReplay(t *testing.T) {
 			checkPlan(t, img, 0, img.Size())
 		})
 	}
+}
+
+// replayedRanges returns every range the overlay of img holds, merged,
+// after checking that LogInfo counts them, adds up their lengths and lists
+// the first maxReportedRanges.
+func replayedRanges(t testing.TB, img *Image, li *logInfo) []fileRange {
+	t.Helper()
+	ov, ok := img.view.(*overlay)
+	if !ok {
+		t.Fatal("replayed image without an overlay")
+	}
+	var all []fileRange
+	var bytes int64
+	ov.coverage(func(r fileRange) {
+		if n := len(all); n > 0 && all[n-1].Offset+all[n-1].Length >= r.Offset {
+			t.Fatalf("ranges %v and %v are not merged or not in order", all[n-1], r)
+		}
+		all = append(all, r)
+		bytes += r.Length
+	})
+	if li.RangeCount != len(all) || li.RangeBytes != bytes || !slices.Equal(li.Ranges, all[:min(len(all), maxReportedRanges)]) {
+		t.Errorf("LogInfo reports %d ranges of %d bytes (%v), the overlay holds %d of %d bytes", li.RangeCount, li.RangeBytes, li.Ranges, len(all), bytes)
+	}
+	if li.Entries != len(li.Active) || li.Descriptors != li.DataSectors+li.ZeroRanges {
+		t.Errorf("LogInfo counts %d entries, %d descriptors; active %d, %d data + %d zero", li.Entries, li.Descriptors, len(li.Active), li.DataSectors, li.ZeroRanges)
+	}
+	return all
 }
 
 // TestLogNotVacuous: with the log's GUID cleared from the headers (so
@@ -394,12 +420,13 @@ func TestLogEntryParse(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%d descriptors: %v", n, err)
 		}
-		if len(e.Descriptors) != n {
-			t.Fatalf("%d descriptors decoded, want %d", len(e.Descriptors), n)
+		ds := entryDescriptors(t, ring, e)
+		if len(ds) != n || e.dataDescs != n || e.zeroDescs != 0 {
+			t.Fatalf("%d descriptors decoded (%d data, %d zero), want %d", len(ds), e.dataDescs, e.zeroDescs, n)
 		}
-		for i, d := range e.Descriptors {
-			if d.Zero || !bytes.Equal(d.Data, want[i]) || d.FileOffset != uint64(4*mB+i*4096) {
-				t.Fatalf("%d descriptors: descriptor %d decoded wrong (offset 0x%x)", n, i, d.FileOffset)
+		for i, d := range ds {
+			if d.zero || !bytes.Equal(d.data, want[i]) || d.fileOffset != uint64(4*mB+i*4096) {
+				t.Fatalf("%d descriptors: descriptor %d decoded wrong (offset 0x%x)", n, i, d.fileOffset)
 			}
 		}
 	}
@@ -432,6 +459,30 @@ func TestLogEntryParse(t *testing.T) {
 			}
 		})
 	}
+}
+
+// decodedDescriptor is a descriptor with its data page reassembled.
+type decodedDescriptor struct {
+	logDescriptor
+	data []byte
+}
+
+// entryDescriptors decodes the descriptors of a valid entry, pages and all.
+func entryDescriptors(t testing.TB, ring *logRing, e *logEntry) []decodedDescriptor {
+	t.Helper()
+	var ds []decodedDescriptor
+	err := ring.descriptors(e.logOffset, &e.header, func(d logDescriptor) {
+		dd := decodedDescriptor{logDescriptor: d}
+		if !d.zero {
+			dd.data = make([]byte, logSector)
+			ring.page(dd.data, d.desc, d.sector)
+		}
+		ds = append(ds, dd)
+	})
+	if err != nil {
+		t.Fatalf("entry at 0x%x: %v", e.logOffset, err)
+	}
+	return ds
 }
 
 // entryRing builds an image whose log holds one entry with n data
@@ -482,7 +533,7 @@ func TestLogScanBounded(t *testing.T) {
 	(&wantErr{structure: "log", msg: "too many overlapping entry headers"}).check(t, err)
 
 	ring := &logRing{b: bytes.Clone(log), fileOff: lay.Log.Offset, guid: builder.DefaultLogGUID}
-	ring.activeSequence(&LogInfo{})
+	ring.activeSequence(&logInfo{})
 	if !ring.overBudget || ring.checksummed > ring.checksumBudget() {
 		t.Errorf("checksummed %d bytes, budget %d", ring.checksummed, ring.checksumBudget())
 	}
@@ -491,7 +542,7 @@ func TestLogScanBounded(t *testing.T) {
 	for _, c := range logCases() {
 		_, _, b, lay := buildLogCase(t, c)
 		ring := &logRing{b: b[lay.Log.Offset:lay.Log.End()], guid: builder.DefaultLogGUID}
-		ring.activeSequence(&LogInfo{})
+		ring.activeSequence(&logInfo{})
 		if ring.checksummed > 2*lay.Log.Length {
 			t.Errorf("%s: checksummed %d bytes of a %d-byte log", c.name, ring.checksummed, lay.Log.Length)
 		}

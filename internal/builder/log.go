@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 )
@@ -67,6 +68,8 @@ type LogEntry struct {
 	Tail *uint32 `json:"tail,omitempty"`
 	// Writes are the entry's descriptors, in order.
 	Writes []LogWrite `json:"writes,omitempty"`
+	// Zeros are more zero descriptors, written after Writes in order.
+	Zeros []ZeroSeries `json:"zeros,omitempty"`
 	// FlushedFileOffset and LastFileOffset are written as given unless
 	// zero, which means the file size.
 	FlushedFileOffset uint64 `json:"flushedFileOffset,omitempty"`
@@ -88,6 +91,17 @@ type LogWrite struct {
 	Data []byte `json:"data,omitempty"`
 	// ZeroLength is the length to zero, a multiple of 4 KiB.
 	ZeroLength uint64 `json:"zeroLength,omitempty"`
+}
+
+// ZeroSeries is Count zero descriptors (MS-VHDX 2.3.1.2) with a fixed
+// stride: the k-th zeroes Length bytes at FileOffset + k*Stride. It
+// describes the log's worst cases (a 64 MiB log holds about two million
+// descriptors) without a LogWrite each.
+type ZeroSeries struct {
+	FileOffset uint64 `json:"fileOffset"`
+	Length     uint64 `json:"length"`
+	Stride     uint64 `json:"stride"`
+	Count      int    `json:"count"`
 }
 
 // Deferred names a range of the built image whose final bytes go into the
@@ -244,6 +258,27 @@ func explicitDescs(ws []LogWrite) ([]logDesc, error) {
 	return ds, nil
 }
 
+// seriesDescs appends the descriptors of zero series to ds.
+func seriesDescs(ds []logDesc, zs []ZeroSeries) ([]logDesc, error) {
+	for i, z := range zs {
+		if z.FileOffset%logSector != 0 || z.Length%logSector != 0 || z.Stride%logSector != 0 {
+			return nil, fmt.Errorf("zero series %d: offset %#x, length %#x and stride %#x must be multiples of 4 KiB", i, z.FileOffset, z.Length, z.Stride)
+		}
+		// A 4 GiB entry holds fewer than 2^27 descriptors.
+		if z.Count < 0 || z.Count > 1<<27 {
+			return nil, fmt.Errorf("zero series %d: count %d out of range", i, z.Count)
+		}
+		if z.FileOffset > maxOffset || (z.Count > 0 && z.Stride != 0 && uint64(z.Count-1) > (maxOffset-z.FileOffset)/z.Stride) {
+			return nil, fmt.Errorf("zero series %d: %d descriptors %#x apart from %#x pass the largest file offset", i, z.Count, z.Stride, z.FileOffset)
+		}
+		ds = slices.Grow(ds, z.Count)
+		for k := range uint64(z.Count) {
+			ds = append(ds, logDesc{zero: true, offset: z.FileOffset + k*z.Stride, zeroLen: z.Length})
+		}
+	}
+	return ds, nil
+}
+
 // deferredPage is one page moved into the log.
 type deferredPage struct {
 	offset uint64
@@ -371,6 +406,9 @@ func (b *built) writeLog(im *Image, autoSize bool) error {
 	for i := range lg.Entries {
 		e := &lg.Entries[i]
 		descs, err := explicitDescs(e.Writes)
+		if err == nil {
+			descs, err = seriesDescs(descs, e.Zeros)
+		}
 		if err != nil {
 			return fmt.Errorf("log entry %d: %w", i, err)
 		}
