@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/vhdxview/vhdxview/core"
+	"github.com/vhdxview/vhdxview/sniff"
 )
 
 // openImage opens the disk among paths (a differencing chain's files in any
@@ -82,6 +83,9 @@ func openImage(ctx context.Context, paths, parents []string, warn io.Writer) (*c
 	}
 	images, skipped, err := core.OpenFiles(ctx, given, &core.Options{Lookup: lookup})
 	if err != nil {
+		if errors.Is(err, core.ErrNotVHDX) && len(given) == 1 {
+			return nil, closeAll, notVHDX(given[0], err)
+		}
 		return nil, closeAll, err
 	}
 	if len(images) > 1 {
@@ -92,9 +96,14 @@ func openImage(ctx context.Context, paths, parents []string, warn io.Writer) (*c
 		return nil, closeAll, userError(fmt.Sprintf("vhdx: the files are %d separate disks, not one chain (%s); give one disk at a time", len(images), strings.Join(names, ", ")))
 	}
 	for _, s := range skipped {
-		if len(paths) > 1 {
-			fmt.Fprintf(warn, "vhdx: skipped %s\n", s)
+		if errors.Is(s.Err, core.ErrNotVHDX) {
+			for _, f := range given {
+				if f.Name == s.Name {
+					s.Reason = notVHDX(f, s.Err).Error()
+				}
+			}
 		}
+		fmt.Fprintf(warn, "vhdx: skipped %s\n", s)
 	}
 	return images[0], closeAll, nil
 }
@@ -136,4 +145,12 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("bad size %q", s)
 	}
 	return v * mult, nil
+}
+
+// notVHDX says what a file that is no VHDX is, by its signature, with the
+// engine's finding (err) behind it.
+func notVHDX(f core.File, err error) error {
+	k := sniff.Identify(f.R, f.Size)
+	return userError(fmt.Sprintf("vhdx: %s is %s, not a VHDX image (%s); vhdx reads VHDX images (.vhdx, .avhdx)",
+		f.Name, k.Name, strings.TrimPrefix(err.Error(), "vhdx: ")))
 }
