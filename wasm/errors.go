@@ -61,6 +61,11 @@ func errorValue(err error) js.Value {
 	if errors.As(err, &fe) {
 		o.Set("file", fe.file)
 	}
+	var ke *kindError
+	if errors.As(err, &ke) {
+		o.Set("kind", ke.kind.ID)
+		o.Set("kind_name", ke.kind.Name)
+	}
 	for k, v := range fields {
 		o.Set(k, v)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vhdxview/vhdxview/bridge"
 	"github.com/vhdxview/vhdxview/core"
+	"github.com/vhdxview/vhdxview/sniff"
 )
 
 // file is one Blob/File given to open (or read back from the store).
@@ -240,7 +241,7 @@ func (s *Server) openChain(ctx context.Context, files []*file, partial bool) (*s
 	if err != nil {
 		var fe *core.FormatError
 		if len(files) == 1 && errors.As(err, &fe) {
-			return nil, &fileError{files[0].name, err}
+			return nil, &fileError{files[0].name, named(given[0], err)}
 		}
 		return nil, err
 	}
@@ -260,6 +261,11 @@ func (s *Server) openChain(ctx context.Context, files []*file, partial bool) (*s
 	sess := &session{img: images[0]}
 	for _, sk := range skipped {
 		if sk.Err != nil {
+			for _, f := range given {
+				if f.Name == sk.Name {
+					sk.Err = named(f, sk.Err)
+				}
+			}
 			sess.skipped = append(sess.skipped, &fileError{sk.Name, sk.Err})
 		}
 	}
@@ -282,6 +288,26 @@ func (s *Server) openChain(ctx context.Context, files []*file, partial bool) (*s
 		return nil, &internalError{msg: "chain files do not match the chain"}
 	}
 	return sess, nil
+}
+
+// kindError is a file that is no VHDX, with what its signature says it is
+// (sniff), so the page can name it: "a VMDK image", not "a damaged VHDX".
+type kindError struct {
+	err  error
+	kind sniff.Kind
+}
+
+func (e *kindError) Error() string {
+	return fmt.Sprintf("%s, not a VHDX image (%v)", e.kind.Name, e.err)
+}
+func (e *kindError) Unwrap() error { return e.err }
+
+// named adds the file's kind to an error that says it is no VHDX.
+func named(f core.File, err error) error {
+	if !errors.Is(err, core.ErrNotVHDX) {
+		return err
+	}
+	return &kindError{err: err, kind: sniff.Identify(f.R, f.Size)}
 }
 
 // preferred says whether the first of several disks is clearly the one

@@ -72,7 +72,7 @@ function advice(e, name) {
     case 'FormatError':
       if (e.structure === 'file type identifier' || /signature/i.test(e.message || '') && e.offset === 0) {
         return {
-          title: `${name} is not a VHDX file`,
+          title: e.kind_name ? `${e.file || name} is ${e.kind_name}, not a VHDX file` : `${name} is not a VHDX file`,
           next: 'vhdxview reads VHDX (Hyper-V virtual disk version 2, .vhdx and .avhdx). A VHD (version 1), VMDK or qcow2 file can be converted first, e.g. qemu-img convert -O vhdx disk.vhd disk.vhdx.',
         };
       }

@@ -459,9 +459,15 @@ test('an unreadable file says why and shows its bytes', async (t) => {
   await drop(page, ['notvhdx.vhdx']);
   await page.waitForSelector('#verdict[data-verdict="unreadable"]');
   const text = await page.textContent('#panel-summary');
-  assert.match(text, /notvhdx\.vhdx is not a VHDX file/);
+  // Named by its signature: a VHD (v1) image, not a damaged VHDX.
+  assert.match(text, /notvhdx\.vhdx is a VHD image \(Virtual PC \/ Hyper-V, version 1\), not a VHDX file/);
   assert.match(text, /qemu-img convert/);
   assert.equal(await hexBytes(page, 0, 8), Buffer.from('conectix').toString('hex'));
+  // A PNG is called a PNG.
+  writeFileSync(t.fx.path('photo.png'), Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), Buffer.alloc(4096)]));
+  await home(page);
+  await drop(page, ['photo.png']);
+  await page.waitForFunction(() => /photo\.png is a PNG image, not a VHDX file/.test(document.querySelector('#panel-summary').textContent));
 });
 
 test('a 64 TiB disk: the block map aggregates, the hex view reaches the end', async (t) => {
