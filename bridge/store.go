@@ -192,12 +192,33 @@ func mapErr(err error) error {
 // txn runs fn in a transaction over stores and waits for it to complete
 // (readwrite) or for fn to return (readonly). On an fn error the transaction
 // is aborted. fn must not block on anything but the requests it issues.
+//
+// When ctx ends first, the transaction is aborted at once (a Blob being
+// copied into the store stops being copied, and nothing of the
+// transaction is kept) and txn returns ctx.Err(); a readwrite transaction
+// that completed all the same returns nil. go-indexeddb's Await returns
+// no error when its context ends, so fn's requests may seem to have
+// succeeded: the context is checked after fn for that reason too.
 func (s *Store) txn(ctx context.Context, mode idb.TransactionMode, fn func(*idb.Transaction) error, stores ...string) (err error) {
 	defer recoverJS(&err)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	tx, err := s.db.Transaction(mode, stores[0], stores[1:]...)
 	if err != nil {
 		return mapErr(err)
 	}
+	// Abort fails (InvalidStateError) once the transaction has finished;
+	// that is fine.
+	unwatch := context.AfterFunc(ctx, func() { _ = tx.Abort() })
+	defer unwatch()
+	defer func() {
+		// A failure after the context ended is the abort's doing; a
+		// readonly result then may be made of requests that never ran.
+		if ctx.Err() != nil && (err != nil || mode != idb.TransactionReadWrite) {
+			err = ctx.Err()
+		}
+	}()
 	if err := fn(tx); err != nil {
 		// A request that failed because the transaction aborted reports
 		// AbortError; the transaction's own error tells the real cause
