@@ -621,7 +621,7 @@ func TestStorePinnedIgnoresPerImageLimit(t *testing.T) {
 func stallBlobPuts(t *testing.T) js.Value {
 	t.Helper()
 	h := jsFn(`const proto = IDBObjectStore.prototype; const orig = proto.put;
-		let held = 0, aborted = 0, released = false;
+		let held = 0, aborted = 0, released = false, stopped = false;
 		proto.put = function (value, key) {
 			const req = orig.call(this, value, key);
 			if (this.name !== 'blobs') return req;
@@ -633,10 +633,10 @@ func stallBlobPuts(t *testing.T) js.Value {
 			req.addEventListener = (type, fn, opts) => {
 				if (type === 'success') listeners.push(fn); else add(type, fn, opts);
 			};
-			req.removeEventListener = () => {};
 			// A request at a time keeps the transaction active; the held
 			// success is delivered from one of their callbacks.
 			const spin = () => {
+				if (stopped) return;
 				if (released) { for (const fn of listeners) fn.call(req, new Event('success')); return; }
 				const r = store.count();
 				r.onsuccess = spin;
@@ -648,7 +648,7 @@ func stallBlobPuts(t *testing.T) js.Value {
 		return {
 			held: () => held, aborted: () => aborted,
 			release: () => { released = true; },
-			restore: () => { released = true; proto.put = orig; },
+			restore: () => { stopped = true; proto.put = orig; },
 		};`).Invoke()
 	t.Cleanup(func() { h.Call("restore") })
 	return h
