@@ -6,6 +6,7 @@ require (
 	github.com/diskfs/go-diskfs v1.9.4
 	github.com/google/uuid v1.6.0
 	github.com/hack-pad/go-indexeddb v0.3.2
+	github.com/pkg/errors v0.9.1
 	www.velocidex.com/golang/go-ntfs v0.2.1
 )
 
