@@ -1129,3 +1129,85 @@ test('files: a damaged primary GPT falls back to the backup, and the page says s
   await browse(page, 1);
   assert.equal(await page.getAttribute('#fs-browser', 'data-state'), 'ready');
 });
+
+// ---- cancelling, and reporting bugs ------------------------------------------------
+
+test('the download dialog: Cancel stops a download being prepared, and nothing is saved', async (t) => {
+  const { page } = t;
+  // 2 Mi blocks, none allocated: planning the whole disk takes a while.
+  const file = t.fx.make('sparse2t.vhdx', { virtualSize: 2 * 2 ** 40, blockSize: 1 << 20 });
+  await home(page);
+  await page.setInputFiles('#files', file);
+  await opened(page);
+  let downloads = 0;
+  const count = () => { downloads++; };
+  page.on('download', count);
+  try {
+    await page.click('#download-button');
+    await page.waitForSelector('#download-dialog[open]');
+    await page.check('#dl-whole');
+    await page.click('#dl-go');
+    await page.waitForFunction(() => /Preparing the download/.test(document.querySelector('#download-dialog .dl-msg').textContent));
+    await page.click('#dl-cancel');
+    await page.waitForFunction(() => /cancelled/.test(document.querySelector('#download-dialog .dl-msg').textContent));
+    assert.match(await page.textContent('#download-dialog .dl-msg'), /The download was cancelled; nothing was saved/);
+    assert.ok(await page.isVisible('#download-dialog[open]'), 'the dialog stays open, saying so');
+    assert.equal(await page.isDisabled('#dl-go'), false, 'another download can start');
+    // The engine answers again, and still nothing was downloaded.
+    const bytes = await page.evaluate(async () => Array.from(await window.vhdxview.read(window.vhdxviewUI.state.res.image, 0, 4)));
+    assert.deepEqual(bytes, [0, 0, 0, 0]);
+    assert.equal(downloads, 0, 'a cancelled download was saved');
+    // Cancel with nothing running closes the dialog.
+    await page.click('#dl-cancel');
+    await page.waitForSelector('#download-dialog:not([open])', { state: 'attached' });
+    assert.equal(downloads, 0);
+  } finally {
+    page.off('download', count);
+  }
+});
+
+test('an engine bug: its notice copies a diagnostic report with the op and a Go stack, and no file name', async (t) => {
+  const { page, context, origin } = t;
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+  // A real bug in the engine, on demand: the page's next request of the op
+  // in window.__faultNext goes to the engine as the test-only op "fault"
+  // (PROTOCOL.md), which panics.
+  await page.addInitScript(() => {
+    const W = window.Worker;
+    window.Worker = class extends W {
+      constructor(...args) {
+        super(...args);
+        const post = this.postMessage.bind(this);
+        this.postMessage = (msg, ...rest) => {
+          if (msg && window.__faultNext && msg.op === window.__faultNext) {
+            window.__faultNext = null;
+            msg = { id: msg.id, op: 'fault', args: { kind: 'panic' } };
+          }
+          return post(msg, ...rest);
+        };
+      }
+    };
+  });
+  await page.goto('/');
+  await page.waitForSelector('#start:not([hidden])');
+  await page.evaluate(() => { window.__faultNext = 'info'; });
+  await page.setInputFiles('#files', sampleFile(t));
+  const notice = page.locator('#messages .notice', { hasText: 'Copy diagnostic report' });
+  await notice.waitFor();
+  assert.match(await notice.textContent(), /This is a bug in vhdxview/);
+  await notice.locator('button', { hasText: 'Copy diagnostic report' }).click();
+  await notice.locator('text=Copied').waitFor();
+  const report = await page.evaluate(() => navigator.clipboard.readText());
+  assert.match(report, /^vhdxview diagnostic report$/m);
+  assert.match(report, /^engine: \S+ go\d/m);
+  assert.match(report, /^browser: Mozilla\/5\.0 .*Chrome\//m);
+  assert.match(report, /^op: info$/m);
+  assert.match(report, /^error: InternalError: internal error: /m);
+  assert.match(report, /main\.\(\*request\)\.fault\(/, 'a Go frame of the op that failed');
+  assert.match(report, /^\s+\S+\.go:\d+/m, 'Go file:line frames');
+  assert.ok(!report.includes('sample.vhdx'), 'the report names the file');
+  // The engine serves on.
+  await home(page);
+  await page.setInputFiles('#files', sampleFile(t));
+  await opened(page);
+});
