@@ -71,6 +71,13 @@ type promiseResult struct {
 // thenable) to settle. It returns the fulfilment value, or a *JSError for a
 // rejection, or ctx.Err() if ctx ends first.
 //
+// The promise is raced (Promise.race) against a second promise that
+// AwaitPromise rejects when ctx ends, so the raced promise always
+// settles: a cancelled wait releases its callbacks and leaves no
+// goroutine behind, even for a promise that never settles. (Releasing the
+// callbacks while the promise could still call them would make a late
+// settlement call a released function.)
+//
 // The then/catch callbacks only do a non-blocking send on a buffered
 // channel, so they never block the JS event loop. AwaitPromise itself
 // blocks, so it must be called from a goroutine that is not running a
@@ -81,6 +88,21 @@ func AwaitPromise(ctx context.Context, p js.Value) (_ js.Value, err error) {
 	if p.Type() != js.TypeObject || p.Get("then").Type() != js.TypeFunction {
 		return p, nil // not a thenable: already a value
 	}
+	if err := ctx.Err(); err != nil {
+		return js.Undefined(), err
+	}
+	promise := js.Global().Get("Promise")
+	var stop js.Value // rejects the stop promise
+	exec := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		stop = args[1] // called synchronously by the Promise constructor
+		return nil
+	})
+	stopped := promise.New(exec)
+	exec.Release()
+	// The stop promise is rejected with this object, which nothing else
+	// can reject with.
+	marker := js.Global().Get("Object").New()
+
 	ch := make(chan promiseResult, 1) // exactly one of the callbacks runs, once
 	onOK := js.FuncOf(func(_ js.Value, args []js.Value) any {
 		ch <- promiseResult{val: arg0(args)}
@@ -90,26 +112,21 @@ func AwaitPromise(ctx context.Context, p js.Value) (_ js.Value, err error) {
 		ch <- promiseResult{val: arg0(args), rejected: true}
 		return nil
 	})
-	release := func() {
-		onOK.Release()
-		onErr.Release()
-	}
-	p.Call("then", onOK, onErr)
-	select {
-	case res := <-ch:
-		release()
-		if res.rejected {
-			return js.Undefined(), jsErrorFrom(res.val)
+	defer onOK.Release()
+	defer onErr.Release()
+	promise.Call("race", []any{p, stopped}).Call("then", onOK, onErr)
+	// When ctx ends, reject the stop promise; the race then settles (in a
+	// microtask, once this goroutine blocks on ch).
+	unwatch := context.AfterFunc(ctx, func() { stop.Invoke(marker) })
+	res := <-ch
+	unwatch()
+	if res.rejected {
+		if res.val.Equal(marker) {
+			return js.Undefined(), ctx.Err()
 		}
-		return res.val, nil
-	case <-ctx.Done():
-		// The callbacks may still be called: release them only after.
-		go func() {
-			<-ch
-			release()
-		}()
-		return js.Undefined(), ctx.Err()
+		return js.Undefined(), jsErrorFrom(res.val)
 	}
+	return res.val, nil
 }
 
 func arg0(args []js.Value) js.Value {

@@ -112,7 +112,10 @@ type Store struct {
 	db  *idb.Database
 	cfg storeConfig
 
-	capMu sync.Mutex // serialises AttachBlob / EnforceCap accounting
+	// capLock serialises AttachBlob / EnforceCap accounting: a channel
+	// with room for one, so that waiting for it (while another image's
+	// bytes are copied) ends when the caller's context does.
+	capLock chan struct{}
 
 	persistMu    sync.Mutex
 	persistAsked bool
@@ -146,7 +149,7 @@ func OpenStore(ctx context.Context, name string, opts ...StoreOption) (_ *Store,
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	return &Store{db: db, cfg: cfg}, nil
+	return &Store{db: db, cfg: cfg, capLock: make(chan struct{}, 1)}, nil
 }
 
 // upgrade runs inside the upgradeneeded event. go-indexeddb panics on an
@@ -192,12 +195,39 @@ func mapErr(err error) error {
 // txn runs fn in a transaction over stores and waits for it to complete
 // (readwrite) or for fn to return (readonly). On an fn error the transaction
 // is aborted. fn must not block on anything but the requests it issues.
+//
+// When ctx ends first, the transaction is aborted at once (a Blob being
+// copied into the store stops being copied, and nothing of the
+// transaction is kept) and txn returns ctx.Err(); a readwrite transaction
+// that completed all the same returns nil. go-indexeddb's Await returns
+// no error when its context ends, so fn's requests may seem to have
+// succeeded: the context is checked after fn for that reason too.
 func (s *Store) txn(ctx context.Context, mode idb.TransactionMode, fn func(*idb.Transaction) error, stores ...string) (err error) {
 	defer recoverJS(&err)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	tx, err := s.db.Transaction(mode, stores[0], stores[1:]...)
 	if err != nil {
 		return mapErr(err)
 	}
+	// Abort fails (InvalidStateError) once the transaction has finished;
+	// that is fine.
+	unwatch := context.AfterFunc(ctx, func() { _ = tx.Abort() })
+	defer unwatch()
+	defer func() {
+		if ctx.Err() == nil {
+			return
+		}
+		// Abort now rather than when the AfterFunc gets to run, so that
+		// nothing of the transaction goes on once txn has returned.
+		_ = tx.Abort()
+		// A failure after the context ended is the abort's doing; a
+		// readonly result then may be made of requests that never ran.
+		if err != nil || mode != idb.TransactionReadWrite {
+			err = ctx.Err()
+		}
+	}()
 	if err := fn(tx); err != nil {
 		// A request that failed because the transaction aborted reports
 		// AbortError; the transaction's own error tells the real cause
@@ -486,8 +516,10 @@ func (s *Store) AttachBlob(ctx context.Context, key string, blob js.Value) (err 
 	if rec, err := s.Get(ctx, key); err == nil {
 		pinned = rec.Pinned
 	}
-	s.capMu.Lock()
-	defer s.capMu.Unlock()
+	if err := s.lockCap(ctx); err != nil {
+		return err
+	}
+	defer s.unlockCap()
 	if size > s.cfg.perImage && !pinned {
 		return fmt.Errorf("%w: %d bytes, limit %d per image", ErrTooLarge, size, s.cfg.perImage)
 	}
@@ -542,10 +574,24 @@ func (s *Store) EvictBlob(ctx context.Context, key string) error {
 // EnforceCap evicts least recently used unpinned bytes until the total is
 // within the cap, returning the evicted keys.
 func (s *Store) EnforceCap(ctx context.Context) ([]string, error) {
-	s.capMu.Lock()
-	defer s.capMu.Unlock()
+	if err := s.lockCap(ctx); err != nil {
+		return nil, err
+	}
+	defer s.unlockCap()
 	return s.makeRoom(ctx, "", 0)
 }
+
+// lockCap takes capLock, or returns ctx.Err() if ctx ends first.
+func (s *Store) lockCap(ctx context.Context) error {
+	select {
+	case s.capLock <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Store) unlockCap() { <-s.capLock }
 
 // makeRoom evicts bytes of LRU unpinned records (other than exclude) until
 // total+need fits under the cap.

@@ -612,3 +612,82 @@ func TestStorePinnedIgnoresPerImageLimit(t *testing.T) {
 		t.Fatal("unpinned image was stored")
 	}
 }
+
+// stallBlobPuts makes every put into the blobs store slow, as a browser
+// copying a large file is: the put's success is held back, and its
+// transaction is kept alive with small requests, until release() (the
+// success is then delivered) or until the transaction aborts. It returns
+// the JS handle {held(), aborted(), release(), restore()}.
+func stallBlobPuts(t *testing.T) js.Value {
+	t.Helper()
+	h := jsFn(`const proto = IDBObjectStore.prototype; const orig = proto.put;
+		let held = 0, aborted = 0, released = false, stopped = false;
+		proto.put = function (value, key) {
+			const req = orig.call(this, value, key);
+			if (this.name !== 'blobs') return req;
+			held++;
+			const store = this, tx = this.transaction;
+			tx.addEventListener('abort', () => { aborted++; });
+			const listeners = [];
+			const add = req.addEventListener.bind(req);
+			req.addEventListener = (type, fn, opts) => {
+				if (type === 'success') listeners.push(fn); else add(type, fn, opts);
+			};
+			// A request at a time keeps the transaction active; the held
+			// success is delivered from one of their callbacks.
+			const spin = () => {
+				if (stopped) return;
+				if (released) { for (const fn of listeners) fn.call(req, new Event('success')); return; }
+				const r = store.count();
+				r.onsuccess = spin;
+				r.onerror = (e) => e.preventDefault();
+			};
+			spin();
+			return req;
+		};
+		return {
+			held: () => held, aborted: () => aborted,
+			release: () => { released = true; },
+			restore: () => { stopped = true; proto.put = orig; },
+		};`).Invoke()
+	t.Cleanup(func() { h.Call("restore") })
+	return h
+}
+
+// A store of bytes that is cancelled stops: the transaction copying the
+// Blob is aborted, nothing of it is kept, and AttachBlob says why.
+func TestStoreAttachBlobCancelled(t *testing.T) {
+	s, name := openTestStore(t)
+	if err := s.Put(context.Background(), Record{Key: "k", Name: "k.vhdx", Size: 3000}); err != nil {
+		t.Fatal(err)
+	}
+	stall := stallBlobPuts(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.AttachBlob(ctx, "k", newNodeBlob(t, randomBytes(3000, 7))) }()
+	settled(t, "the blob put", func() bool { return stall.Call("held").Int() == 1 })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("AttachBlob: %v, want context.Canceled", err)
+	}
+	settled(t, "the transaction's abort", func() bool { return stall.Call("aborted").Int() == 1 })
+	stall.Call("restore")
+	if got := mustGet(t, s, "k"); got.HasBlob || got.StoredBytes != 0 {
+		t.Fatalf("a cancelled store kept bytes: %+v", got)
+	}
+	if n := rawCount(t, name, BlobsStore); n != 0 {
+		t.Fatalf("%d blobs kept by a cancelled store", n)
+	}
+
+	// The same, released: the bytes are stored.
+	stall = stallBlobPuts(t)
+	go func() { done <- s.AttachBlob(context.Background(), "k", newNodeBlob(t, randomBytes(3000, 7))) }()
+	settled(t, "the blob put", func() bool { return stall.Call("held").Int() == 1 })
+	stall.Call("release")
+	if err := <-done; err != nil {
+		t.Fatalf("AttachBlob: %v", err)
+	}
+	if got := mustGet(t, s, "k"); !got.HasBlob || got.StoredBytes != 3000 {
+		t.Fatalf("after a slow store: %+v", got)
+	}
+}

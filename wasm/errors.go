@@ -4,6 +4,14 @@ package main
 
 // Errors as messages: {name, message, ...fields}. The name says what kind
 // of problem it is (PROTOCOL.md lists them); the fields say where.
+//
+// An error of no kind the protocol names is a bug (not a damaged file, a
+// bad argument or the browser refusing something): it is sent as an
+// InternalError with a Go stack trace, so that a person can report it.
+// The trace is the deepest one in the error's chain (github.com/pkg/errors
+// records one where an error is made or wrapped with WithStack), else the
+// one unexpected adds where the worker first sees the error, or for a
+// panic the panicking goroutine's.
 
 import (
 	"context"
@@ -11,6 +19,7 @@ import (
 	"fmt"
 	"syscall/js"
 
+	pkgerrors "github.com/pkg/errors"
 	"github.com/vhdxview/vhdxview/bridge"
 	"github.com/vhdxview/vhdxview/core"
 	"github.com/vhdxview/vhdxview/volume"
@@ -34,6 +43,68 @@ func argErrorf(format string, a ...any) error {
 type internalError struct{ msg, stack string }
 
 func (e *internalError) Error() string { return "internal error: " + e.msg }
+
+// stackTracer is what github.com/pkg/errors' errors with a stack have.
+type stackTracer interface {
+	StackTrace() pkgerrors.StackTrace
+}
+
+// unexpected gives err a stack trace if it is of no kind the protocol
+// names and has none yet; other errors (and nil) are returned as they are.
+// Use it where an error is first seen to be a bug: the trace then shows
+// where.
+func unexpected(err error) error {
+	if err == nil {
+		return nil
+	}
+	if name, _ := classify(err); name != "InternalError" || stackOf(err) != "" {
+		return err
+	}
+	return pkgerrors.WithStack(err)
+}
+
+// stackOf is the stack trace an error carries: a panic's, or the deepest
+// github.com/pkg/errors trace in its chain (the closest to where it was
+// made); "" if none.
+func stackOf(err error) string {
+	var ie *internalError
+	if errors.As(err, &ie) {
+		return ie.stack
+	}
+	var deepest stackTracer
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if st, ok := e.(stackTracer); ok {
+			deepest = st
+		}
+	}
+	if deepest == nil {
+		return ""
+	}
+	return fmt.Sprintf("%+v", deepest.StackTrace())
+}
+
+// fault: {kind: "panic" | "error"} → always an InternalError, from a
+// panic or from an error of no known kind. For tests of how the page
+// reports engine bugs; the page never sends it.
+func (r *request) fault() (reply, error) {
+	kind, err := args{r.args}.string("kind")
+	if err != nil {
+		return reply{}, err
+	}
+	switch kind {
+	case "panic":
+		var m map[string]int
+		m["fault"]++ // a nil map: a real runtime panic
+	case "error":
+		return reply{}, faultError()
+	}
+	return reply{}, argErrorf("fault: kind must be \"panic\" or \"error\"")
+}
+
+// faultError is a bug's error, made where the bug is.
+func faultError() error {
+	return pkgerrors.New("fault: an unexpected error, on request")
+}
 
 // fileError says which file an error is about.
 type fileError struct {
@@ -139,7 +210,11 @@ func classify(err error) (string, map[string]any) {
 		// what it read.
 		return "FileSystemError", map[string]any{"fs": vfe.FS, "offset": float64(vfe.Offset), "op": vfe.Op, "path": vfe.Path, "reason": "damaged"}
 	}
-	return "Error", nil
+	// None of the above: a bug.
+	if st := stackOf(err); st != "" {
+		return "InternalError", map[string]any{"stack": st}
+	}
+	return "InternalError", nil
 }
 
 // fsReason names what an *volume.FSError is about, for FileSystemError.

@@ -23,6 +23,7 @@
 package main
 
 import (
+	"runtime/debug"
 	"syscall/js"
 )
 
@@ -43,6 +44,27 @@ func main() {
 		return nil
 	})
 	eng.Call("ready", dispatch)
-	s.Event("ready", map[string]any{"protocol": ProtocolVersion})
+	s.Event("ready", map[string]any{"protocol": ProtocolVersion, "version": engineVersion()})
 	select {} // serve until the worker is terminated
+}
+
+// engineVersion names the build, for bug reports: the source revision
+// (with "+dirty" if it had uncommitted changes) and the Go version, e.g.
+// "3c044ae1b2c4+dirty go1.26.0"; "devel go1.26.0" without version control
+// information.
+func engineVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	rev, dirty := "devel", ""
+	for _, s := range bi.Settings {
+		switch {
+		case s.Key == "vcs.revision" && s.Value != "":
+			rev = s.Value[:min(12, len(s.Value))]
+		case s.Key == "vcs.modified" && s.Value == "true":
+			dirty = "+dirty"
+		}
+	}
+	return rev + dirty + " " + bi.GoVersion
 }

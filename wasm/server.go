@@ -12,6 +12,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall/js"
 	"time"
@@ -36,10 +38,12 @@ const (
 // request (the first and the last are always sent).
 const progressInterval = 100 * time.Millisecond
 
-// yieldInterval is how long a request that reports progress may run
-// before it lets the worker's event loop run. Blob reads in a worker are
-// synchronous (FileReaderSync), so without this a long verify would hold
-// back every message behind it, cancel included.
+// yieldInterval is how long a request may run before it lets the
+// worker's event loop run, the next time it checks its context (see
+// requestContext). Blob reads in a worker are synchronous
+// (FileReaderSync) and a walk over a BAT in memory reads nothing, so
+// without this a long verify or plan would hold back every message
+// behind it, cancel included.
 const yieldInterval = 50 * time.Millisecond
 
 // Server answers protocol requests. post sends one message to the page;
@@ -51,6 +55,9 @@ type Server struct {
 	images  map[int]*session
 	nextImg int
 	running map[string]context.CancelFunc // request id → cancel
+	// work is the background work (storing bytes, store.go) of each open
+	// image, by image id: closing the image cancels it and waits for it.
+	work map[int]*imageWork
 
 	st storeState
 	// bg counts work started after a reply (storing bytes).
@@ -66,12 +73,14 @@ func NewServer(post func(msg js.Value, transfer []any)) *Server {
 		post:    post,
 		images:  map[int]*session{},
 		running: map[string]context.CancelFunc{},
+		work:    map[int]*imageWork{},
 		st:      storeState{cfg: defaultStoreConfig()},
 	}
 }
 
 // request is one request being served.
 type request struct {
+	// ctx is a *requestContext: checking it lets the event loop run.
 	ctx  context.Context
 	id   js.Value
 	op   string
@@ -79,7 +88,82 @@ type request struct {
 	s    *Server
 
 	lastProgress time.Time
-	lastYield    time.Time
+}
+
+// requestContext is the context of one request. Its Err and Done let the
+// worker's event loop run (yieldToJS) when the request has run for
+// yieldInterval since it last did, so that a walk that checks its context
+// now and then (core's Open, Verify and Plan, the file systems' walks)
+// lets the cancel message in: in a single-threaded wasm the cancel is
+// only taken when Go returns to the event loop, and a walk over data in
+// memory or read with FileReaderSync never would on its own.
+//
+// Reading the clock costs about as much as a short check, so the clock is
+// read every stride checks, with stride adapted to how often the context
+// is checked: about every 0.1 ms to 1 ms of work.
+//
+// Err and Done must not be called from inside a js.FuncOf callback (the
+// yield would wait for a timer that cannot fire until the callback
+// returns); request goroutines are never inside one.
+type requestContext struct {
+	context.Context
+
+	mu      sync.Mutex
+	start   time.Time     // the clock's origin
+	yielded time.Duration // since start: the end of the last yield
+	read    time.Duration // since start: the last clock read
+	n       int           // checks since the last clock read
+	stride  int           // checks between clock reads
+}
+
+// maxStride bounds the checks between two clock reads.
+const maxStride = 1 << 12
+
+func newRequestContext(parent context.Context) *requestContext {
+	return &requestContext{Context: parent, start: time.Now(), stride: 1}
+}
+
+// Err is the parent's Err, after a yield to the event loop if one is due.
+func (c *requestContext) Err() error {
+	c.maybeYield()
+	return c.Context.Err()
+}
+
+// Done is the parent's Done, after a yield to the event loop if one is
+// due (a select on Done with a default case is a check too).
+func (c *requestContext) Done() <-chan struct{} {
+	c.maybeYield()
+	return c.Context.Done()
+}
+
+func (c *requestContext) maybeYield() {
+	c.mu.Lock()
+	if c.n++; c.n < c.stride {
+		c.mu.Unlock()
+		return
+	}
+	c.n = 0
+	now := time.Since(c.start)
+	switch d := now - c.read; {
+	case d < 100*time.Microsecond && c.stride < maxStride:
+		c.stride *= 2
+	case d > time.Millisecond && c.stride > 1:
+		c.stride /= 2
+	}
+	c.read = now
+	if now-c.yielded < yieldInterval {
+		c.mu.Unlock()
+		return
+	}
+	// Set before yielding, so that the request's other goroutines do
+	// not yield too meanwhile.
+	c.yielded = now
+	c.mu.Unlock()
+	yieldToJS()
+	c.mu.Lock()
+	c.yielded = time.Since(c.start)
+	c.read = c.yielded
+	c.mu.Unlock()
 }
 
 // reply is what a handler returns: the result value, the ArrayBuffers to
@@ -103,7 +187,7 @@ func init() {
 		"read":      (*request).read,
 		"map":       (*request).mapStates,
 		"plan":      (*request).plan,
-		"close":     (*request).close,
+		"close":     (*request).closeImage, // store.go: close, then its stores end
 		"recent":    (*request).recent,
 		"forget":    (*request).forget,
 		"pin":       (*request).pin,
@@ -115,6 +199,7 @@ func init() {
 		"stat":      (*request).stat,
 		"file_read": (*request).fileRead,
 		"file_plan": (*request).filePlan,
+		"fault":     (*request).fault, // errors.go: for tests of error reports
 	}
 }
 
@@ -139,14 +224,15 @@ func (s *Server) Dispatch(msg js.Value) {
 		args = js.Global().Get("Object").New()
 	}
 	key := idKey(id)
-	ctx, cancel := context.WithCancel(context.Background())
+	parent, cancel := context.WithCancel(context.Background())
+	ctx := newRequestContext(parent)
 	s.mu.Lock()
 	_, dup := s.running[key]
 	if !dup {
 		s.running[key] = cancel
 	}
 	s.mu.Unlock()
-	r := &request{ctx: ctx, id: id, op: op, args: args, s: s, lastYield: time.Now()}
+	r := &request{ctx: ctx, id: id, op: op, args: args, s: s}
 	if dup {
 		cancel()
 		go r.finish(reply{}, argErrorf("request id %s is already in use", key))
@@ -171,7 +257,9 @@ func idKey(id js.Value) string {
 }
 
 // run calls the op's handler, turning a panic into an InternalError reply
-// so that one bad request never stops the engine.
+// so that one bad request never stops the engine. An error of no kind the
+// protocol names (an engine bug, not a damaged file or a bad argument)
+// leaves with a stack trace (unexpected).
 func (r *request) run() {
 	var rep reply
 	var err error
@@ -191,7 +279,7 @@ func (r *request) run() {
 	if err == nil && r.ctx.Err() != nil && r.op != "cancel" {
 		err = r.ctx.Err()
 	}
-	r.finish(rep, err)
+	r.finish(rep, unexpected(err))
 }
 
 // finish posts the reply, then starts rep.after.
@@ -221,17 +309,13 @@ func (r *request) finish(rep reply, err error) {
 }
 
 // progress sends {id, progress: {done, total}}, at most every
-// progressInterval except for the first and the last.
+// progressInterval except for the first and the last. Its check of the
+// context lets the event loop run (requestContext).
 func (r *request) progress(done, total int64) {
 	if r.ctx.Err() != nil {
 		return // cancelled: the reply says so, not a last "done"
 	}
 	now := time.Now()
-	if now.Sub(r.lastYield) >= yieldInterval {
-		yieldToJS()
-		now = time.Now()
-		r.lastYield = now
-	}
 	if done < total && !r.lastProgress.IsZero() && now.Sub(r.lastProgress) < progressInterval {
 		return
 	}
@@ -299,12 +383,72 @@ func objectReply(fields map[string]any) reply {
 
 // jsonValue marshals v and parses it as a JS value, for results built
 // from JSON-tagged Go structs (core.Info, core.Report, ...).
+//
+// A JS number holds integers exactly only up to 2^53, and JSON.parse
+// rounds larger ones silently. Fields that can be larger (sequence
+// numbers, GPT attribute bits) are marshalled as decimal strings by their
+// types (`json:",string"`); quoteBigInts makes sure of it for any other
+// integer too, so the page never gets a rounded number.
 func jsonValue(v any) (js.Value, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return js.Undefined(), err
+		return js.Undefined(), unexpected(err)
 	}
-	return parseJSON(string(b)), nil
+	return parseJSON(string(quoteBigInts(b))), nil
+}
+
+// quoteBigInts returns the JSON text b with every integer outside
+// ±(2^53−1) written as a string of its decimal digits. b must be valid
+// JSON (json.Marshal's output); it is returned as it is when it holds no
+// such integer.
+func quoteBigInts(b []byte) []byte {
+	var out []byte // nil until an integer needs quoting
+	done := 0      // b[:done] is in out
+	for i := 0; i < len(b); {
+		switch c := b[i]; {
+		case c == '"':
+			// Skip the string: up to the next unescaped quote.
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			i++
+		case c == '-' || ('0' <= c && c <= '9'):
+			j := i + 1
+			for j < len(b) && strings.IndexByte("0123456789.eE+-", b[j]) >= 0 {
+				j++
+			}
+			if num := b[i:j]; bigInt(num) {
+				out = append(out, b[done:i]...)
+				out = append(out, '"')
+				out = append(out, num...)
+				out = append(out, '"')
+				done = j
+			}
+			i = j
+		default:
+			i++
+		}
+	}
+	if out == nil {
+		return b
+	}
+	return append(out, b[done:]...)
+}
+
+// bigInt says whether the JSON number num is an integer that a float64
+// does not hold exactly for certain (more than 2^53−1 in magnitude).
+func bigInt(num []byte) bool {
+	digits := num
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) < 16 || strings.ContainsAny(string(digits), ".eE") {
+		return false // 2^53−1 has 16 digits; fractions and exponents are floats
+	}
+	n, err := strconv.ParseUint(string(digits), 10, 64)
+	return err != nil || n > maxSafeInt
 }
 
 func parseJSON(s string) js.Value {

@@ -128,19 +128,90 @@ func (s *Server) remember(ctx context.Context, sess *session) error {
 	return nil
 }
 
-// storeBytes stores the bytes of each file of the chain that the store
-// does not hold yet, reporting each as "store" events:
-//
-//	{event: "store", key, name, state: "storing"|"stored"|"failed",
-//	 done, total, error?}
-//
-// It runs after the open reply is sent.
-func (s *Server) storeBytes(sess *session) {
-	ctx := context.Background()
-	st, err := s.openStore(ctx)
+// imageWork is the background work of one open image.
+type imageWork struct {
+	ctx    context.Context // ends when the image is closed
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// startWork registers a piece of background work of sess. It returns the
+// context that ends when sess is closed and the function to call when the
+// work is done; ok is false when sess is closed already (then there is
+// nothing to do).
+func (s *Server) startWork(sess *session) (ctx context.Context, done func(), ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.images[sess.id] != sess {
+		return nil, nil, false
+	}
+	w := s.work[sess.id]
+	if w == nil {
+		w = &imageWork{}
+		w.ctx, w.cancel = context.WithCancel(context.Background())
+		s.work[sess.id] = w
+	}
+	w.wg.Add(1)
+	return w.ctx, w.wg.Done, true
+}
+
+// stopWork cancels the background work of image id and waits for it to
+// end. The image must be gone from s.images already, so that no new work
+// can start.
+func (s *Server) stopWork(id int) {
+	s.mu.Lock()
+	w := s.work[id]
+	delete(s.work, id)
+	s.mu.Unlock()
+	if w != nil {
+		w.cancel()
+		w.wg.Wait()
+	}
+}
+
+// closeImage is the close op: close (ops.go), then the end of the
+// image's background work. A store of its bytes still running is
+// cancelled (its transaction aborted, a "cancelled" store event sent), and
+// the reply comes after that, so that nothing of a closed image goes on.
+func (r *request) closeImage() (reply, error) {
+	sess, err := r.image()
 	if err != nil {
+		return reply{}, err
+	}
+	rep, err := r.close()
+	if err == nil {
+		r.s.stopWork(sess.id)
+	}
+	return rep, err
+}
+
+// storeBytes stores the bytes of sess's files, as background work of sess
+// (it runs after the open reply): until they are stored or sess is
+// closed.
+func (s *Server) storeBytes(sess *session) {
+	ctx, done, ok := s.startWork(sess)
+	if !ok {
 		return
 	}
+	defer done()
+	_ = s.storeFiles(ctx, sess) // reported by store events
+}
+
+// storeFiles stores the bytes of each file of the chain that the store
+// does not hold yet, reporting each as "store" events:
+//
+//	{event: "store", key, name, image, state: "storing"|"stored"|"failed"|"cancelled",
+//	 done, total, error?}
+//
+// It stops when ctx ends: the file being stored is then not stored
+// ("cancelled"), and later files are not tried. It returns the first
+// failure, or ctx.Err().
+func (s *Server) storeFiles(ctx context.Context, sess *session) error {
+	st, err := s.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	var first error
 	for _, f := range sess.files {
 		ev := func(state string, done int64, err error) {
 			fields := map[string]any{"key": f.key, "name": f.name, "state": state,
@@ -150,6 +221,9 @@ func (s *Server) storeBytes(sess *session) {
 			}
 			s.Event("store", fields)
 		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if f.fromIDB {
 			ev("stored", f.size, nil)
 			continue
@@ -157,8 +231,15 @@ func (s *Server) storeBytes(sess *session) {
 		c, cancel := context.WithTimeout(ctx, storeTimeout)
 		has, err := hasBytes(c, st, f)
 		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if err != nil {
-			ev("failed", 0, &storeError{err})
+			err = &storeError{err}
+			ev("failed", 0, err)
+			if first == nil {
+				first = err
+			}
 			continue
 		}
 		if has {
@@ -168,14 +249,22 @@ func (s *Server) storeBytes(sess *session) {
 		ev("storing", 0, nil)
 		// No timeout here: the browser copies the whole file.
 		if err := st.AttachBlob(ctx, f.key, f.blob); err != nil {
+			if ctx.Err() != nil {
+				ev("cancelled", 0, nil)
+				return ctx.Err()
+			}
 			if !errors.Is(err, bridge.ErrQuota) && !errors.Is(err, bridge.ErrTooLarge) {
 				err = &storeError{err}
 			}
 			ev("failed", 0, err)
+			if first == nil {
+				first = err
+			}
 			continue
 		}
 		ev("stored", f.size, nil)
 	}
+	return first
 }
 
 // hasBytes says whether the store holds f's bytes already.
@@ -426,8 +515,15 @@ func (r *request) config() (reply, error) {
 		"per_image_limit": float64(cfg.perImage), "total_cap": float64(cfg.totalCap)}), nil
 }
 
-// pin: {key, pinned?} → {}. A pinned record's bytes are never evicted to
-// make room for others (pinned defaults to true).
+// pin: {key, pinned?} → {stored, store_error?}. A pinned record's bytes
+// are never evicted to make room for others (pinned defaults to true).
+//
+// Pinning an image that is open stores its bytes whatever their size (the
+// per-image limit applies only to unpinned images), and the reply waits
+// for that: stored says whether the record's bytes are in the store when
+// the reply is sent, and store_error why not, if storing them failed.
+// Cancelling the pin (or closing the image) stops the copy; the pin
+// itself stays.
 func (r *request) pin() (reply, error) {
 	a := args{r.args}
 	key, err := a.string("key")
@@ -449,9 +545,8 @@ func (r *request) pin() (reply, error) {
 		}
 		return reply{}, &storeError{err}
 	}
+	var storeErr error
 	if pinned {
-		// Pinning stores the bytes of an open image whatever their size
-		// (the per-image limit applies only to unpinned images).
 		r.s.mu.Lock()
 		var open []*session
 		for _, sess := range r.s.images {
@@ -461,10 +556,41 @@ func (r *request) pin() (reply, error) {
 		}
 		r.s.mu.Unlock()
 		for _, sess := range open {
-			go r.s.storeBytes(sess)
+			if err := r.storeOpen(sess); err != nil {
+				if r.ctx.Err() != nil {
+					return reply{}, r.ctx.Err()
+				}
+				if storeErr == nil {
+					storeErr = err
+				}
+			}
 		}
 	}
-	return reply{}, nil
+	c, cancel2 := context.WithTimeout(r.ctx, storeTimeout)
+	defer cancel2()
+	rec, err := st.Get(c, key)
+	if err != nil {
+		return reply{}, &storeError{err}
+	}
+	res := objectReply(map[string]any{"stored": rec.HasBlob})
+	if storeErr != nil {
+		res.v.Set("store_error", errorValue(storeErr))
+	}
+	return res, nil
+}
+
+// storeOpen stores the bytes of the open image sess for this request: it
+// stops when the request is cancelled or sess is closed.
+func (r *request) storeOpen(sess *session) error {
+	wctx, done, ok := r.s.startWork(sess)
+	if !ok {
+		return nil // closed meanwhile
+	}
+	defer done()
+	ctx, cancel := context.WithCancel(r.ctx)
+	defer cancel()
+	defer context.AfterFunc(wctx, cancel)()
+	return r.s.storeFiles(ctx, sess)
 }
 
 // maxUserState bounds the user state kept per record.

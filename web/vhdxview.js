@@ -1,7 +1,12 @@
 // vhdxview.js: the page's handle on the engine, which runs in a worker
 // (worker.js). Every function sends one request of the protocol in
 // PROTOCOL.md and returns a Promise; failures reject with a VhdxError
-// whose name and fields are the protocol's error object.
+// whose name and fields are the protocol's error object, and an aborted
+// signal rejects at once with the signal's reason (an AbortError).
+//
+// Results are the engine's, as PROTOCOL.md describes them. Integers that
+// can exceed 2^53 (header and log sequence numbers, GPT attribute bits)
+// are decimal strings there: use BigInt(x) to compute with one.
 //
 //   import * as vhdxview from './web/vhdxview.js';
 //   const { image, summary } = await vhdxview.open(input.files);
@@ -17,13 +22,25 @@ const WORKER_URL = new URL('./worker.js', import.meta.url);
 // Zero runs of a blob() are slices of one shared zero Blob of this size.
 const ZERO_CHUNK = 16 << 20;
 
-/** A failed request: name, message and the error's fields (PROTOCOL.md). */
+/**
+ * A failed request: name, message and the error's fields (PROTOCOL.md);
+ * `request` is the op of the request that failed. For an InternalError
+ * (a bug in the engine), `stack` is the engine's Go stack trace.
+ */
 export class VhdxError extends Error {
-  constructor(e) {
+  constructor(e, request) {
     super(e && e.message ? e.message : String(e));
     Object.assign(this, e);
     this.name = (e && e.name) || 'Error';
+    if (request) this.request = request;
   }
+}
+
+// abortError is what a request whose signal aborted rejects with: the
+// signal's reason, as fetch() does (an AbortError DOMException unless
+// abort() was given another reason).
+function abortError(signal) {
+  return signal.reason !== undefined ? signal.reason : new DOMException('cancelled', 'AbortError');
 }
 
 /** Engine events: "ready", "store", "fatal" (CustomEvent, detail = message). */
@@ -43,6 +60,7 @@ const pending = new Map(); // id → {resolve, reject, onProgress}
 const images = new Map(); // image → {files, size}
 let readyPromise = null;
 let zeroBlob = null;
+let about = null; // the ready event's {protocol, version}
 
 function engine() {
   if (worker) return worker;
@@ -73,6 +91,7 @@ function askPersist() {
 function receive(msg) {
   if (!msg || typeof msg !== 'object') return;
   if (typeof msg.event === 'string') {
+    if (msg.event === 'ready') about = { protocol: msg.protocol, version: msg.version };
     if (msg.event === 'store' && msg.state === 'storing') askPersist();
     if (msg.event === 'fatal') {
       dead = new VhdxError(msg.error);
@@ -90,7 +109,7 @@ function receive(msg) {
   }
   pending.delete(msg.id);
   if (msg.ok) p.resolve(msg.result);
-  else p.reject(new VhdxError(msg.error));
+  else p.reject(new VhdxError(msg.error, p.op));
 }
 
 /** Resolves when the engine has loaded (rejects if it cannot start). */
@@ -99,15 +118,21 @@ export function ready() {
   return readyPromise;
 }
 
+/** The engine's {protocol, version} (from its ready event), or null before it is ready. */
+export function engineInfo() {
+  return about;
+}
+
 /**
  * Sends one request {id, op, args}. options: onProgress({done, total}),
- * signal (an AbortSignal: aborting sends a cancel request).
+ * signal (an AbortSignal). Aborting the signal rejects the promise at
+ * once with the signal's reason (an AbortError) and sends a cancel
+ * request, which stops the engine's work; the engine's own reply to the
+ * request is then dropped.
  */
 export function request(op, args = {}, { onProgress, signal } = {}) {
   if (dead) return Promise.reject(dead);
-  if (signal && signal.aborted) {
-    return Promise.reject(new VhdxError({ name: 'CancelledError', message: 'cancelled before it was sent' }));
-  }
+  if (signal && signal.aborted) return Promise.reject(abortError(signal));
   const w = engine();
   const id = nextId++;
   return new Promise((resolve, reject) => {
@@ -116,9 +141,15 @@ export function request(op, args = {}, { onProgress, signal } = {}) {
       if (onAbort) signal.removeEventListener('abort', onAbort);
       f(v);
     };
-    pending.set(id, { resolve: done(resolve), reject: done(reject), onProgress });
+    pending.set(id, { op, resolve: done(resolve), reject: done(reject), onProgress });
     if (signal) {
-      onAbort = () => w.postMessage({ id: nextId++, op: 'cancel', args: { target: id } });
+      onAbort = () => {
+        const p = pending.get(id);
+        if (!p) return;
+        pending.delete(id);
+        w.postMessage({ id: nextId++, op: 'cancel', args: { target: id } });
+        p.reject(abortError(signal));
+      };
       signal.addEventListener('abort', onAbort, { once: true });
     }
     w.postMessage({ id, op, args });
@@ -294,7 +325,7 @@ export async function saveFile(image, partition, path, writable, { signal, onPro
   // hold up a cancel: each write races the signal.
   let stop = null;
   const aborted = signal && new Promise((_, reject) => {
-    stop = () => reject(new VhdxError({ name: 'CancelledError', message: 'cancelled' }));
+    stop = () => reject(abortError(signal));
     if (signal.aborted) stop();
     else signal.addEventListener('abort', stop, { once: true });
   });
@@ -309,7 +340,7 @@ export async function saveFile(image, partition, path, writable, { signal, onPro
       const b = await fileBlob(image, partition, path, { signal });
       const r = b.stream().getReader();
       for (;;) {
-        if (signal && signal.aborted) throw new VhdxError({ name: 'CancelledError', message: 'cancelled' });
+        if (signal && signal.aborted) throw abortError(signal);
         const { value, done: end } = await r.read();
         if (end) break;
         await write(value);
@@ -353,9 +384,13 @@ export function forget(key) {
   return request('forget', { key });
 }
 
-/** Pins (pinned = true) or unpins a remembered image: pinned bytes are never evicted. */
-export function pin(key, pinned = true) {
-  return request('pin', { key, pinned });
+/**
+ * Pins (pinned = true) or unpins a remembered image: pinned bytes are
+ * never evicted. Pinning an open image stores its bytes (whatever their
+ * size) and resolves once they are stored: {stored, store_error?}.
+ */
+export function pin(key, pinned = true, { signal } = {}) {
+  return request('pin', { key, pinned }, { signal });
 }
 
 /** Keeps state (any JSON value: position, bookmarks…) with a remembered image; recent() returns it as user_state. */

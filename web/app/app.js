@@ -43,23 +43,77 @@ window.vhdxviewUI = { state: S, get hex() { return S.hex; }, get batmap() { retu
 // ---- messages ------------------------------------------------------------
 
 // notify shows a message card: {kind: error|warn|info, title, detail,
-// next (what to do), actions: [{label, fn}], id}. Errors never go only to
-// the console.
-function notify({ kind = 'error', title, detail, next, actions = [], id }) {
+// next (what to do), actions: [{label, fn}], id, error}. detail defaults
+// to error's message. Errors never go only to the console. A bug (an
+// engine InternalError, or bug: true for the page's own) gets a "Copy
+// diagnostic report" button.
+function notify({ kind = 'error', title, detail, next, actions = [], id, error, bug = false }) {
   const box = $('#messages');
   if (id) for (const old of box.querySelectorAll(`[data-id="${id}"]`)) old.remove();
+  if (detail === undefined && error !== undefined) detail = errorText(error);
+  bug = bug || (!!error && error.name === 'InternalError');
   const card = el('div', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status', data: { id: id || '' } });
   const close = el('button', { type: 'button', class: 'icon-button', 'aria-label': 'Dismiss', title: 'Dismiss', text: '✕', on: { click: () => card.remove() } });
-  card.append(el('div', { class: 'body' },
+  const body = el('div', { class: 'body' },
     el('p', { class: 'title', text: title }),
     next ? el('p', { class: 'next', text: next }) : null,
     detail ? el('p', { class: 'detail', text: detail }) : null,
     actions.length ? el('div', { class: 'actions' }, actions.map((a) => el('button', {
       type: 'button', class: a.primary ? 'primary small' : 'small', text: a.label,
       on: { click: () => { card.remove(); a.fn(); } },
-    }))) : null), close);
+    }))) : null);
+  if (bug) body.append(bugReport(error));
+  card.append(body, close);
   box.append(card);
   return card;
+}
+
+// Set by registerServiceWorker: the build the page shows ("Engine …").
+let pageBuild = '';
+
+// diagnosticReport is the text a person can send with a bug report: what
+// failed and where in the code, never file contents (nor file names but
+// those in the message the notice shows).
+function diagnosticReport(error) {
+  const about = api.engineInfo();
+  const e = error && typeof error === 'object' ? error : { message: String(error) };
+  return [
+    'vhdxview diagnostic report',
+    `engine: ${about && about.version ? about.version : 'not started'}${pageBuild ? ` (build ${pageBuild.slice(0, 12)})` : ''}`,
+    `browser: ${navigator.userAgent}`,
+    `op: ${e.request || '(the page)'}`,
+    `error: ${e.name || 'Error'}: ${e.message || ''}`,
+    'stack:',
+    String(e.stack || '(none)'),
+  ].join('\n');
+}
+
+// bugReport is the part of a bug's notice that offers the report: a
+// button that copies it, or shows it to copy by hand where the clipboard
+// is refused.
+function bugReport(error) {
+  const status = el('span', { class: 'muted', role: 'status' });
+  const button = el('button', {
+    type: 'button', class: 'small', text: 'Copy diagnostic report',
+    on: {
+      click: async () => {
+        const text = diagnosticReport(error);
+        try {
+          await navigator.clipboard.writeText(text);
+          status.textContent = 'Copied. Paste it into your report.';
+        } catch {
+          const area = el('textarea', { class: 'report mono', readonly: true, rows: 8, 'aria-label': 'Diagnostic report' });
+          area.value = text;
+          area.style.width = '100%';
+          status.replaceWith(area);
+          area.select();
+        }
+      },
+    },
+  });
+  return el('div', { class: 'bug' },
+    el('p', { class: 'next', text: 'This is a bug in vhdxview. Please report it with the diagnostic report (it holds no file contents).' }),
+    el('div', { class: 'actions' }, button, status));
 }
 
 function clearMessages() { replace($('#messages')); }
@@ -92,6 +146,8 @@ function advice(e, name) {
       return { title: 'The bytes of this image were not kept', next: 'It was too large to store in the browser, or the quota was full. Open the file again from disk.' };
     case 'StorageUnavailableError':
       return { title: 'This browser cannot remember images here', next: 'IndexedDB is not available (a private window?). Images still open; they are just not remembered.' };
+    case 'InternalError':
+      return { title: `vhdxview failed on ${name}`, next: 'This is not a problem with the file as far as vhdxview can tell. Close it and try again.' };
     case 'EngineError':
     case 'WorkerError':
       return { title: 'The engine stopped', next: 'Reload the page. If it happens again with this file, please report it with the file\'s `vhdx check` output.' };
@@ -180,7 +236,7 @@ async function openFiles(files, fileHandles = new Map(), opts = {}) {
       const added = files.filter((f) => !S.pending.files.includes(f)).map((f) => f.name).join(', ');
       a = { title: `${added} is not the parent of ${S.pending.error.child || S.pending.files[0].name}`, next: 'The parent is the disk the child names above: its DataWriteGuid must equal the parent_linkage. Add that file.' };
     }
-    notify({ title: a.title, next: a.next, detail: errorText(e) });
+    notify({ title: a.title, next: a.next, error: e });
     showScreen(S.pending ? 'parent' : 'start');
     return;
   }
@@ -204,7 +260,7 @@ async function openSample() {
     file = new File([blob], 'sample.vhdx', { type: 'application/octet-stream', lastModified: SAMPLE_TIME });
   } catch (e) {
     done();
-    notify({ title: 'The sample image could not be loaded', next: 'Reload the page (the sample is served with it), or open a VHDX file of your own.', detail: errorText(e) });
+    notify({ title: 'The sample image could not be loaded', next: 'Reload the page (the sample is served with it), or open a VHDX file of your own.', error: e });
     return;
   }
   done();
@@ -220,7 +276,7 @@ async function reopenRecent(rec, { stored, handle }) {
       if (!h) throw new Error('the file handle is gone');
       file = await fileFromHandle(h); // may prompt: we are in the click
     } catch (e) {
-      notify({ title: `Cannot read ${rec.name} again`, next: 'Permission was refused or the file moved. Open the file again with Open… or by dropping it.', detail: errorText(e) });
+      notify({ title: `Cannot read ${rec.name} again`, next: 'Permission was refused or the file moved. Open the file again with Open… or by dropping it.', error: e });
       return;
     }
     await openFiles([file]);
@@ -237,11 +293,11 @@ async function reopenRecent(rec, { stored, handle }) {
   } catch (e) {
     done();
     if (e && e.name === 'MissingParentError') {
-      notify({ kind: 'warn', title: `The parent of ${rec.name} was not kept`, next: 'Open the child again together with its parent files (drop them all at once).', detail: errorText(e) });
+      notify({ kind: 'warn', title: `The parent of ${rec.name} was not kept`, next: 'Open the child again together with its parent files (drop them all at once).', error: e });
       return;
     }
     const a = advice(e, rec.name);
-    notify({ title: a.title, next: a.next, detail: errorText(e) });
+    notify({ title: a.title, next: a.next, error: e });
   }
 }
 
@@ -332,7 +388,7 @@ async function showImage(res) {
     S.info = await api.info(res.image);
   } catch (e) {
     done();
-    notify({ title: 'Cannot read the image\'s structures', next: 'Close it and open the file again.', detail: errorText(e) });
+    notify({ title: 'Cannot read the image\'s structures', next: 'Close it and open the file again.', error: e });
     return;
   }
   done();
@@ -648,7 +704,7 @@ function setupDownload() {
     size: S.info.virtual_size,
     sectorSize: S.info.logical_sector_size,
     selection: S.hex && S.hex.src && S.hex.src.kind === 'disk' ? S.hex.selection() : null,
-    makeBlob: (offset, length, onProgress) => api.blob(S.res.image, offset, length, { onProgress }),
+    makeBlob: (offset, length, onProgress, signal) => api.blob(S.res.image, offset, length, { onProgress, signal }),
     onSaved: (name, size) => notify({ kind: 'info', id: 'saved', title: `Saved ${name}`, next: `${grouped(size)} bytes (${human(size)}), in your downloads folder.` }),
   }));
   $('#download-button').addEventListener('click', () => dialog.open());
@@ -684,7 +740,7 @@ async function refreshRecents() {
         await api.forget(rec.key);
         await handles.delete(rec.key);
       } catch (e) {
-        notify({ title: `Cannot forget ${rec.name}`, next: 'Try again; if it keeps failing, clear the site\'s data in the browser settings.', detail: errorText(e) });
+        notify({ title: `Cannot forget ${rec.name}`, next: 'Try again; if it keeps failing, clear the site\'s data in the browser settings.', error: e });
       }
       refreshRecents();
     },
@@ -694,7 +750,7 @@ async function refreshRecents() {
         await api.forgetAll();
         await handles.clear();
       } catch (e) {
-        notify({ title: 'Cannot clear the recent images', next: 'Try again, or clear the site\'s data in the browser settings.', detail: errorText(e) });
+        notify({ title: 'Cannot clear the recent images', next: 'Try again, or clear the site\'s data in the browser settings.', error: e });
       }
       refreshRecents();
     },
@@ -773,6 +829,7 @@ async function registerServiceWorker() {
     }
   } catch { /* offline and not cached yet */ }
   $('#version').textContent = version === 'dev' ? '' : `Engine ${version.slice(0, 12)}.`;
+  if (version !== 'dev') pageBuild = version;
   if (!('serviceWorker' in navigator)) return;
   try {
     const hadController = !!navigator.serviceWorker.controller;
@@ -782,7 +839,7 @@ async function registerServiceWorker() {
       notify({ kind: 'info', id: 'update', title: 'A new version of vhdxview is ready', next: 'Reload to use it (open images will be closed).', actions: [{ label: 'Reload', primary: true, fn: () => location.reload() }] });
     });
   } catch (e) {
-    notify({ kind: 'warn', id: 'sw', title: 'Offline use is not available', next: 'The page works, but will not open without a network connection.', detail: errorText(e) });
+    notify({ kind: 'warn', id: 'sw', title: 'Offline use is not available', next: 'The page works, but will not open without a network connection.', error: e });
   }
 }
 
@@ -812,7 +869,7 @@ function init() {
   api.on('fatal', (m) => notify({
     id: 'fatal', title: 'The engine stopped',
     next: 'Reload the page to start it again. If it stops again with the same file, run `vhdx check` on it and report what it says.',
-    detail: errorText(m && m.error),
+    error: m && m.error,
   }));
   api.ready().catch(() => { /* reported by the fatal event */ });
   // Temporary files of streamed downloads of earlier visits.
@@ -824,8 +881,8 @@ function init() {
       $('#goto-input').select();
     }
   });
-  window.addEventListener('error', (e) => /ResizeObserver loop/.test(e.message || '') || notify({ id: 'page-error', title: 'Something went wrong in the page', next: 'Reload the page. If it happens again, please report what you were doing.', detail: errorText(e.error || e.message) }));
-  window.addEventListener('unhandledrejection', (e) => notify({ id: 'page-error', title: 'Something went wrong in the page', next: 'Reload the page. If it happens again, please report what you were doing.', detail: errorText(e.reason) }));
+  window.addEventListener('error', (e) => /ResizeObserver loop/.test(e.message || '') || notify({ id: 'page-error', title: 'Something went wrong in the page', next: 'Reload the page. If it happens again, please report what you were doing.', error: e.error || e.message, bug: true }));
+  window.addEventListener('unhandledrejection', (e) => notify({ id: 'page-error', title: 'Something went wrong in the page', next: 'Reload the page. If it happens again, please report what you were doing.', error: e.reason, bug: true }));
   showScreen('start');
   registerServiceWorker();
 }

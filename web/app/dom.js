@@ -62,19 +62,28 @@ export function human(n) {
   return `${s} ${units[u]}`;
 }
 
+// exact gives n as a BigInt when it is a decimal string or a BigInt (the
+// engine sends integers that can exceed 2^53 as decimal strings, see
+// PROTOCOL.md), else as a Number, so that formatting never rounds it.
+function exact(n) {
+  if (typeof n === 'bigint') return n;
+  if (typeof n === 'string' && /^-?\d+$/.test(n.trim())) return BigInt(n.trim());
+  return Number(n);
+}
+
 // grouped gives 8388608 -> "8,388,608".
 export function grouped(n) {
-  return Number(n).toLocaleString('en-US');
+  return exact(n).toLocaleString('en-US');
 }
 
 // hex gives a number as 0x-prefixed hex, padded to pad digits.
 export function hex(n, pad = 0) {
-  return '0x' + Number(n).toString(16).padStart(pad, '0');
+  return '0x' + hexPlain(n, pad);
 }
 
 // hexPlain gives hex without prefix, padded.
 export function hexPlain(n, pad = 0) {
-  return Number(n).toString(16).padStart(pad, '0');
+  return exact(n).toString(16).padStart(pad, '0');
 }
 
 // parseNumber reads what a person types for an offset or length: decimal,

@@ -34,12 +34,24 @@ export function save(blob, name) {
 
 // DownloadDialog is the <dialog> and its form. ctx(): {name, size,
 // sectorSize, selection: {start, end} | null, makeBlob(offset, length,
-// onProgress) -> Promise<Blob>}.
+// onProgress, signal) -> Promise<Blob>}.
+//
+// While a download is being prepared (the engine plans where every byte
+// comes from, which for a huge sparse disk takes a while), Cancel stops
+// it: the signal passed to makeBlob aborts, which stops the engine's
+// plan, nothing is saved and the dialog says so. Closing the dialog
+// (Escape) stops it too.
 export class DownloadDialog {
   constructor(dialog, ctx) {
     this.d = dialog;
     this.ctx = ctx;
-    this.d.addEventListener('close', () => { this.busy = false; });
+    this.ac = null; // the running download's AbortController
+    this.d.addEventListener('close', () => this.stop());
+  }
+
+  // stop aborts the running download, if any.
+  stop() {
+    if (this.ac) this.ac.abort();
   }
 
   open(preset) {
@@ -58,7 +70,8 @@ export class DownloadDialog {
     this.msg = el('p', { class: 'dl-msg', role: 'alert' });
     this.bar = el('progress', { max: '100', hidden: true });
     this.go = el('button', { type: 'button', class: 'primary', id: 'dl-go', text: 'Download' });
-    const cancel = el('button', { type: 'button', text: 'Cancel', on: { click: () => this.d.close() } });
+    // Cancel stops a download being prepared, else closes the dialog.
+    const cancel = el('button', { type: 'button', id: 'dl-cancel', text: 'Cancel', on: { click: () => (this.busy ? this.stop() : this.d.close()) } });
 
     const pick = preset && preset.what ? preset.what : sel ? 'selection' : 'whole';
     ({ whole, selection: selR, range }[pick] || whole).checked = true;
@@ -142,26 +155,37 @@ export class DownloadDialog {
   async start() {
     const r = this.update();
     if (r.error || this.busy) return;
+    const ac = new AbortController();
+    this.ac = ac;
     this.busy = true;
     this.go.disabled = true;
     this.bar.hidden = false;
     this.bar.removeAttribute('value');
+    this.msg.className = 'dl-msg';
     this.msg.textContent = 'Preparing the download…';
+    const msg = this.msg;
     try {
       const blob = await this.c.makeBlob(r.offset, r.length, (p) => {
-        if (p && p.total) {
+        if (p && p.total && !ac.signal.aborted) {
           this.bar.value = (p.done / p.total) * 100;
-          this.msg.textContent = `Preparing the download… ${Math.floor((p.done / p.total) * 100)}%`;
+          msg.textContent = `Preparing the download… ${Math.floor((p.done / p.total) * 100)}%`;
         }
-      });
+      }, ac.signal);
+      if (ac.signal.aborted) throw cancelled();
       const name = fileName(this.c.name, r.offset, r.length, this.c.size);
       save(blob, name);
       this.d.close();
       if (this.c.onSaved) this.c.onSaved(name, blob.size);
     } catch (e) {
-      this.msg.className = 'dl-msg error';
-      this.msg.textContent = `Cannot make the download: ${errorText(e)}`;
+      if (ac.signal.aborted || (e && e.name === 'AbortError')) {
+        msg.className = 'dl-msg';
+        msg.textContent = 'The download was cancelled; nothing was saved.';
+      } else {
+        msg.className = 'dl-msg error';
+        msg.textContent = `Cannot make the download: ${errorText(e)}`;
+      }
     } finally {
+      if (this.ac === ac) this.ac = null;
       this.busy = false;
       this.go.disabled = false;
       this.bar.hidden = true;

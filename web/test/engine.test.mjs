@@ -197,7 +197,7 @@ test('a 64 TiB sparse disk opens at once; verify reports progress and can be can
     const file = new File([await r.blob()], 'big.vhdx', { lastModified: 1 });
     const t0 = performance.now();
     const res = await v.open(file, { store: false });
-    const openMs = performance.now() - t0;
+    const openMs = performance.now() - t0; // printed, not checked
     const first = await v.read(res.image, 1000000 * 32 * 1048576, 8);
     const seen = [];
     const rep = await v.verify((await v.open(await (await fetch('/__test/dynamic.vhdx')).blob(), { store: false })).image,
@@ -206,25 +206,60 @@ test('a 64 TiB sparse disk opens at once; verify reports progress and can be can
     const ac = new AbortController();
     let cancelled = null;
     const during = [];
-    const t1 = performance.now();
+    const sent = window.__engine.sent.length;
     try {
       await v.verify(res.image, { signal: ac.signal, onProgress: (p) => { during.push(p); ac.abort(); } });
     } catch (e) {
       cancelled = e.name;
     }
-    const cancelMs = performance.now() - t1;
-    // The verify stopped before its end: no progress message says done.
-    const finished = during.some((p) => p.done === p.total);
-    return { size: res.summary.virtual_size, openMs, first: Array.from(first), verdict: rep.verdict, last: seen[seen.length - 1], cancelled, cancelMs, finished };
+    // What the engine itself answered: the verify stopped before its end.
+    const req = window.__engine.sent.slice(sent).find((m) => m.op === 'verify');
+    const engine = await window.__engine.reply(req.id);
+    return { size: res.summary.virtual_size, openMs, first: Array.from(first), verdict: rep.verdict, last: seen[seen.length - 1], cancelled, engine, during: during.length };
   });
-  console.log(`     open of the 64 TiB disk: ${out.openMs.toFixed(1)} ms; verify cancelled after ${out.cancelMs.toFixed(0)} ms`);
+  console.log(`     open of the 64 TiB disk: ${out.openMs.toFixed(1)} ms`);
   assert.equal(out.size, 64 * 1024 * 1024 * MiB);
-  assert.ok(out.openMs < 2000, `open took ${out.openMs} ms`);
   assert.deepEqual(out.first, [0, 0, 64, 66, 15, 0, 0, 0]); // "index" fill: sector 0xf42400000, little-endian
   assert.equal(out.verdict, 'clean');
   assert.ok(out.last && out.last.done === out.last.total && out.last.total > 0, JSON.stringify(out.last));
-  assert.equal(out.cancelled, 'CancelledError');
-  assert.equal(out.finished, false, 'the cancelled verify ran to its end');
+  assert.equal(out.cancelled, 'AbortError');
+  assert.equal(out.during, 1, 'progress after the abort reached the page');
+  assert.deepEqual(out.engine, { ok: false, error: 'CancelledError' }, 'the cancelled verify ran to its end');
+});
+
+// The plan of the whole disk walks 2 Mi BAT entries in one request, all in
+// memory: the engine takes a cancel (or any message) during it only if the
+// walk checks its context, which lets the worker's event loop run. So the
+// page first waits until the engine answers another request while the
+// plan runs, then aborts: if the walk never lets messages in, that answer
+// comes only when the plan is done, and the abort is too late.
+test('aborting blob() of a 2 TiB sparse disk stops the engine\'s plan; the engine answers during it and after', async (t) => {
+  await harness(t);
+  const out = await t.page.evaluate(async () => {
+    const v = window.vhdxview;
+    const r = await fetch('/__test/sparse2t.vhdx');
+    const res = await v.open(new File([await r.blob()], 'sparse2t.vhdx', { lastModified: 1 }), { store: false });
+    const ac = new AbortController();
+    const sent = window.__engine.sent.length;
+    const made = v.blob(res.image, 0, undefined, { signal: ac.signal });
+    let outcome = null;
+    made.then((b) => { outcome = { resolved: b.size }; }, (e) => { outcome = { rejected: e.name }; });
+    await new Promise((res) => setTimeout(res, 100));
+    await v.configure({}); // answered while the plan runs, or after it
+    ac.abort();
+    await made.catch(() => {});
+    // The engine's own answer to the plan: it stopped, it did not finish.
+    const plan = window.__engine.sent.slice(sent).find((m) => m.op === 'plan');
+    const engine = await window.__engine.reply(plan.id);
+    const next = Array.from(await v.read(res.image, 2 * 2 ** 40 - 8, 8));
+    await v.close(res.image);
+    return { size: res.summary.virtual_size, blocks: res.summary.payload_blocks, outcome, engine, next };
+  });
+  assert.equal(out.size, 2 * 2 ** 40);
+  assert.equal(out.blocks, 2 * 2 ** 20);
+  assert.deepEqual(out.engine, { ok: false, error: 'CancelledError' }, 'the engine finished the plan instead of stopping it');
+  assert.deepEqual(out.outcome, { rejected: 'AbortError' });
+  assert.deepEqual(out.next, [0, 0, 0, 0, 0, 0, 0, 0]);
 });
 
 test('recent lists the image after a reload, and reopen works', async (t) => {
@@ -308,14 +343,14 @@ test('files: fileBlob and saveFile give every file of ext4 and NTFS; a cancel be
       out.push({ path: f.path, viaBlob, direct: await sha(new Blob(chunks.direct)), engine: await sha(new Blob(chunks.engine)),
         lastProgress: progress[progress.length - 1] });
     }
-    // A destination that never finishes a write: aborting must still end saveFile.
+    // A destination that never finishes a write: aborting must still end
+    // saveFile (it could not end otherwise).
     const ac = new AbortController();
-    const t0 = performance.now();
     const stalled = v.saveFile(image, 1, '/docs/report.txt', new WritableStream({ write() { return new Promise(() => {}); } }),
       { signal: ac.signal, viaEngine: true, chunkSize: 4096 });
     setTimeout(() => ac.abort(), 200);
     let cancel = null;
-    try { await stalled; } catch (e) { cancel = { name: e.name, ms: performance.now() - t0 }; }
+    try { await stalled; } catch (e) { cancel = { name: e.name }; }
     return { out, cancel };
   }, { image: r.image, files: t.fx.fsFiles });
   for (const [i, f] of t.fx.fsFiles.entries()) {
@@ -324,7 +359,7 @@ test('files: fileBlob and saveFile give every file of ext4 and NTFS; a cancel be
     assert.equal(g.direct, f.sha256, `${f.path}: saveFile`);
     assert.equal(g.engine, f.sha256, `${f.path}: saveFile through the engine`);
   }
-  assert.ok(got.cancel && got.cancel.name === 'CancelledError' && got.cancel.ms < 2000, JSON.stringify(got.cancel));
+  assert.deepEqual(got.cancel, { name: 'AbortError' });
 });
 
 test('no request left the origin', async (t) => {

@@ -6,6 +6,40 @@ import * as vhdxview from '../vhdxview.js';
 
 window.vhdxview = vhdxview;
 
+// window.__engine records the engine's traffic, for tests of what the
+// engine itself answered (a cancelled request's own reply, which
+// vhdxview.js drops): requests as {id, op, target}, replies as {ok,
+// error: name}, never their payloads. reply(id) resolves to the reply to
+// request id once it comes. vhdxview.js makes its worker after this runs.
+const replies = new Map();
+const awaited = new Map();
+window.__engine = {
+  sent: [],
+  reply(id) {
+    if (replies.has(id)) return Promise.resolve(replies.get(id));
+    return new Promise((resolve) => awaited.set(id, resolve));
+  },
+};
+const PageWorker = window.Worker;
+window.Worker = class extends PageWorker {
+  constructor(...args) {
+    super(...args);
+    const post = this.postMessage.bind(this);
+    this.postMessage = (msg, ...rest) => {
+      if (msg && msg.op) window.__engine.sent.push({ id: msg.id, op: msg.op, target: msg.args && msg.args.target });
+      return post(msg, ...rest);
+    };
+    this.addEventListener('message', (e) => {
+      const d = e.data;
+      if (!d || d.id === undefined || d.progress) return;
+      const r = { ok: !!d.ok, error: d.ok ? null : d.error && d.error.name };
+      replies.set(d.id, r);
+      if (awaited.has(d.id)) awaited.get(d.id)(r);
+      awaited.delete(d.id);
+    });
+  }
+};
+
 const summary = document.getElementById('summary');
 const status = document.getElementById('status');
 const drop = document.getElementById('drop');

@@ -23,13 +23,14 @@ export function run(cmd, args, opts = {}) {
   return r.stdout;
 }
 
-// serveCSP reads the policy internal/cmd/serve sends, so that this server
-// and the real one cannot drift apart.
+// serveCSP is the page's policy: index.html's <meta> tag, which
+// internal/cmd/serve reads and sends as a header too (index.html is its
+// one source), so that this server and the real one cannot drift apart.
 export function serveCSP() {
-  const src = readFileSync(join(root, 'internal/cmd/serve/main.go'), 'utf8');
-  const m = /const CSP = ((?:"[^"]*"\s*\+?\s*)+)/.exec(src);
-  if (!m) throw new Error('cannot find const CSP in internal/cmd/serve/main.go');
-  return [...m[1].matchAll(/"([^"]*)"/g)].map((x) => x[1]).join('');
+  const src = readFileSync(join(root, 'index.html'), 'utf8');
+  const m = [...src.matchAll(/<meta\s+http-equiv="Content-Security-Policy"\s+content="([^"]*)"/gi)];
+  if (m.length !== 1) throw new Error(`index.html: want one Content-Security-Policy <meta> tag, found ${m.length}`);
+  return m[0][1];
 }
 
 // ensureEngine builds web/vhdxview.wasm when it is missing or older than

@@ -66,6 +66,10 @@ async function fixtures(dir) {
   // A 64 TiB sparse disk: 2 Mi BAT entries (a 16 MiB BAT).
   make('big.vhdx', { virtualSize: 64 * 1024 * 1024 * MiB, blockSize: 32 * MiB, blocks: { 1000000: fill(5) } });
 
+  // A 2 TiB sparse disk with 1 MiB blocks: 2 Mi payload blocks, nothing
+  // allocated, so that a plan of the whole disk walks them all.
+  make('sparse2t.vhdx', { virtualSize: 2 * 1024 * 1024 * MiB, blockSize: MiB });
+
   // A small disk for the quota test.
   make('quota.vhdx', { virtualSize: 8 * MiB, creator: 'quota', blocks: { 1: fill(7) } });
 

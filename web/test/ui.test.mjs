@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync, copyFileSync, mkdirSync, existsSync } from
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import * as FSI from './fsimage.mjs';
+import { serveCSP } from './lib.mjs';
 
 const sha256 = (b) => createHash('sha256').update(b).digest('hex');
 
@@ -40,6 +41,25 @@ async function drop(page, names) {
 async function opened(page) {
   await page.waitForSelector('#viewer:not([hidden])');
   await page.waitForSelector('#verdict[data-verdict="clean"], #verdict[data-verdict="problems"]', { timeout: 60000 });
+}
+
+// until evaluates fn(arg) in the page, awaiting it, until it gives a true
+// value (page.waitForFunction does not await a promise: it would take the
+// promise itself as true). The timeout only ends a test that would hang.
+async function until(page, fn, arg, { timeout = 30000, what = 'the condition' } = {}) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    if (await page.evaluate(fn, arg)) return;
+    if (Date.now() > end) throw new Error(`${what} never held`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// settledLayout waits until the window is width pixels wide and the page
+// has drawn two frames since (views that lay out on resize have run).
+async function settledLayout(page, width) {
+  await page.waitForFunction((w) => window.innerWidth === w, width);
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
 }
 
 async function summaryValue(page, key) {
@@ -145,13 +165,14 @@ const test = (name, fn) => tests.push({ name, fn });
 
 test('page loads with its CSP, the same as the server sends', async (t) => {
   const { page } = t;
-  await page.goto('/');
+  const res = await page.goto('/');
   await page.waitForSelector('#start:not([hidden])');
   const meta = await page.getAttribute('meta[http-equiv="Content-Security-Policy"]', 'content');
-  const src = readFileSync(join(t.root, 'internal/cmd/serve/main.go'), 'utf8');
-  const m = /const CSP = ((?:"[^"]*"\s*\+?\s*)+)/.exec(src);
-  const server = [...m[1].matchAll(/"([^"]*)"/g)].map((x) => x[1]).join('');
-  assert.equal(meta, server);
+  // index.html is the policy's one source: the server sends it as a header
+  // (internal/cmd/serve reads it the same way; its test checks that).
+  assert.equal(res.headers()['content-security-policy'], meta);
+  assert.equal(meta, serveCSP());
+  assert.match(meta, /script-src 'self' 'wasm-unsafe-eval'/);
   assert.ok(await page.isVisible('#sample-button'));
   assert.ok(await page.isVisible('#pick-button'));
 });
@@ -509,10 +530,12 @@ test('recents survive a reload and reopen with the network off', async (t) => {
   await opened(page);
   await page.waitForFunction(() => /Kept for offline use/.test(document.querySelector('#store-state').textContent), null, { timeout: 30000 });
   // The service worker is installed and controls the page.
-  await page.waitForFunction(async () => (await navigator.serviceWorker.ready) && !!navigator.serviceWorker.controller, null, { timeout: 30000 });
-  // The hex position is remembered with the image.
+  await until(page, async () => (await navigator.serviceWorker.ready) && !!navigator.serviceWorker.controller, null, { what: 'a service worker controlling the page' });
+  // The hex position is remembered with the image (kept a moment after
+  // the view stops moving): wait until the store has it.
   await gotoHex(page, 0x1234);
-  await page.waitForTimeout(1500);
+  await until(page, async () => (await window.vhdxview.recent()).records
+    .some((r) => r.name === 'sample.vhdx' && r.user_state && r.user_state.offset === 0x1234), null, { what: 'the position kept in the store' });
   await page.reload();
   const item = page.locator('#recents-list li[data-name="sample.vhdx"]').first();
   await item.waitFor();
@@ -592,7 +615,7 @@ test('narrow window and dark scheme keep working; screenshot for the README', as
   await page.screenshot({ path: join(t.work, 'dark.png') });
   await page.emulateMedia({ colorScheme: 'light' });
   await page.setViewportSize({ width: 390, height: 844 });
-  await page.waitForTimeout(200);
+  await settledLayout(page, 390);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   const wide = await page.evaluate(() => [...document.querySelectorAll('body *')]
     .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.hex-scroller'))
@@ -747,7 +770,7 @@ test('files: the partition table equals sfdisk and vhdx parts', async (t) => {
   // table and the tree scroll inside their boxes).
   await browse(page, 1);
   await page.setViewportSize({ width: 390, height: 844 });
-  await page.waitForTimeout(200);
+  await settledLayout(page, 390);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `page is ${overflow}px wider than a 390px window`);
   await page.locator('#fs-browser').scrollIntoViewIfNeeded();
@@ -826,7 +849,9 @@ test('files: browse ext4 with the keyboard; listings equal vhdx ls; a download e
   assert.equal(sha256(t.cli('get', fx.vhdx, '1', '/big.bin')), sha256(big.data));
 });
 
-test('files: a directory of 10,000 entries lists in under a second', async (t) => {
+// How long the listing takes is printed, not checked (BENCHMARKS.md is
+// where timings belong).
+test('files: a directory of 10,000 entries lists them all, in order, and the keyboard reaches every one', async (t) => {
   const { page } = t;
   await openFilesTab(t);
   await browse(page, 1);
@@ -845,7 +870,6 @@ test('files: a directory of 10,000 entries lists in under a second', async (t) =
   const rows = await page.$$eval('#fs-tree [role="treeitem"]', (rs) => rs.filter((r) => r.dataset.path.startsWith('/many/')).length);
   assert.equal(rows, MANY);
   assert.equal(await page.getAttribute('#fs-tree [data-path="/many"]', 'data-count'), String(MANY));
-  assert.ok(ms < 1000, `10,000 entries took ${ms.toFixed(0)} ms`);
   console.log(`     10,000 entries listed and drawn in ${ms.toFixed(0)} ms`);
   // They are the right ones, in order; End reaches the last, and closing is quick too.
   const many = (await treeRows(page, 3)).map((r) => r.name);
@@ -929,7 +953,7 @@ test('files: NTFS: a 20 MiB file streams through a temporary file, a stream down
     for await (const n of dir.keys()) names.push(n);
     return names;
   });
-  await page.waitForFunction(async () => {
+  await until(page, async () => {
     const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('vhdxview-downloads', { create: true });
     for await (const n of dir.keys()) if (n === 'leftover.bin') return false;
     return true;
@@ -1009,23 +1033,25 @@ test('files: NTFS: a 20 MiB file streams through a temporary file, a stream down
   });
   assert.deepEqual(picked, { name: 'huge.bin', size: 20 << 20, sha: sha256(fx.ntfsFiles['huge.bin']) });
 
-  // Cancel: a picked file that is slow to write (2 s a chunk); Cancel stops
-  // the download at once, and the file's stream is aborted.
+  // Cancel: a picked file whose first write does not end until the test
+  // ends it; Cancel stops the download all the same (it cannot be waiting
+  // for the write), and the file's stream is aborted.
   await page.evaluate(() => {
     window.__aborted = false;
     window.showSaveFilePicker = async () => ({
       createWritable: async () => new WritableStream({
-        write: () => new Promise((r) => setTimeout(r, 2000)),
+        // Ends only when the test says so, after the cancel.
+        write: () => new Promise((r) => { window.__endWrite = r; }),
         abort: () => { window.__aborted = true; },
       }),
     });
   });
   await page.click('#fs-tree [data-path="/huge.bin"] .ft-dl');
   await page.waitForFunction(() => document.querySelector('#file-downloads li[data-name="huge.bin"]').dataset.state === 'running');
-  const t0 = Date.now();
   await page.click('#file-downloads li[data-name="huge.bin"] button');
   await page.waitForFunction(() => document.querySelector('#file-downloads li[data-name="huge.bin"]').dataset.state === 'cancelled');
-  assert.ok(Date.now() - t0 < 1500, `cancelled after ${Date.now() - t0} ms`);
+  // A stream is aborted once its write in flight ends.
+  await page.evaluate(() => window.__endWrite && window.__endWrite());
   await page.waitForFunction(() => window.__aborted === true);
   assert.match(await job.textContent(), /Cancelled/);
   await page.evaluate(() => { delete window.showSaveFilePicker; });
@@ -1109,4 +1135,86 @@ test('files: a damaged primary GPT falls back to the backup, and the page says s
   assert.equal(await page.locator('#parts-table tbody.part').count(), 4);
   await browse(page, 1);
   assert.equal(await page.getAttribute('#fs-browser', 'data-state'), 'ready');
+});
+
+// ---- cancelling, and reporting bugs ------------------------------------------------
+
+test('the download dialog: Cancel stops a download being prepared, and nothing is saved', async (t) => {
+  const { page } = t;
+  // 2 Mi blocks, none allocated: planning the whole disk takes a while.
+  const file = t.fx.make('sparse2t.vhdx', { virtualSize: 2 * 2 ** 40, blockSize: 1 << 20 });
+  await home(page);
+  await page.setInputFiles('#files', file);
+  await opened(page);
+  let downloads = 0;
+  const count = () => { downloads++; };
+  page.on('download', count);
+  try {
+    await page.click('#download-button');
+    await page.waitForSelector('#download-dialog[open]');
+    await page.check('#dl-whole');
+    await page.click('#dl-go');
+    await page.waitForFunction(() => /Preparing the download/.test(document.querySelector('#download-dialog .dl-msg').textContent));
+    await page.click('#dl-cancel');
+    await page.waitForFunction(() => /cancelled/.test(document.querySelector('#download-dialog .dl-msg').textContent));
+    assert.match(await page.textContent('#download-dialog .dl-msg'), /The download was cancelled; nothing was saved/);
+    assert.ok(await page.isVisible('#download-dialog[open]'), 'the dialog stays open, saying so');
+    assert.equal(await page.isDisabled('#dl-go'), false, 'another download can start');
+    // The engine answers again, and still nothing was downloaded.
+    const bytes = await page.evaluate(async () => Array.from(await window.vhdxview.read(window.vhdxviewUI.state.res.image, 0, 4)));
+    assert.deepEqual(bytes, [0, 0, 0, 0]);
+    assert.equal(downloads, 0, 'a cancelled download was saved');
+    // Cancel with nothing running closes the dialog.
+    await page.click('#dl-cancel');
+    await page.waitForSelector('#download-dialog:not([open])', { state: 'attached' });
+    assert.equal(downloads, 0);
+  } finally {
+    page.off('download', count);
+  }
+});
+
+test('an engine bug: its notice copies a diagnostic report with the op and a Go stack, and no file name', async (t) => {
+  const { page, context, origin } = t;
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+  // A real bug in the engine, on demand: the page's next request of the op
+  // in window.__faultNext goes to the engine as the test-only op "fault"
+  // (PROTOCOL.md), which panics.
+  await page.addInitScript(() => {
+    const W = window.Worker;
+    window.Worker = class extends W {
+      constructor(...args) {
+        super(...args);
+        const post = this.postMessage.bind(this);
+        this.postMessage = (msg, ...rest) => {
+          if (msg && window.__faultNext && msg.op === window.__faultNext) {
+            window.__faultNext = null;
+            msg = { id: msg.id, op: 'fault', args: { kind: 'panic' } };
+          }
+          return post(msg, ...rest);
+        };
+      }
+    };
+  });
+  await page.goto('/');
+  await page.waitForSelector('#start:not([hidden])');
+  await page.evaluate(() => { window.__faultNext = 'info'; });
+  await page.setInputFiles('#files', sampleFile(t));
+  const notice = page.locator('#messages .notice', { hasText: 'Copy diagnostic report' });
+  await notice.waitFor();
+  assert.match(await notice.textContent(), /This is a bug in vhdxview/);
+  await notice.locator('button', { hasText: 'Copy diagnostic report' }).click();
+  await notice.locator('text=Copied').waitFor();
+  const report = await page.evaluate(() => navigator.clipboard.readText());
+  assert.match(report, /^vhdxview diagnostic report$/m);
+  assert.match(report, /^engine: \S+ go\d/m);
+  assert.match(report, /^browser: Mozilla\/5\.0 .*Chrome\//m);
+  assert.match(report, /^op: info$/m);
+  assert.match(report, /^error: InternalError: internal error: /m);
+  assert.match(report, /main\.\(\*request\)\.fault\(/, 'a Go frame of the op that failed');
+  assert.match(report, /^\s+\S+\.go:\d+/m, 'Go file:line frames');
+  assert.ok(!report.includes('sample.vhdx'), 'the report names the file');
+  // The engine serves on.
+  await home(page);
+  await page.setInputFiles('#files', sampleFile(t));
+  await opened(page);
 });
