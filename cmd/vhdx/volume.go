@@ -11,11 +11,13 @@ package main
 // without PATH writes the raw partition.
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -57,15 +59,18 @@ func runVolume(cmd string, args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	defer closeAll()
+	// Ctrl-C stops a long listing or copy between reads.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
 	ss := int(img.Metadata.LogicalSectorSize)
-	tab, err := volume.Partitions(img, img.Size(), ss)
+	tab, err := volume.Partitions(ctx, img, img.Size(), ss)
 	if err != nil {
 		fmt.Fprintln(stderr, "vhdx:", oneLine(err))
 		return exitFail
 	}
 	switch cmd {
 	case "parts":
-		return cmdParts(img, tab, *asJSON, stdout, stderr)
+		return cmdParts(ctx, img, tab, *asJSON, stdout, stderr)
 	case "ls":
 		// ls IMAGE [PARTITION] [PATH]: a lone argument is a partition if it
 		// is a number, else a path.
@@ -85,7 +90,7 @@ func runVolume(cmd string, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "vhdx:", err)
 			return exitFail
 		}
-		return cmdLs(img, tab, p, path, *asJSON, stdout, stderr)
+		return cmdLs(ctx, img, tab, p, path, *asJSON, stdout, stderr)
 	default:
 		p, err := pickPartition(tab, pos[1])
 		if err != nil {
@@ -95,7 +100,7 @@ func runVolume(cmd string, args []string, stdout, stderr io.Writer) int {
 		if len(pos) == 2 {
 			return cmdCat(img, p.Offset, p.Size, *out, stdout, stderr)
 		}
-		return cmdGet(img, tab, p, pos[2], *out, stdout, stderr)
+		return cmdGet(ctx, img, tab, p, pos[2], *out, stdout, stderr)
 	}
 }
 
@@ -153,7 +158,7 @@ type partJSON struct {
 	FSError string `json:"fs_error,omitempty"`
 }
 
-func cmdParts(img *core.Image, tab *volume.Table, asJSON bool, stdout, stderr io.Writer) int {
+func cmdParts(ctx context.Context, img *core.Image, tab *volume.Table, asJSON bool, stdout, stderr io.Writer) int {
 	parts := make([]partJSON, len(tab.Partitions))
 	for i, p := range tab.Partitions {
 		parts[i].Partition = p
@@ -165,7 +170,7 @@ func cmdParts(img *core.Image, tab *volume.Table, asJSON bool, stdout, stderr io
 			parts[i].FSError = err.Error()
 			continue
 		}
-		parts[i].Label = fsys.Label()
+		parts[i].Label = fsys.WithContext(ctx).Label()
 	}
 	if asJSON {
 		v := struct {
@@ -227,7 +232,7 @@ func errTail(s string) string {
 	return s
 }
 
-func openVolume(img *core.Image, tab *volume.Table, p volume.Partition) (volume.FS, error) {
+func openVolume(ctx context.Context, img *core.Image, tab *volume.Table, p volume.Partition) (*volume.FS, error) {
 	fsys, err := volume.OpenFS(img, p.Offset, p.Size, tab.SectorSize)
 	if err != nil {
 		hint := ""
@@ -236,20 +241,20 @@ func openVolume(img *core.Image, tab *volume.Table, p volume.Partition) (volume.
 		}
 		return nil, fmt.Errorf("%s: %v%s", p, err, hint)
 	}
-	return fsys, nil
+	return fsys.WithContext(ctx), nil
 }
 
-func cmdLs(img *core.Image, tab *volume.Table, p volume.Partition, path string, asJSON bool, stdout, stderr io.Writer) int {
-	fsys, err := openVolume(img, tab, p)
+func cmdLs(ctx context.Context, img *core.Image, tab *volume.Table, p volume.Partition, path string, asJSON bool, stdout, stderr io.Writer) int {
+	fsys, err := openVolume(ctx, img, tab, p)
 	if err != nil {
 		fmt.Fprintln(stderr, "vhdx:", oneLine(err))
 		return exitFail
 	}
 	code := exitOK
-	e, err := fsys.Stat(path)
+	e, err := fsys.Lookup(path)
 	var es []volume.Entry
 	if err == nil && e.IsDir {
-		es, err = fsys.ReadDir(path)
+		es, err = fsys.List(path)
 		if errors.Is(err, volume.ErrTruncated) {
 			fmt.Fprintln(stderr, "vhdx:", oneLine(err))
 			err, code = nil, exitProblems
@@ -293,13 +298,13 @@ func cmdLs(img *core.Image, tab *volume.Table, p volume.Partition, path string, 
 	return code
 }
 
-func cmdGet(img *core.Image, tab *volume.Table, p volume.Partition, path, out string, stdout, stderr io.Writer) int {
-	fsys, err := openVolume(img, tab, p)
+func cmdGet(ctx context.Context, img *core.Image, tab *volume.Table, p volume.Partition, path, out string, stdout, stderr io.Writer) int {
+	fsys, err := openVolume(ctx, img, tab, p)
 	if err != nil {
 		fmt.Fprintln(stderr, "vhdx:", oneLine(err))
 		return exitFail
 	}
-	f, err := fsys.Open(path)
+	f, err := fsys.OpenFile(path)
 	if err != nil {
 		fmt.Fprintln(stderr, "vhdx:", oneLine(err))
 		return exitFail
