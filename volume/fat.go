@@ -274,10 +274,16 @@ func (f *fatFS) dirData(ctx context.Context, first uint32) ([]byte, error) {
 	for _, e := range ext {
 		n += e.Length
 	}
+	// One read per extent: a directory grown between files is fragmented,
+	// and ctx is checked between the pieces.
 	b := make([]byte, n)
-	ef := &extentFile{r: f.r, size: n, ext: ext}
-	if _, err := ef.ReadAt(b, 0); err != nil {
-		return nil, err
+	for _, e := range ext {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if _, err := readFull(f.r, f.size, b[e.Offset:e.Offset+e.Length], e.DiskOffset); err != nil {
+			return nil, err
+		}
 	}
 	return b, nil
 }
@@ -416,6 +422,9 @@ func (f *fatFS) lookup(ctx context.Context, p string) (fatEntry, error) {
 		cur.cluster = f.b.rootCluster
 	}
 	for _, name := range splitPath(p) {
+		if err := ctx.Err(); err != nil {
+			return cur, err
+		}
 		es, err := f.list(ctx, cur)
 		if err != nil {
 			return cur, err

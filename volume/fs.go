@@ -131,9 +131,11 @@ type fileImpl interface {
 //
 // Context: every method runs under the FS value's context, which is
 // context.Background() from OpenFS. WithContext returns a view of the
-// same volume under another context; walks (listing a directory, looking
-// up a path, mapping a file's extents, reading a file) then stop when it
-// is cancelled, returning an error that wraps ctx.Err().
+// same volume under another context. Once it is cancelled, the call's
+// reads of the disk fail (so even a walk inside go-ntfs stops at its next
+// read), the walks that run on cached data (directory entries, cluster
+// chains, extent trees) check it as they go, and the call returns an error
+// wrapping ctx.Err() rather than a result made from the reads it refused.
 //
 // An FS serialises its calls (one lock per volume, shared by its views
 // and files): open the volume again to read it in parallel. A call that
@@ -146,10 +148,26 @@ type FS struct {
 // vol is the state the views of one volume share.
 type vol struct {
 	sem  chan struct{} // one slot: the lock that serialises calls into impl
+	rd   *ctxReader    // the volume, as impl reads it; its ctx is the call's
 	impl fsImpl
 	kind string
 	off  int64 // the volume's byte offset on the disk
 	size int64 // its size
+}
+
+// ctxReader reads r while ctx lasts. FS.call sets ctx to the call's
+// context while it holds the volume's lock, so every read a reader makes,
+// in this package or inside a library, fails once the call is cancelled.
+type ctxReader struct {
+	r   io.ReaderAt
+	ctx context.Context
+}
+
+func (c *ctxReader) ReadAt(p []byte, off int64) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.ReadAt(p, off)
 }
 
 // OpenFS opens the file system at [off, off+size) of r (a virtual disk);
@@ -172,24 +190,25 @@ func OpenFS(r io.ReaderAt, off, size int64, sectorSize int) (f *FS, err error) {
 			f, err = nil, fail(fmt.Errorf("%w: %w: %v", ErrDamaged, errPanic, v))
 		}
 	}()
-	sr := io.NewSectionReader(r, off, size)
+	rd := &ctxReader{r: io.NewSectionReader(r, off, size), ctx: context.Background()}
 	var impl fsImpl
 	switch kind {
 	case "ntfs":
-		impl, err = openNTFS(sr, size)
+		impl, err = openNTFS(rd, size)
 	case "fat12", "fat16", "fat32":
-		impl, err = openFAT(sr, size)
+		impl, err = openFAT(rd, size)
 	default:
-		impl, err = openExt(sr, size)
+		impl, err = openExt(rd, size)
 	}
 	if err != nil {
 		return nil, fail(err)
 	}
-	return newFS(impl, kind, off, size), nil
+	return newFS(impl, rd, kind, off, size), nil
 }
 
-func newFS(impl fsImpl, kind string, off, size int64) *FS {
-	return &FS{v: &vol{sem: make(chan struct{}, 1), impl: impl, kind: kind, off: off, size: size}, ctx: context.Background()}
+func newFS(impl fsImpl, rd *ctxReader, kind string, off, size int64) *FS {
+	v := &vol{sem: make(chan struct{}, 1), rd: rd, impl: impl, kind: kind, off: off, size: size}
+	return &FS{v: v, ctx: context.Background()}
 }
 
 // WithContext returns a view of the same volume whose calls, and the
@@ -215,9 +234,12 @@ func (f *FS) Label() (l string) {
 }
 
 // call runs fn with the volume to itself: it waits for the lock (or for
-// the context to end), passes fn the context, turns a panic inside a
-// reader into an error wrapping ErrDamaged, and wraps errors in an
-// *FSError naming the volume, op and path.
+// the context to end), makes the volume's reads fail once the context
+// ends, passes fn the context, turns a panic inside a reader into an
+// error wrapping ErrDamaged, and wraps errors in an *FSError naming the
+// volume, op and path. A call whose context ended returns the context's
+// error whatever fn made of the refused reads (go-ntfs skips index nodes
+// it cannot read, for one).
 func (f *FS) call(op, p string, fn func(ctx context.Context) error) (err error) {
 	ctx := f.ctx
 	defer f.v.wrap(op, p, &err)
@@ -229,10 +251,17 @@ func (f *FS) call(op, p string, fn func(ctx context.Context) error) (err error) 
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	defer func() { <-f.v.sem }()
+	f.v.rd.ctx = ctx
+	defer func() {
+		f.v.rd.ctx = context.Background()
+		<-f.v.sem
+	}()
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("%w: %w: %v", ErrDamaged, errPanic, v)
+		}
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			err = cerr
 		}
 	}()
 	return fn(ctx)

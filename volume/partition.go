@@ -119,9 +119,14 @@ func Partitions(ctx context.Context, r io.ReaderAt, size int64, sectorSize int) 
 	if sectorSize != 512 && sectorSize != 4096 {
 		return nil, fmt.Errorf("volume: sector size %d: want 512 or 4096", sectorSize)
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("volume: partition table: %w", err)
-	}
+	// Once ctx ends, reads fail and the table is not returned: a probe of
+	// a partition refused its read would look like a blank partition.
+	r = &ctxReader{r: r, ctx: ctx}
+	defer func() {
+		if cerr := ctx.Err(); cerr != nil {
+			t, err = nil, fmt.Errorf("volume: partition table: %w", cerr)
+		}
+	}()
 	defer recoverTo(&err, "partition table")
 	t = &Table{SectorSize: sectorSize, DiskSize: size, Partitions: []Partition{}}
 	if size < int64(sectorSize)*2 {
@@ -150,10 +155,7 @@ func Partitions(ctx context.Context, r io.ReaderAt, size int64, sectorSize int) 
 	}
 	if protective || string(s1[:8]) == "EFI PART" {
 		if ok, err := t.readGPT(ctx, r, size, s0, protective); ok || err != nil {
-			if err != nil {
-				return nil, fmt.Errorf("volume: partition table: %w", err)
-			}
-			return t, nil
+			return t, err // err: ctx's, replaced above
 		}
 	}
 	if fs := detectBoot(s0); fs != "" || !hasMBRSig {
@@ -165,10 +167,7 @@ func Partitions(ctx context.Context, r io.ReaderAt, size int64, sectorSize int) 
 		t.whole(r, size)
 		return t, nil
 	}
-	if err := t.readMBR(ctx, r, size, s0); err != nil {
-		return nil, fmt.Errorf("volume: partition table: %w", err)
-	}
-	return t, nil
+	return t, t.readMBR(ctx, r, size, s0)
 }
 
 // whole makes the partitionless table's one entry.

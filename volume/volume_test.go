@@ -753,7 +753,7 @@ func TestExtVariants(t *testing.T) {
 // TestPanicGuard: a panic inside a reader becomes an error naming the
 // volume, for every FS method and for reads.
 func TestPanicGuard(t *testing.T) {
-	s := newFS(panicky{}, "ntfs", 0x100000, 1<<20)
+	s := newFS(panicky{}, &ctxReader{r: bytes.NewReader(nil), ctx: context.Background()}, "ntfs", 0x100000, 1<<20)
 	check := func(what string, err error) {
 		var fe *FSError
 		if !errors.Is(err, ErrDamaged) || !errors.As(err, &fe) || fe.Offset != 0x100000 || !strings.Contains(err.Error(), "ntfs at 0x100000") {
