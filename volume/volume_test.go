@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/vhdxview/vhdxview/core"
@@ -532,6 +533,19 @@ func TestDeletedEntries(t *testing.T) {
 		}
 		if f, err := fsys.OpenFile("/keep.txt"); err != nil || f.Size() != 5 {
 			t.Errorf("%s: keep.txt: %v", name, err)
+		}
+		// io/fs shows only what can be opened.
+		des, err := fsys.ReadDir(".")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range des {
+			if strings.HasSuffix(d.Name(), "-with-a-long-name.txt") {
+				t.Errorf("%s: ReadDir lists the deleted %s", name, d.Name())
+			}
+		}
+		if err := fstest.TestFS(fsys, "keep.txt"); err != nil {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 }
