@@ -51,6 +51,7 @@ type FSError struct {
 	Err    error
 }
 
+// Error says "volume: FS at 0xOFFSET: OP PATH: cause".
 func (e *FSError) Error() string {
 	s := fmt.Sprintf("volume: %s at 0x%x", orUnknown(e.FS), e.Offset)
 	if e.Op != "" {
@@ -62,6 +63,7 @@ func (e *FSError) Error() string {
 	return s + ": " + e.Err.Error()
 }
 
+// Unwrap gives the cause, for errors.Is and errors.As.
 func (e *FSError) Unwrap() error { return e.Err }
 
 func orUnknown(s string) string {

@@ -103,6 +103,8 @@ type Partition struct {
 	Problem string `json:"problem,omitempty"`
 }
 
+// String names the partition as messages do: "partition N", or "whole
+// disk" for Index 0.
 func (p Partition) String() string {
 	if p.Index == 0 {
 		return "whole disk"
