@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	iofs "io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -424,6 +425,7 @@ func TestDamagedFS(t *testing.T) {
 					return
 				}
 				walkAll(fsys, "/", 0)
+				walkIOFS(fsys)
 			}()
 		}
 	}
@@ -449,6 +451,20 @@ func walkAll(fsys *FS, dir string, depth int) {
 			checkExtents(f)
 		}
 	}
+}
+
+// walkIOFS walks fsys through io/fs (following symlinks wherever Open
+// and Stat meet them), reading every small file, ignoring errors.
+func walkIOFS(fsys *FS) {
+	iofs.WalkDir(fsys, ".", func(p string, d iofs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if fi, err := iofs.Stat(fsys, p); err == nil && fi.Size() < 8<<20 {
+			iofs.ReadFile(fsys, p)
+		}
+		return nil
+	})
 }
 
 // checkExtents panics (failing a fuzz run) unless f's extents, if it has
@@ -695,6 +711,7 @@ func FuzzVolume(f *testing.F) {
 			if fsys, err := OpenFS(r, p.Offset, p.Size, 512); err == nil {
 				fsys.Label()
 				walkAll(fsys, "/", 0)
+				walkIOFS(fsys)
 			}
 		}
 	})
