@@ -16,18 +16,18 @@ import (
 // system can tell them. Nothing is read until asked, so a large file is
 // streamed in whatever chunks the caller asks for.
 //
-// ReadAt may be called concurrently (reads are serialised with the
-// volume's other calls); Read and Seek share an offset and may not.
+// Every method may be called concurrently (reads are serialised with the
+// volume's other calls) except Read and Seek, which share an offset.
 // Reads run under the context of the FS that opened the file; WithContext
 // gives a copy under another one. A long read stops between chunks when
 // that context is cancelled.
 type File struct {
 	fs   *FS
 	impl fileImpl
-	path string // absolute, as in Entry.Path
-	name string // the name it was opened by, for Stat
-	info *fileInfo
-	pos  int64 // Read and Seek
+	path string    // absolute, as in Entry.Path
+	name string    // the name it was opened by, for Stat
+	info *fileInfo // set by FS.Open, which has looked the file up already
+	pos  int64     // Read and Seek
 }
 
 // readChunk is how much one ReadAt reads between checks of the context
@@ -118,14 +118,14 @@ func (f *File) Seek(offset int64, whence int) (int64, error) {
 
 // Stat describes the file (fs.File); its Sys() is the file's *Entry.
 func (f *File) Stat() (iofs.FileInfo, error) {
-	if f.info == nil {
-		e, err := f.fs.Lookup(f.path)
-		if err != nil {
-			return nil, f.fs.pathError("stat", f.name, err)
-		}
-		f.info = &fileInfo{e: e, name: f.name}
+	if f.info != nil {
+		return f.info, nil
 	}
-	return f.info, nil
+	e, err := f.fs.Lookup(f.path)
+	if err != nil {
+		return nil, f.fs.pathError("stat", f.name, err)
+	}
+	return &fileInfo{e: e, name: f.name}, nil
 }
 
 // Close does nothing: a File holds no resources (fs.File).
