@@ -29,6 +29,7 @@ deps() {
   /usr/bin/python3 -c 'import pyvhdi' 2>/dev/null || pkgs+=(python3-libvhdi)
   [ -x /usr/bin/chromium ] || pkgs+=(chromium)
   command -v mkfs.fat >/dev/null || pkgs+=(dosfstools)
+  command -v mcopy >/dev/null || pkgs+=(mtools)
   command -v mkfs.ext4 >/dev/null || pkgs+=(e2fsprogs)
   command -v mkntfs >/dev/null || pkgs+=(ntfs-3g)
   command -v sfdisk >/dev/null || pkgs+=(fdisk)

@@ -7,9 +7,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"unicode/utf16"
 
 	"github.com/google/uuid"
+	"github.com/vhdxview/vhdxview/internal/utf16le"
 )
 
 const (
@@ -42,7 +42,7 @@ func parseFileIdentifier(b []byte) (*fileIdentifier, error) {
 	}
 	var fi fileIdentifier
 	copy(fi.Signature[:], b[0:8])
-	fi.Creator = decodeUTF16Z(b[8:])
+	fi.Creator = utf16le.DecodeZ(b[8:])
 	return &fi, nil
 }
 
@@ -170,18 +170,6 @@ func checkHeader(c *headerCopy, fileSize int64) error {
 // maxFileOffset bounds every file offset taken from the file so that sums
 // of offsets and lengths never overflow int64.
 const maxFileOffset = 1 << 60
-
-func decodeUTF16Z(b []byte) string {
-	u := make([]uint16, 0, len(b)/2)
-	for i := 0; i+1 < len(b); i += 2 {
-		c := binary.LittleEndian.Uint16(b[i:])
-		if c == 0 {
-			break
-		}
-		u = append(u, c)
-	}
-	return string(utf16.Decode(u))
-}
 
 func quoteBytes(b []byte) string {
 	const digits = "0123456789abcdef"

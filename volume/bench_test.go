@@ -19,7 +19,7 @@ import (
 
 func BenchmarkReadDir10k(b *testing.B) {
 	img, n := bigDirImage(b)
-	tab, err := Partitions(img, img.Size(), 512)
+	tab, err := Partitions(b.Context(), img, img.Size(), 512)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func BenchmarkReadDir10k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		es, err := fsys.ReadDir("/many")
+		es, err := fsys.List("/many")
 		if err != nil || len(es) != n {
 			b.Fatalf("%d entries: %v", len(es), err)
 		}
@@ -97,7 +97,7 @@ func BenchmarkRead(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			f, err := fsys.Open("/big.bin")
+			f, err := fsys.OpenFile("/big.bin")
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -15,6 +15,7 @@ package volume
 // unmounted shows its last checkpointed state).
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -254,8 +255,9 @@ func (f *extFS) readInode(n uint64) (*inode, error) {
 	return in, nil
 }
 
-// inodeExtents maps an inode's contents onto the volume.
-func (f *extFS) inodeExtents(in *inode) ([]Extent, error) {
+// inodeExtents maps an inode's contents onto the volume. Each tree node
+// or indirect block read checks ctx.
+func (f *extFS) inodeExtents(ctx context.Context, in *inode) ([]Extent, error) {
 	nblocks := (in.size + f.blockSize - 1) / f.blockSize
 	var ext []Extent
 	var err error
@@ -267,16 +269,16 @@ func (f *extFS) inodeExtents(in *inode) ([]Extent, error) {
 	case in.flags&extFlagInlineData != 0:
 		return nil, errors.New("inline data") // handled by the caller
 	case in.flags&extFlagExtents != 0:
-		err = f.walkExtents(in.block[:], 0, nblocks, &ext)
+		err = f.walkExtents(ctx, in.block[:], 0, nblocks, &ext)
 	default:
-		err = f.walkBlockMap(in, nblocks, &ext)
+		err = f.walkBlockMap(ctx, in, nblocks, &ext)
 	}
 	return ext, err
 }
 
 // walkExtents collects the extents of an extent tree node (ext4 "Extent
 // Tree"); uninitialised extents read as zeros.
-func (f *extFS) walkExtents(node []byte, depth int, nblocks int64, out *[]Extent) error {
+func (f *extFS) walkExtents(ctx context.Context, node []byte, depth int, nblocks int64, out *[]Extent) error {
 	if depth > 5 {
 		return fmt.Errorf("%w: extent tree deeper than 5", ErrDamaged)
 	}
@@ -328,11 +330,14 @@ func (f *extFS) walkExtents(node []byte, depth int, nblocks int64, out *[]Extent
 		if leaf <= 0 || uint64(leaf) >= f.blocks {
 			return fmt.Errorf("%w: extent index points at block %d", ErrDamaged, leaf)
 		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		b := make([]byte, f.blockSize)
 		if err := f.cache.readAt(b, leaf*f.blockSize); err != nil {
 			return err
 		}
-		if err := f.walkExtents(b, depth+1, nblocks, out); err != nil {
+		if err := f.walkExtents(ctx, b, depth+1, nblocks, out); err != nil {
 			return err
 		}
 	}
@@ -342,7 +347,7 @@ func (f *extFS) walkExtents(node []byte, depth int, nblocks int64, out *[]Extent
 // walkBlockMap collects the extents of an ext2/ext3 block map: 12 direct
 // pointers, then single, double and triple indirect blocks; a zero pointer
 // is a hole.
-func (f *extFS) walkBlockMap(in *inode, nblocks int64, out *[]Extent) error {
+func (f *extFS) walkBlockMap(ctx context.Context, in *inode, nblocks int64, out *[]Extent) error {
 	per := f.blockSize / 4
 	var lblk int64
 	var walk func(ptr uint32, level int) error
@@ -371,6 +376,9 @@ func (f *extFS) walkBlockMap(in *inode, nblocks int64, out *[]Extent) error {
 				return fmt.Errorf("%w: more than %d extents", ErrDamaged, maxExtExtents)
 			}
 			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		b := make([]byte, f.blockSize)
 		if err := f.cache.readAt(b, int64(ptr)*f.blockSize); err != nil {
@@ -402,8 +410,8 @@ func (f *extFS) walkBlockMap(in *inode, nblocks int64, out *[]Extent) error {
 	return nil
 }
 
-// contents returns a File over an inode's data.
-func (f *extFS) contents(in *inode) (File, error) {
+// contents returns a file over an inode's data.
+func (f *extFS) contents(ctx context.Context, in *inode) (fileImpl, error) {
 	if in.flags&extFlagInlineData != 0 {
 		b, err := f.inlineData(in)
 		if err != nil {
@@ -414,7 +422,7 @@ func (f *extFS) contents(in *inode) (File, error) {
 	if in.isSymlink() && in.size < 60 && in.flags&extFlagExtents == 0 && binary.LittleEndian.Uint32(in.raw[0x1c:]) == 0 {
 		return &memFile{b: append([]byte(nil), in.block[:in.size]...)}, nil // fast symlink
 	}
-	ext, err := f.inodeExtents(in)
+	ext, err := f.inodeExtents(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("inode %d: %w", in.num, err)
 	}
@@ -492,49 +500,19 @@ type dirent struct {
 // readDirents decodes a directory's entries (linear and htree directories
 // alike: htree index blocks look like empty entries). Space an entry's
 // record length leaves after its name may hold entries deleted since, which
-// are returned marked.
-func (f *extFS) readDirents(in *inode) ([]dirent, error) {
+// are returned marked. The directory is read a chunk at a time, checking
+// ctx between chunks.
+func (f *extFS) readDirents(ctx context.Context, in *inode) ([]dirent, error) {
 	if !in.isDir() {
 		return nil, ErrNotDir
 	}
 	if in.size > maxExtDirBytes || in.size > f.size {
 		return nil, fmt.Errorf("%w: directory inode %d of %d bytes", ErrDamaged, in.num, in.size)
 	}
-	var blocks [][]byte
-	if in.flags&extFlagInlineData != 0 {
-		// An inline directory: the parent's inode number, then entries in
-		// the rest of i_block and in the system.data attribute.
-		data, err := f.inlineData(in)
-		if err != nil {
-			return nil, err
-		}
-		if len(data) < 4 {
-			return nil, fmt.Errorf("%w: inline directory inode %d of %d bytes", ErrDamaged, in.num, len(data))
-		}
-		blocks = append(blocks, data[4:min(60, len(data))])
-		if len(data) > 60 {
-			blocks = append(blocks, data[60:])
-		}
-	} else {
-		file, err := f.contents(in)
-		if err != nil {
-			return nil, err
-		}
-		data := make([]byte, in.size)
-		if _, err := file.ReadAt(data, 0); err != nil && err != io.EOF {
-			return nil, err
-		}
-		for blk := int64(0); blk < int64(len(data)); blk += f.blockSize {
-			blocks = append(blocks, data[blk:min(blk+f.blockSize, int64(len(data)))])
-		}
-	}
 	hasType := f.incompat&extIncompatFiletype != 0
 	var out []dirent
-	for i, b := range blocks {
-		if len(out) >= MaxEntries {
-			break
-		}
-		blk := int64(i)
+	// block decodes the entries of directory block blk.
+	block := func(blk int64, b []byte) {
 		indexed := in.flags&extFlagIndex != 0 && blk == 0
 		for off := 0; off+8 <= len(b) && len(out) < MaxEntries; {
 			ino := uint64(binary.LittleEndian.Uint32(b[off:]))
@@ -560,8 +538,45 @@ func (f *extFS) readDirents(in *inode) ([]dirent, error) {
 			off += rec
 		}
 	}
+	if in.flags&extFlagInlineData != 0 {
+		// An inline directory: the parent's inode number, then entries in
+		// the rest of i_block and in the system.data attribute.
+		data, err := f.inlineData(in)
+		if err != nil {
+			return nil, err
+		}
+		if len(data) < 4 {
+			return nil, fmt.Errorf("%w: inline directory inode %d of %d bytes", ErrDamaged, in.num, len(data))
+		}
+		block(0, data[4:min(60, len(data))])
+		if len(data) > 60 {
+			block(1, data[60:])
+		}
+		return out, nil
+	}
+	file, err := f.contents(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	chunk := max(f.blockSize, dirChunk/f.blockSize*f.blockSize)
+	buf := make([]byte, min(chunk, in.size))
+	for off := int64(0); off < in.size && len(out) < MaxEntries; off += chunk {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		n := min(chunk, in.size-off)
+		if _, err := file.ReadAt(buf[:n], off); err != nil && err != io.EOF {
+			return nil, err
+		}
+		for b := int64(0); b < n; b += f.blockSize {
+			block((off+b)/f.blockSize, buf[b:min(b+f.blockSize, n)])
+		}
+	}
 	return out, nil
 }
+
+// dirChunk is how much of a directory readDirents reads at a time.
+const dirChunk = 1 << 20
 
 // slack looks for deleted entries in the unused tail of a record.
 func (f *extFS) slack(b []byte, hasType bool, out []dirent) []dirent {
@@ -589,13 +604,13 @@ func (f *extFS) slack(b []byte, hasType bool, out []dirent) []dirent {
 }
 
 // lookup resolves a path to an inode; symlinks are not followed.
-func (f *extFS) lookup(p string) (*inode, error) {
+func (f *extFS) lookup(ctx context.Context, p string) (*inode, error) {
 	in, err := f.readInode(2)
 	if err != nil {
 		return nil, err
 	}
 	for _, name := range splitPath(p) {
-		ds, err := f.readDirents(in)
+		ds, err := f.readDirents(ctx, in)
 		if err != nil {
 			return nil, err
 		}
@@ -616,7 +631,7 @@ func (f *extFS) lookup(p string) (*inode, error) {
 	return in, nil
 }
 
-func (f *extFS) entry(in *inode, dir, name string) Entry {
+func (f *extFS) entry(ctx context.Context, in *inode, dir, name string) Entry {
 	e := Entry{Name: name, Path: joinPath(dir, name), Size: in.size, ID: in.num,
 		ModTime: in.mtime, AccessTime: in.atime, CreateTime: in.crtime}
 	switch {
@@ -627,7 +642,7 @@ func (f *extFS) entry(in *inode, dir, name string) Entry {
 	case in.isSymlink():
 		e.Type = "symlink"
 		if in.size <= 4096 {
-			if c, err := f.contents(in); err == nil {
+			if c, err := f.contents(ctx, in); err == nil {
 				b := make([]byte, in.size)
 				if n, _ := c.ReadAt(b, 0); n == len(b) {
 					e.Target = string(b)
@@ -640,12 +655,12 @@ func (f *extFS) entry(in *inode, dir, name string) Entry {
 	return e
 }
 
-func (f *extFS) readDir(p string) ([]Entry, error) {
-	in, err := f.lookup(p)
+func (f *extFS) readDir(ctx context.Context, p string) ([]Entry, error) {
+	in, err := f.lookup(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	ds, err := f.readDirents(in)
+	ds, err := f.readDirents(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -654,6 +669,9 @@ func (f *extFS) readDir(p string) ([]Entry, error) {
 	for _, d := range ds {
 		if d.name == "." || d.name == ".." {
 			continue
+		}
+		if err := ctx.Err(); err != nil { // each entry reads its inode
+			return nil, err
 		}
 		if d.deleted {
 			if live[d.name] {
@@ -678,7 +696,7 @@ func (f *extFS) readDir(p string) ([]Entry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", joinPath(p, d.name), err)
 		}
-		out = append(out, f.entry(ci, p, d.name))
+		out = append(out, f.entry(ctx, ci, p, d.name))
 	}
 	// Drop deleted entries shadowed by a live one of the same name.
 	k := 0
@@ -696,13 +714,13 @@ func (f *extFS) readDir(p string) ([]Entry, error) {
 	return out, nil
 }
 
-func (f *extFS) stat(p string) (Entry, error) {
-	in, err := f.lookup(p)
+func (f *extFS) stat(ctx context.Context, p string) (Entry, error) {
+	in, err := f.lookup(ctx, p)
 	if err != nil {
 		return Entry{}, err
 	}
 	if p == "/" {
-		e := f.entry(in, "/", "")
+		e := f.entry(ctx, in, "/", "")
 		e.Name, e.Path = "/", "/"
 		return e, nil
 	}
@@ -711,11 +729,11 @@ func (f *extFS) stat(p string) (Entry, error) {
 	if dir == "" {
 		dir = "/"
 	}
-	return f.entry(in, dir, p[i+1:]), nil
+	return f.entry(ctx, in, dir, p[i+1:]), nil
 }
 
-func (f *extFS) open(p string) (File, error) {
-	in, err := f.lookup(p)
+func (f *extFS) open(ctx context.Context, p string) (fileImpl, error) {
+	in, err := f.lookup(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -725,5 +743,5 @@ func (f *extFS) open(p string) (File, error) {
 	case !in.isReg():
 		return nil, fmt.Errorf("not a regular file (mode 0%o)", in.mode)
 	}
-	return f.contents(in)
+	return f.contents(ctx, in)
 }

@@ -13,6 +13,7 @@ package volume
 // with ReaderAt.
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -152,7 +153,7 @@ func (f *fatFS) Type() string { return f.b.kind }
 
 func (f *fatFS) Label() string {
 	// The root directory's volume label entry wins over the boot sector's.
-	if raw, err := f.rootDir(); err == nil {
+	if raw, err := f.rootDir(context.Background()); err == nil {
 		for i := 0; i+32 <= len(raw); i += 32 {
 			e := raw[i : i+32]
 			if e[0] == 0 {
@@ -208,8 +209,9 @@ func (f *fatFS) isEOC(v uint32) bool {
 // (rounded up to whole clusters) and returns it as extents. A chain that
 // ends early is an error when exact is set (a file must have the clusters
 // its size needs); a chain that goes on is not followed further, and a
-// chain that loops is an error.
-func (f *fatFS) chainExtents(first uint32, maxBytes int64, exact bool) ([]Extent, error) {
+// chain that loops is an error. A chain can be millions of clusters long:
+// ctx is checked as it goes.
+func (f *fatFS) chainExtents(ctx context.Context, first uint32, maxBytes int64, exact bool) ([]Extent, error) {
 	var ext []Extent
 	need := (maxBytes + f.clusBytes - 1) / f.clusBytes
 	c := first
@@ -227,6 +229,11 @@ func (f *fatFS) chainExtents(first uint32, maxBytes int64, exact bool) ([]Extent
 		ext = appendExtent(ext, i*f.clusBytes, f.clusBytes, f.dataOff+int64(c-2)*f.clusBytes)
 		if i+1 == need {
 			break
+		}
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return ext, err
+			}
 		}
 		n, err := f.next(c)
 		if err != nil {
@@ -248,18 +255,18 @@ func (f *fatFS) chainExtents(first uint32, maxBytes int64, exact bool) ([]Extent
 // maxDirBytes is the largest FAT directory (65536 entries of 32 bytes).
 const maxDirBytes = 65536 * 32
 
-func (f *fatFS) rootDir() ([]byte, error) {
+func (f *fatFS) rootDir(ctx context.Context) ([]byte, error) {
 	if f.b.kind != "fat32" {
 		b := make([]byte, f.b.rootEntries*32)
 		_, err := readFull(f.r, f.size, b, f.rootOff)
 		return b, err
 	}
-	return f.dirData(f.b.rootCluster)
+	return f.dirData(ctx, f.b.rootCluster)
 }
 
 // dirData reads a directory's cluster chain (at most maxDirBytes).
-func (f *fatFS) dirData(first uint32) ([]byte, error) {
-	ext, err := f.chainExtents(first, maxDirBytes, false)
+func (f *fatFS) dirData(ctx context.Context, first uint32) ([]byte, error) {
+	ext, err := f.chainExtents(ctx, first, maxDirBytes, false)
 	if err != nil {
 		return nil, err
 	}
@@ -267,10 +274,16 @@ func (f *fatFS) dirData(first uint32) ([]byte, error) {
 	for _, e := range ext {
 		n += e.Length
 	}
+	// One read per extent: a directory grown between files is fragmented,
+	// and ctx is checked between the pieces.
 	b := make([]byte, n)
-	ef := &extentFile{r: f.r, size: n, ext: ext}
-	if _, err := ef.ReadAt(b, 0); err != nil {
-		return nil, err
+	for _, e := range ext {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if _, err := readFull(f.r, f.size, b[e.Offset:e.Offset+e.Length], e.DiskOffset); err != nil {
+			return nil, err
+		}
 	}
 	return b, nil
 }
@@ -403,13 +416,16 @@ func dosTime(d, t uint16, tenths byte) time.Time {
 }
 
 // lookup resolves a path to its entry; the root is a synthetic directory.
-func (f *fatFS) lookup(p string) (fatEntry, error) {
+func (f *fatFS) lookup(ctx context.Context, p string) (fatEntry, error) {
 	cur := fatEntry{Entry: Entry{Name: "/", Path: "/", IsDir: true, Type: "dir"}}
 	if f.b.kind == "fat32" {
 		cur.cluster = f.b.rootCluster
 	}
 	for _, name := range splitPath(p) {
-		es, err := f.list(cur)
+		if err := ctx.Err(); err != nil {
+			return cur, err
+		}
+		es, err := f.list(ctx, cur)
 		if err != nil {
 			return cur, err
 		}
@@ -427,16 +443,16 @@ func (f *fatFS) lookup(p string) (fatEntry, error) {
 	return cur, nil
 }
 
-func (f *fatFS) list(d fatEntry) ([]fatEntry, error) {
+func (f *fatFS) list(ctx context.Context, d fatEntry) ([]fatEntry, error) {
 	if !d.IsDir {
 		return nil, ErrNotDir
 	}
 	var raw []byte
 	var err error
 	if d.Path == "/" {
-		raw, err = f.rootDir()
+		raw, err = f.rootDir(ctx)
 	} else {
-		raw, err = f.dirData(d.cluster)
+		raw, err = f.dirData(ctx, d.cluster)
 	}
 	if err != nil {
 		return nil, err
@@ -444,12 +460,12 @@ func (f *fatFS) list(d fatEntry) ([]fatEntry, error) {
 	return f.parseDir(raw, d.Path), nil
 }
 
-func (f *fatFS) readDir(p string) ([]Entry, error) {
-	d, err := f.lookup(p)
+func (f *fatFS) readDir(ctx context.Context, p string) ([]Entry, error) {
+	d, err := f.lookup(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	es, err := f.list(d)
+	es, err := f.list(ctx, d)
 	if err != nil {
 		return nil, err
 	}
@@ -463,13 +479,13 @@ func (f *fatFS) readDir(p string) ([]Entry, error) {
 	return out, nil
 }
 
-func (f *fatFS) stat(p string) (Entry, error) {
-	e, err := f.lookup(p)
+func (f *fatFS) stat(ctx context.Context, p string) (Entry, error) {
+	e, err := f.lookup(ctx, p)
 	return e.Entry, err
 }
 
-func (f *fatFS) open(p string) (File, error) {
-	e, err := f.lookup(p)
+func (f *fatFS) open(ctx context.Context, p string) (fileImpl, error) {
+	e, err := f.lookup(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -479,7 +495,7 @@ func (f *fatFS) open(p string) (File, error) {
 	if e.Size == 0 {
 		return &extentFile{r: f.r}, nil
 	}
-	ext, err := f.chainExtents(e.cluster, e.Size, true)
+	ext, err := f.chainExtents(ctx, e.cluster, e.Size, true)
 	if err != nil {
 		return nil, err
 	}

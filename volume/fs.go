@@ -1,10 +1,11 @@
 package volume
 
-// The file system interface shared by the NTFS, FAT and ext readers, and
-// OpenFS, which detects the file system and wraps its reader so that a
-// damaged volume yields error values, never panics.
+// FS, the file system of one volume as both io/fs and the richer volume
+// API, over the NTFS, FAT and ext readers; OpenFS, which detects the file
+// system; the lock, panic guard and context that every call goes through.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +13,6 @@ import (
 	"path"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -23,37 +23,47 @@ var (
 	ErrUnsupportedFS = errors.New("unsupported file system")
 	// ErrNotFound: no such file or directory (it is fs.ErrNotExist).
 	ErrNotFound = iofs.ErrNotExist
-	// ErrNotDir: a path component or ReadDir's argument is not a directory.
+	// ErrNotDir: a path component or a listed path is not a directory.
 	ErrNotDir = errors.New("not a directory")
-	// ErrIsDir: Open was given a directory.
+	// ErrIsDir: OpenFile was given a directory.
 	ErrIsDir = errors.New("is a directory")
 	// ErrDamaged: a structure of the file system is inconsistent.
 	ErrDamaged = errors.New("damaged file system")
-	// ErrTruncated: ReadDir stopped at MaxEntries; the entries returned
+	// ErrTruncated: a listing stopped at MaxEntries; the entries returned
 	// are the first ones.
 	ErrTruncated = errors.New("directory listing truncated")
+	// ErrNoExtents: the file system cannot say where a file's bytes are
+	// (NTFS resident, compressed and encrypted streams); read them instead.
+	ErrNoExtents = errors.New("file has no extents")
 )
 
 // MaxEntries caps one directory listing.
 const MaxEntries = 1_000_000
 
-// FSError says which volume, operation and path an error is about.
+// FSError says which volume, operation and path an error is about. Inside
+// an *fs.PathError (the errors of the io/fs methods), Op and Path are
+// empty: the PathError carries them.
 type FSError struct {
 	FS     string // detected file system, e.g. "ntfs" or "exfat"
 	Offset int64  // volume's byte offset on the disk
-	Op     string // "open", "readdir", "stat", "read"
+	Op     string // "open", "readdir", "stat", "read", "map"
 	Path   string
 	Err    error
 }
 
+// Error says "volume: FS at 0xOFFSET: OP PATH: cause".
 func (e *FSError) Error() string {
-	s := fmt.Sprintf("volume: %s at 0x%x: %s", orUnknown(e.FS), e.Offset, e.Op)
-	if e.Path != "" {
-		s += " " + e.Path
+	s := fmt.Sprintf("volume: %s at 0x%x", orUnknown(e.FS), e.Offset)
+	if e.Op != "" {
+		s += ": " + e.Op
+		if e.Path != "" {
+			s += " " + e.Path
+		}
 	}
 	return s + ": " + e.Err.Error()
 }
 
+// Unwrap gives the cause, for errors.Is and errors.As.
 func (e *FSError) Unwrap() error { return e.Err }
 
 func orUnknown(s string) string {
@@ -63,58 +73,11 @@ func orUnknown(s string) string {
 	return s
 }
 
-// FS is a read-only file system. Paths are slash-separated and absolute
-// ("/" is the root; a missing leading slash is added). On NTFS,
-// "path:name" names the alternate data stream name of path.
-type FS interface {
-	Type() string  // "ntfs", "fat12", "fat16", "fat32", "ext2", "ext3", "ext4"
-	Label() string // volume label, "" if none
-	// ReadDir lists a directory (without "." and ".."), sorted by name.
-	// Deleted entries the file system still shows are included, marked.
-	ReadDir(path string) ([]Entry, error)
-	Stat(path string) (Entry, error)
-	// Open returns a reader over a file's contents; nothing is read until
-	// ReadAt is called, so a large file is streamed in whatever chunks the
-	// caller asks for.
-	Open(path string) (File, error)
-}
-
-// File is the contents of a file (or NTFS stream).
-type File interface {
-	io.ReaderAt
-	Size() int64
-}
-
-// Extent maps a piece of a file onto its volume: Length bytes at file
-// offset Offset are at volume offset DiskOffset, or read as zeros when
-// DiskOffset is -1. A file's extents are in file order and do not
-// overlap; gaps between them are holes, and the last ones may run past
-// the file's size (whole clusters or blocks). A browser can turn extents (shifted by the partition
-// offset) into disk plans and build a download without passing the bytes
-// through the engine.
-type Extent struct {
-	Offset     int64 `json:"offset"`
-	Length     int64 `json:"length"`
-	DiskOffset int64 `json:"disk_offset"`
-}
-
-// Extents returns the extents of f if its file system can tell them (FAT
-// and ext files; not NTFS, whose compressed and resident streams have
-// none).
-func Extents(f File) ([]Extent, bool) {
-	if s, ok := f.(*safeFile); ok {
-		f = s.f
-	}
-	if x, ok := f.(interface{ extents() []Extent }); ok {
-		return x.extents(), true
-	}
-	return nil, false
-}
-
-// Entry describes a directory entry.
+// Entry describes a directory entry. The io/fs methods give it as the
+// Sys() of their fs.FileInfo values (a *Entry).
 type Entry struct {
 	Name       string    `json:"name"`
-	Path       string    `json:"path"`
+	Path       string    `json:"path"` // absolute: "/dir/name"
 	Type       string    `json:"type"` // "file", "dir", "symlink" or "other"
 	IsDir      bool      `json:"is_dir"`
 	Size       int64     `json:"size"`
@@ -123,12 +86,13 @@ type Entry struct {
 	AccessTime time.Time `json:"access_time,omitzero"`
 	// Deleted marks an entry the file system has removed but still shows
 	// (FAT 0xE5 entries, ext directory slack, NTFS index slack). Its data
-	// may be gone or reused; Open does not reach it.
+	// may be gone or reused; nothing opens it, and the io/fs methods do
+	// not list it.
 	Deleted bool `json:"deleted,omitempty"`
 	// Streams are the NTFS alternate data streams of a file, each opened
 	// as "path:name".
 	Streams []Stream `json:"streams,omitempty"`
-	Target  string   `json:"target,omitempty"` // symlink target
+	Target  string   `json:"target,omitempty"` // symlink target, as stored
 	// ID is the file's number in its file system: inode (ext), MFT record
 	// (NTFS), first cluster (FAT).
 	ID uint64 `json:"id,omitempty"`
@@ -140,21 +104,81 @@ type Stream struct {
 	Size int64  `json:"size"`
 }
 
-// fsImpl is what each reader implements; paths are already cleaned.
+// fsImpl is what each reader implements. Paths are absolute and clean;
+// calls are serialised by FS, and every loop that reads the disk checks
+// ctx.
 type fsImpl interface {
 	Type() string
 	Label() string
-	readDir(p string) ([]Entry, error)
-	stat(p string) (Entry, error)
-	open(p string) (File, error)
+	readDir(ctx context.Context, p string) ([]Entry, error)
+	stat(ctx context.Context, p string) (Entry, error)
+	open(ctx context.Context, p string) (fileImpl, error)
+}
+
+// fileImpl is a reader's view of a file's contents. One with extents
+// also has an extents() []Extent method.
+type fileImpl interface {
+	io.ReaderAt
+	Size() int64
+}
+
+// FS is the read-only file system of one volume, opened by OpenFS.
+//
+// It has two faces. As an io/fs file system (fs.FS, fs.ReadDirFS,
+// fs.StatFS and fs.ReadLinkFS: see Open) it works with fs.WalkDir,
+// fs.ReadFile, fs.Sub, testing/fstest and http.FS. The volume API (List,
+// Lookup, OpenFile) gives what a viewer needs besides: deleted entries,
+// NTFS streams, creation and access times, symlinks not followed, and
+// absolute paths as Entry.Path has them.
+//
+// Context: every method runs under the FS value's context, which is
+// context.Background() from OpenFS. WithContext returns a view of the
+// same volume under another context. Once it is cancelled, the call's
+// reads of the disk fail (so even a walk inside go-ntfs stops at its next
+// read), the walks that run on cached data (directory entries, cluster
+// chains, extent trees) check it as they go, and the call returns an error
+// wrapping ctx.Err() rather than a result made from the reads it refused.
+//
+// An FS serialises its calls (one lock per volume, shared by its views
+// and files): open the volume again to read it in parallel. A call that
+// waits for the lock also stops when its context is cancelled.
+type FS struct {
+	v   *vol
+	ctx context.Context
+}
+
+// vol is the state the views of one volume share.
+type vol struct {
+	sem  chan struct{} // one slot: the lock that serialises calls into impl
+	rd   *ctxReader    // the volume, as impl reads it; its ctx is the call's
+	impl fsImpl
+	kind string
+	off  int64 // the volume's byte offset on the disk
+	size int64 // its size
+}
+
+// ctxReader reads r while ctx lasts. FS.call sets ctx to the call's
+// context while it holds the volume's lock, so every read a reader makes,
+// in this package or inside a library, fails once the call is cancelled.
+type ctxReader struct {
+	r   io.ReaderAt
+	ctx context.Context
+}
+
+func (c *ctxReader) ReadAt(p []byte, off int64) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.ReadAt(p, off)
 }
 
 // OpenFS opens the file system at [off, off+size) of r (a virtual disk);
 // sectorSize is the disk's logical sector size. It detects the file system
 // by signature; one it does not read gives an *FSError wrapping
 // ErrUnsupportedFS that names it, and the caller can still offer the raw
-// partition.
-func OpenFS(r io.ReaderAt, off, size int64, sectorSize int) (f FS, err error) {
+// partition. Opening reads a few fixed structures (boot sector,
+// superblock, root MFT record), so it takes no context.
+func OpenFS(r io.ReaderAt, off, size int64, sectorSize int) (f *FS, err error) {
 	kind := Detect(r, off, size)
 	fail := func(e error) error { return &FSError{FS: kind, Offset: off, Op: "open", Err: e} }
 	if kind == "" {
@@ -168,127 +192,152 @@ func OpenFS(r io.ReaderAt, off, size int64, sectorSize int) (f FS, err error) {
 			f, err = nil, fail(fmt.Errorf("%w: %w: %v", ErrDamaged, errPanic, v))
 		}
 	}()
-	sr := io.NewSectionReader(r, off, size)
+	rd := &ctxReader{r: io.NewSectionReader(r, off, size), ctx: context.Background()}
 	var impl fsImpl
 	switch kind {
 	case "ntfs":
-		impl, err = openNTFS(sr, size)
+		impl, err = openNTFS(rd, size)
 	case "fat12", "fat16", "fat32":
-		impl, err = openFAT(sr, size)
+		impl, err = openFAT(rd, size)
 	default:
-		impl, err = openExt(sr, size)
+		impl, err = openExt(rd, size)
 	}
 	if err != nil {
 		return nil, fail(err)
 	}
-	return &safeFS{impl: impl, kind: kind, off: off}, nil
+	return newFS(impl, rd, kind, off, size), nil
 }
 
-// safeFS serialises calls into a reader, cleans paths, sorts listings and
-// turns panics into errors naming the volume.
-type safeFS struct {
-	mu   sync.Mutex
-	impl fsImpl
-	kind string
-	off  int64
+func newFS(impl fsImpl, rd *ctxReader, kind string, off, size int64) *FS {
+	v := &vol{sem: make(chan struct{}, 1), rd: rd, impl: impl, kind: kind, off: off, size: size}
+	return &FS{v: v, ctx: context.Background()}
 }
 
-func (s *safeFS) Type() string { return s.kind }
+// WithContext returns a view of the same volume whose calls, and the
+// reads of the files it opens, run under ctx. ctx must not be nil.
+func (f *FS) WithContext(ctx context.Context) *FS {
+	if ctx == nil {
+		panic("volume: nil context")
+	}
+	return &FS{v: f.v, ctx: ctx}
+}
 
-func (s *safeFS) Label() (l string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// Type is the file system: "ntfs", "fat12", "fat16", "fat32", "ext2",
+// "ext3" or "ext4".
+func (f *FS) Type() string { return f.v.kind }
+
+// Label is the volume label, "" if none (or if it cannot be read).
+func (f *FS) Label() (l string) {
+	f.call("label", "", func(context.Context) error {
+		l = f.v.impl.Label()
+		return nil
+	})
+	return l
+}
+
+// call runs fn with the volume to itself: it waits for the lock (or for
+// the context to end), makes the volume's reads fail once the context
+// ends, passes fn the context, turns a panic inside a reader into an
+// error wrapping ErrDamaged, and wraps errors in an *FSError naming the
+// volume, op and path. A call whose context ended returns the context's
+// error whatever fn made of the refused reads (go-ntfs skips index nodes
+// it cannot read, for one).
+func (f *FS) call(op, p string, fn func(ctx context.Context) error) (err error) {
+	ctx := f.ctx
+	defer f.v.wrap(op, p, &err)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case f.v.sem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	f.v.rd.ctx = ctx
 	defer func() {
-		if recover() != nil {
-			l = ""
+		f.v.rd.ctx = context.Background()
+		<-f.v.sem
+	}()
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%w: %w: %v", ErrDamaged, errPanic, v)
+		}
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			err = cerr
 		}
 	}()
-	return s.impl.Label()
+	return fn(ctx)
 }
 
-func (s *safeFS) guard(op, p string, err *error) {
-	if v := recover(); v != nil {
-		*err = fmt.Errorf("%w: %w: %v", ErrDamaged, errPanic, v)
+// wrap makes *err an *FSError unless it already is one.
+func (v *vol) wrap(op, p string, err *error) {
+	if *err == nil {
+		return
 	}
-	if *err != nil {
-		var fe *FSError
-		if !errors.As(*err, &fe) {
-			*err = &FSError{FS: s.kind, Offset: s.off, Op: op, Path: p, Err: *err}
-		}
+	var fe *FSError
+	if !errors.As(*err, &fe) {
+		*err = &FSError{FS: v.kind, Offset: v.off, Op: op, Path: p, Err: *err}
 	}
 }
 
-func (s *safeFS) ReadDir(p string) (es []Entry, err error) {
-	p = cleanPath(p)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	defer s.guard("readdir", p, &err)
-	es, err = s.impl.readDir(p)
+// List lists a directory (without "." and ".."), sorted by name, deleted
+// entries (which the file system still shows) included and marked, each
+// after a live entry of the same name. Paths are as in Entry.Path:
+// slash-separated from the volume's root ("/dir"); a missing leading
+// slash is added, "." and ".." are resolved, "\" is read as "/". Symbolic
+// links are not followed. A directory of more than MaxEntries entries
+// gives its first MaxEntries and an error wrapping ErrTruncated.
+func (f *FS) List(name string) (es []Entry, err error) {
+	p := cleanPath(name)
+	err = f.call("readdir", p, func(ctx context.Context) error {
+		es, err = f.v.impl.readDir(ctx, p)
+		return err
+	})
 	if err != nil && !errors.Is(err, ErrTruncated) {
 		return nil, err
 	}
+	sortEntries(es)
+	return es, err
+}
+
+// sortEntries sorts a listing by name, live entries first.
+func sortEntries(es []Entry) {
 	sort.SliceStable(es, func(i, j int) bool {
 		if es[i].Name != es[j].Name {
 			return es[i].Name < es[j].Name
 		}
 		return !es[i].Deleted && es[j].Deleted
 	})
-	return es, err
 }
 
-func (s *safeFS) Stat(p string) (e Entry, err error) {
-	p = cleanPath(p)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	defer s.guard("stat", p, &err)
-	return s.impl.stat(p)
+// Lookup returns the entry of a path (as in List), without following a
+// symbolic link at its end or on the way. On NTFS "path:name" is the
+// alternate data stream name of path.
+func (f *FS) Lookup(name string) (e Entry, err error) {
+	p := cleanPath(name)
+	err = f.call("stat", p, func(ctx context.Context) error {
+		e, err = f.v.impl.stat(ctx, p)
+		return err
+	})
+	return e, err
 }
 
-func (s *safeFS) Open(p string) (f File, err error) {
-	p = cleanPath(p)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	defer s.guard("open", p, &err)
-	f, err = s.impl.open(p)
+// OpenFile opens a regular file, or on NTFS "path:name", an alternate
+// data stream (paths as in List; symbolic links are not followed). Its
+// extents (FAT, ext, most NTFS files) are mapped now; its bytes are read
+// only when asked, so a large file streams in the caller's chunks. The
+// file reads under f's context.
+func (f *FS) OpenFile(name string) (*File, error) {
+	p := cleanPath(name)
+	var fi fileImpl
+	err := f.call("open", p, func(ctx context.Context) (err error) {
+		fi, err = f.v.impl.open(ctx, p)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &safeFile{f: f, fs: s, path: p}, nil
-}
-
-// safeFile serialises reads (the NTFS reader keeps caches) and clips them
-// to the file size.
-type safeFile struct {
-	f    File
-	fs   *safeFS
-	path string
-}
-
-func (f *safeFile) Size() int64 { return f.f.Size() }
-
-func (f *safeFile) ReadAt(p []byte, off int64) (n int, err error) {
-	if off < 0 {
-		return 0, errors.New("volume: negative offset")
-	}
-	size := f.f.Size()
-	if off >= size {
-		return 0, io.EOF
-	}
-	want := len(p)
-	if int64(want) > size-off {
-		p = p[:size-off]
-	}
-	f.fs.mu.Lock()
-	defer f.fs.mu.Unlock()
-	defer f.fs.guard("read", f.path, &err)
-	n, err = f.f.ReadAt(p, off)
-	if err == io.EOF && n == len(p) {
-		err = nil
-	}
-	if err == nil && n < want {
-		err = io.EOF
-	}
-	return n, err
+	return &File{fs: f, impl: fi, path: p, name: path.Base(p)}, nil
 }
 
 // cleanPath makes p absolute and clean.
@@ -310,107 +359,4 @@ func joinPath(dir, name string) string {
 		return "/" + name
 	}
 	return dir + "/" + name
-}
-
-// pageCache reads a volume's metadata in 64 KiB pages and keeps at most
-// maxPages of them, so that walking FAT chains, inode tables and index
-// blocks does not cost one small read of the virtual disk each.
-type pageCache struct {
-	r     io.ReaderAt
-	size  int64
-	pages map[int64][]byte
-}
-
-const (
-	pageSize = 64 << 10
-	maxPages = 256 // 16 MiB
-)
-
-func newPageCache(r io.ReaderAt, size int64) *pageCache {
-	return &pageCache{r: r, size: size, pages: map[int64][]byte{}}
-}
-
-// readAt fills b from offset off, which must lie inside the volume.
-func (c *pageCache) readAt(b []byte, off int64) error {
-	if off < 0 || off+int64(len(b)) > c.size {
-		return fmt.Errorf("%w: read of %d bytes at 0x%x outside the volume (0x%x bytes)", ErrDamaged, len(b), off, c.size)
-	}
-	for len(b) > 0 {
-		pn := off / pageSize
-		pg, ok := c.pages[pn]
-		if !ok {
-			if len(c.pages) >= maxPages {
-				clear(c.pages)
-			}
-			n := min(pageSize, c.size-pn*pageSize)
-			pg = make([]byte, n)
-			if _, err := readFull(c.r, c.size, pg, pn*pageSize); err != nil {
-				return err
-			}
-			c.pages[pn] = pg
-		}
-		k := copy(b, pg[off-pn*pageSize:])
-		b, off = b[k:], off+int64(k)
-	}
-	return nil
-}
-
-// extentFile is a File over a list of extents of a volume (FAT and ext).
-type extentFile struct {
-	r    io.ReaderAt
-	size int64
-	ext  []Extent // sorted by Offset, covering [0, size) with holes allowed
-}
-
-func (f *extentFile) Size() int64       { return f.size }
-func (f *extentFile) extents() []Extent { return f.ext }
-
-func (f *extentFile) ReadAt(p []byte, off int64) (int, error) {
-	if off >= f.size {
-		return 0, io.EOF
-	}
-	want := len(p)
-	if int64(len(p)) > f.size-off {
-		p = p[:f.size-off]
-	}
-	done := 0
-	for done < len(p) {
-		pos := off + int64(done)
-		i := sort.Search(len(f.ext), func(i int) bool { return f.ext[i].Offset+f.ext[i].Length > pos })
-		disk, end := int64(-1), f.size // a gap between extents is a hole
-		if i < len(f.ext) {
-			if e := f.ext[i]; e.Offset <= pos {
-				end = e.Offset + e.Length
-				if e.DiskOffset >= 0 {
-					disk = e.DiskOffset + pos - e.Offset
-				}
-			} else {
-				end = e.Offset
-			}
-		}
-		k := int(min(int64(len(p)-done), end-pos))
-		if disk < 0 {
-			clear(p[done : done+k])
-		} else if _, err := readFull(f.r, 1<<62, p[done:done+k], disk); err != nil {
-			return done, err
-		}
-		done += k
-	}
-	if done < want {
-		return done, io.EOF
-	}
-	return done, nil
-}
-
-// appendExtent adds [off, off+n) at disk (or a hole when disk < 0),
-// merging with the previous extent when contiguous.
-func appendExtent(ext []Extent, off, n, disk int64) []Extent {
-	if k := len(ext); k > 0 {
-		last := &ext[k-1]
-		if last.Offset+last.Length == off && ((disk < 0 && last.DiskOffset < 0) || (disk >= 0 && last.DiskOffset >= 0 && last.DiskOffset+last.Length == disk)) {
-			last.Length += n
-			return ext
-		}
-	}
-	return append(ext, Extent{Offset: off, Length: n, DiskOffset: disk})
 }

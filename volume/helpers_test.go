@@ -5,9 +5,8 @@ package volume
 // files, sfdisk / sgdisk / fdisk -b 4096 write partition tables on a plain
 // file, dd (conv=notrunc) puts each file system at its partition's offset,
 // and qemu-img convert -O vhdx turns the raw disk into a VHDX. No root, no
-// loop devices. FAT volumes are filled with go-diskfs's FAT writer (mtools
-// is not among the installed tools), an implementation independent of the
-// reader under test.
+// loop devices. FAT volumes are filled with mtools (mcopy), an
+// implementation independent of the reader under test.
 
 import (
 	"bytes"
@@ -23,11 +22,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/diskfs/go-diskfs/backend/file"
-	"github.com/diskfs/go-diskfs/filesystem"
-	"github.com/diskfs/go-diskfs/filesystem/fat12"
-	"github.com/diskfs/go-diskfs/filesystem/fat16"
-	"github.com/diskfs/go-diskfs/filesystem/fat32"
 	"github.com/vhdxview/vhdxview/core"
 	"github.com/vhdxview/vhdxview/internal/reftool"
 )
@@ -37,9 +31,15 @@ var requireTool = reftool.Require
 
 func run(t testing.TB, stdin string, name string, args ...string) string {
 	t.Helper()
+	return runEnv(t, []string{"LC_ALL=C"}, stdin, name, args...)
+}
+
+// runEnv is run with env added to the environment.
+func runEnv(t testing.TB, env []string, stdin string, name string, args ...string) string {
+	t.Helper()
 	requireTool(t, name)
 	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	cmd.Env = append(os.Environ(), env...)
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)
 	}
@@ -119,49 +119,27 @@ func mkExt(t testing.TB, kind string, tr tree, sizeMiB int, extra ...string) str
 }
 
 // mkFAT makes a FAT12, FAT16 or FAT32 file system of sizeMiB with mkfs.fat and
-// fills it with go-diskfs's writer.
+// fills it with mtools's mcopy (long names, in UTF-8 from the locale).
 func mkFAT(t testing.TB, bits int, tr tree, sizeMiB int) string {
 	t.Helper()
-	img := filepath.Join(t.TempDir(), fmt.Sprintf("fat%d.img", bits))
+	dir := t.TempDir()
+	img := filepath.Join(dir, fmt.Sprintf("fat%d.img", bits))
 	args := []string{"-C", "-F", fmt.Sprint(bits), "-n", fmt.Sprintf("FAT%dVOL", bits)}
 	if bits == 32 {
 		args = append(args, "-s", "1") // 512-byte clusters: FAT32 in 34 MiB
 	}
 	run(t, "", "mkfs.fat", append(args, img, fmt.Sprint(sizeMiB*1024))...)
-	f, err := os.OpenFile(img, os.O_RDWR, 0)
+	src := filepath.Join(dir, "src")
+	writeTree(t, src, tr)
+	top, err := os.ReadDir(src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	st := file.New(f, false)
-	size := int64(sizeMiB) << 20
-	var fsys filesystem.FileSystem
-	switch bits {
-	case 32:
-		fsys, err = fat32.Read(st, size, 0, 512)
-	case 16:
-		fsys, err = fat16.Read(st, size, 0, 512)
-	default:
-		fsys, err = fat12.Read(st, size, 0, 512)
+	mcopy := []string{"-s", "-i", img}
+	for _, e := range top {
+		mcopy = append(mcopy, filepath.Join(src, e.Name()))
 	}
-	if err != nil {
-		t.Fatalf("go-diskfs fat%d.Read: %v", bits, err)
-	}
-	for _, p := range tr.paths() {
-		if d := filepath.ToSlash(filepath.Dir(p)); d != "." {
-			if err := fsys.Mkdir("/" + d); err != nil {
-				t.Fatalf("mkdir %s: %v", d, err)
-			}
-		}
-		w, err := fsys.OpenFile("/"+p, os.O_CREATE|os.O_RDWR)
-		if err != nil {
-			t.Fatalf("create %s: %v", p, err)
-		}
-		if _, err := w.Write(tr[p]); err != nil {
-			t.Fatalf("write %s: %v", p, err)
-		}
-		w.Close()
-	}
+	runEnv(t, []string{"LC_ALL=C.UTF-8", "MTOOLS_SKIP_CHECK=1"}, "", "mcopy", append(mcopy, "::/")...)
 	return img
 }
 
@@ -307,7 +285,7 @@ func openVHDX(t testing.TB, path string) *core.Image {
 // checkTree reads every file of tr from fsys and compares size and bytes,
 // and checks that every directory lists exactly what tr has there (ignoring
 // names in ignore, e.g. lost+found and NTFS metadata files).
-func checkTree(t *testing.T, fsys FS, tr tree, ignore func(string) bool) {
+func checkTree(t *testing.T, fsys *FS, tr tree, ignore func(string) bool) {
 	t.Helper()
 	dirs := map[string]map[string]bool{"/": {}}
 	for _, p := range tr.paths() {
@@ -319,7 +297,7 @@ func checkTree(t *testing.T, fsys FS, tr tree, ignore func(string) bool) {
 			}
 			dirs[dir][parts[i]] = true
 		}
-		f, err := fsys.Open(p)
+		f, err := fsys.OpenFile(p)
 		if err != nil {
 			t.Errorf("%s: open %s: %v", fsys.Type(), p, err)
 			continue
@@ -331,13 +309,13 @@ func checkTree(t *testing.T, fsys FS, tr tree, ignore func(string) bool) {
 		if err != nil || !bytes.Equal(got, tr[p]) {
 			t.Errorf("%s: %s: contents differ (err %v, %d bytes)", fsys.Type(), p, err, len(got))
 		}
-		e, err := fsys.Stat(p)
+		e, err := fsys.Lookup(p)
 		if err != nil || e.Size != int64(len(tr[p])) || e.IsDir || e.ModTime.IsZero() {
 			t.Errorf("%s: stat %s: %+v %v", fsys.Type(), p, e, err)
 		}
 	}
 	for dir, want := range dirs {
-		es, err := fsys.ReadDir(dir)
+		es, err := fsys.List(dir)
 		if err != nil {
 			t.Errorf("%s: readdir %s: %v", fsys.Type(), dir, err)
 			continue

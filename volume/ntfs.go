@@ -10,6 +10,7 @@ package volume
 // recover.
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vhdxview/vhdxview/internal/utf16le"
 	"www.velocidex.com/golang/go-ntfs/parser"
 )
 
@@ -77,7 +79,7 @@ func (n *ntfsFS) Label() string {
 	}
 	b := make([]byte, size)
 	k, _ := a.Data(n.ctx).ReadAt(b, 0)
-	return utf16z(append(b[:k:k], 0, 0))
+	return utf16le.DecodeZ(b[:k])
 }
 
 // splitStream splits "path:stream" (NTFS names cannot hold ':').
@@ -91,13 +93,16 @@ func splitStream(p string) (string, string) {
 
 // lookup resolves a path, comparing names case-insensitively as Windows
 // does, and returns the MFT record with the name as stored.
-func (n *ntfsFS) lookup(p string) (*parser.MFT_ENTRY, string, error) {
+func (n *ntfsFS) lookup(ctx context.Context, p string) (*parser.MFT_ENTRY, string, error) {
 	cur, err := n.ctx.GetMFT(5)
 	if err != nil {
 		return nil, "", err
 	}
 	name := "/"
 	for _, comp := range splitPath(p) {
+		if err := ctx.Err(); err != nil {
+			return nil, "", err
+		}
 		if !isDirMFT(n.ctx, cur) {
 			return nil, "", ErrNotDir
 		}
@@ -154,16 +159,19 @@ func records(ctx *parser.NTFSContext, nodes []*parser.INDEX_NODE_HEADER) []*pars
 	return out
 }
 
+// isDirMFT: the record's "has a $I30 index" flag. go-ntfs's IsDir also
+// counts view indexes ($O, $Q, $R of $Extend's $ObjId, $Quota, $Reparse),
+// which hold no file names.
 func isDirMFT(ctx *parser.NTFSContext, m *parser.MFT_ENTRY) bool {
-	return m.Flags().IsSet("DIRECTORY") || m.IsDir(ctx)
+	return m.Flags().IsSet("DIRECTORY")
 }
 
 // stat builds an Entry from an MFT record: times from
 // $STANDARD_INFORMATION, the size of the unnamed $DATA stream, and the
 // named streams.
-func (n *ntfsFS) stat(p string) (Entry, error) {
+func (n *ntfsFS) stat(ctx context.Context, p string) (Entry, error) {
 	file, stream := splitStream(p)
-	m, name, err := n.lookup(file)
+	m, name, err := n.lookup(ctx, file)
 	if err != nil {
 		return Entry{}, err
 	}
@@ -233,11 +241,11 @@ func filetime(ft uint64) time.Time {
 	return t
 }
 
-func (n *ntfsFS) readDir(p string) ([]Entry, error) {
+func (n *ntfsFS) readDir(ctx context.Context, p string) ([]Entry, error) {
 	if _, s := splitStream(p); s != "" {
 		return nil, ErrNotDir
 	}
-	m, _, err := n.lookup(p)
+	m, _, err := n.lookup(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -268,6 +276,9 @@ func (n *ntfsFS) readDir(p string) ([]Entry, error) {
 			seen[key{ref, name}] = true
 			if len(out) >= MaxEntries {
 				return out, ErrTruncated
+			}
+			if err := ctx.Err(); err != nil {
+				return nil, err
 			}
 			child, err := n.ctx.GetMFT(int64(ref))
 			if err != nil {
@@ -306,9 +317,9 @@ func (n *ntfsFS) readDir(p string) ([]Entry, error) {
 	return out, nil
 }
 
-func (n *ntfsFS) open(p string) (File, error) {
+func (n *ntfsFS) open(ctx context.Context, p string) (fileImpl, error) {
 	file, stream := splitStream(p)
-	m, _, err := n.lookup(file)
+	m, _, err := n.lookup(ctx, file)
 	if err != nil {
 		return nil, err
 	}
@@ -323,10 +334,15 @@ func (n *ntfsFS) open(p string) (File, error) {
 		}
 	}
 	if size < 0 {
-		if stream == "" && isDirMFT(n.ctx, m) {
+		switch {
+		case stream != "":
+			return nil, ErrNotFound
+		case isDirMFT(n.ctx, m):
 			return nil, ErrIsDir
 		}
-		return nil, ErrNotFound
+		// No unnamed $DATA (system files such as $Secure and $Extend's
+		// view indexes): empty, as stat's size 0 says.
+		return &memFile{}, nil
 	}
 	name := stream
 	if name == "" {

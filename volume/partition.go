@@ -1,24 +1,27 @@
 package volume
 
 // Partition tables: GPT (UEFI 2.10 section 5.3) and MBR with extended and
-// logical partitions (the EBR chain). The 16- and 128-byte entries are
-// decoded by go-diskfs's partition/mbr and partition/gpt packages; this file
-// adds what they lack for a viewer of untrusted disks:
+// logical partitions (the EBR chain), decoded field by field from their
+// fixed offsets for a viewer of untrusted disks:
 //
-//   - both GPT headers are checked (signature, revision, header size, CRC-32
-//     of the header and of its entry array, MyLBA) and each one's state is
-//     reported; go-diskfs checks the primary and silently falls back;
-//   - the entry array's count and size are capped before anything is read
-//     (go-diskfs allocates count*size bytes as the header says);
-//   - MBR entries are interpreted in the disk's logical sector size (go-diskfs
-//     assumes 512), and extended partitions are followed along their EBR
+//   - both GPT headers are checked (signature, header size, CRC-32 of the
+//     header and of its entry array, MyLBA) and each one's state is
+//     reported; a damaged primary falls back to the backup, found through
+//     the primary's AlternateLBA or at the last LBA;
+//   - the entry array's count and size are capped before anything is read;
+//   - MBR entries are interpreted in the disk's logical sector size (not
+//     always 512), and extended partitions are followed along their EBR
 //     chain, with a loop guard;
 //   - type names for GPT type GUIDs and MBR type bytes;
 //   - a disk whose sector 0 is a file system boot sector (no partition
 //     table) is recognised as such.
+//
+// Long walks (thousands of GPT entries or EBRs, each probed for a file
+// system) stop when the context is cancelled.
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -26,8 +29,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/diskfs/go-diskfs/partition/gpt"
-	"github.com/diskfs/go-diskfs/partition/mbr"
+	"github.com/vhdxview/vhdxview/internal/utf16le"
 )
 
 // Limits on what a partition table may make us read.
@@ -101,6 +103,8 @@ type Partition struct {
 	Problem string `json:"problem,omitempty"`
 }
 
+// String names the partition as messages do: "partition N", or "whole
+// disk" for Index 0.
 func (p Partition) String() string {
 	if p.Index == 0 {
 		return "whole disk"
@@ -111,11 +115,20 @@ func (p Partition) String() string {
 // Partitions reads the partition table of a disk of size bytes with the
 // given logical sector size (512 or 4096). Damage is reported in
 // Table.Problems where the table can still be read; an error is returned
-// only when the disk cannot be read at all.
-func Partitions(r io.ReaderAt, size int64, sectorSize int) (t *Table, err error) {
+// only when the disk cannot be read at all, or ctx is cancelled (the error
+// then wraps ctx.Err()).
+func Partitions(ctx context.Context, r io.ReaderAt, size int64, sectorSize int) (t *Table, err error) {
 	if sectorSize != 512 && sectorSize != 4096 {
 		return nil, fmt.Errorf("volume: sector size %d: want 512 or 4096", sectorSize)
 	}
+	// Once ctx ends, reads fail and the table is not returned: a probe of
+	// a partition refused its read would look like a blank partition.
+	r = &ctxReader{r: r, ctx: ctx}
+	defer func() {
+		if cerr := ctx.Err(); cerr != nil {
+			t, err = nil, fmt.Errorf("volume: partition table: %w", cerr)
+		}
+	}()
 	defer recoverTo(&err, "partition table")
 	t = &Table{SectorSize: sectorSize, DiskSize: size, Partitions: []Partition{}}
 	if size < int64(sectorSize)*2 {
@@ -143,8 +156,8 @@ func Partitions(r io.ReaderAt, size int64, sectorSize int) (t *Table, err error)
 		return nil, fmt.Errorf("volume: reading sector 1: %w", err)
 	}
 	if protective || string(s1[:8]) == "EFI PART" {
-		if ok, err := t.readGPT(r, size, s0, protective); ok || err != nil {
-			return t, err
+		if ok, err := t.readGPT(ctx, r, size, s0, protective); ok || err != nil {
+			return t, err // err: ctx's, replaced above
 		}
 	}
 	if fs := detectBoot(s0); fs != "" || !hasMBRSig {
@@ -156,8 +169,7 @@ func Partitions(r io.ReaderAt, size int64, sectorSize int) (t *Table, err error)
 		t.whole(r, size)
 		return t, nil
 	}
-	t.readMBR(r, size, s0)
-	return t, nil
+	return t, t.readMBR(ctx, r, size, s0)
 }
 
 // whole makes the partitionless table's one entry.
@@ -173,7 +185,7 @@ func (t *Table) whole(r io.ReaderAt, size int64) {
 
 // readGPT fills t from the GPT if either header is valid, and reports
 // false if neither is (so that an MBR may be tried).
-func (t *Table) readGPT(r io.ReaderAt, size int64, s0 []byte, protective bool) (bool, error) {
+func (t *Table) readGPT(ctx context.Context, r io.ReaderAt, size int64, s0 []byte, protective bool) (bool, error) {
 	ss := int64(t.SectorSize)
 	last := uint64(size/ss) - 1
 	prim := GPTHeader{Which: "primary", LBA: 1}
@@ -210,7 +222,7 @@ func (t *Table) readGPT(r io.ReaderAt, size int64, s0 []byte, protective bool) (
 			if _, err := readGPTHeader(r, size, 1, int64(other)); err == nil {
 				t.Problems = append(t.Problems, fmt.Sprintf("the GPT is laid out for %d-byte sectors but the disk has %d-byte sectors; read as %d", other, t.SectorSize, other))
 				t.resized, t.SectorSize = true, other
-				return t.readGPT(r, size, s0, protective)
+				return t.readGPT(ctx, r, size, s0, protective)
 			}
 		}
 		if protective {
@@ -242,28 +254,7 @@ func (t *Table) readGPT(r io.ReaderAt, size int64, s0 []byte, protective bool) (
 		t.Problems = append(t.Problems, p)
 	}
 
-	// Let go-diskfs decode the entries. It reads the primary at LBA 1 and,
-	// if that fails its checks, the backup at the last LBA; when we chose
-	// the backup (the primary failed one of our checks), it is shown a
-	// disk whose LBA 1 is blank so that it makes the same choice. It
-	// cannot reach a backup that is not at the last LBA, and checks only
-	// 92-byte headers with 128-byte entries: those cases are decoded here.
-	view := &maskedStorage{storage: newStorage(r, size)}
-	if perr != nil {
-		view.off, view.n = ss, ss
-	}
-	if use.myLBA != 1 && use.myLBA != last || use.headerSize != 92 || use.entrySize != 128 {
-		return true, t.gptEntriesDirect(use, r, size)
-	}
-	gt, err := gpt.Read(view, t.SectorSize, t.SectorSize)
-	if err != nil {
-		return true, t.gptEntriesDirect(use, r, size)
-	}
-	t.DiskGUID = strings.ToUpper(gt.GUID)
-	for _, p := range gt.Partitions {
-		t.addGPT(r, size, use, p.Index, string(p.Type), p.GUID, p.Name, p.Start, p.End, p.Attributes)
-	}
-	return true, nil
+	return true, t.gptEntries(ctx, use, r, size)
 }
 
 // checkPMBR checks a GPT disk's protective MBR (UEFI 2.10 5.2.3): one
@@ -298,18 +289,22 @@ func checkPMBR(s0 []byte, last uint64) string {
 	return ""
 }
 
-// gptEntriesDirect decodes the entry array already read and checked by
-// readGPTHeader (UEFI 2.10 table 5-6: type GUID, unique GUID, first and
-// last LBA, attributes, UTF-16 name), for the tables go-diskfs cannot
-// read.
-func (t *Table) gptEntriesDirect(h *gptHeader, r io.ReaderAt, size int64) error {
+// gptEntries decodes the entry array already read and checked by
+// readGPTHeader (UEFI 2.10 table 5-6: type GUID at 0, unique GUID at 16,
+// first LBA at 32, last LBA at 40, attributes at 48, a 36-unit UTF-16LE
+// name at 56; an all-zero type GUID marks an unused entry). Entries larger
+// than 128 bytes have their first 128 bytes decoded, as the spec allows.
+func (t *Table) gptEntries(ctx context.Context, h *gptHeader, r io.ReaderAt, size int64) error {
 	t.DiskGUID = h.diskGUID
 	for i := 0; i < int(h.count); i++ {
 		e := h.entries[i*int(h.entrySize):][:128]
 		if allZero(e[:16]) {
 			continue
 		}
-		name := utf16z(e[56:128])
+		if err := ctx.Err(); err != nil {
+			return err // every used entry is probed for a file system
+		}
+		name := utf16le.DecodeZ(e[56:128])
 		t.addGPT(r, size, h, i+1, mixedGUID(e[0:16]), mixedGUID(e[16:32]), name,
 			binary.LittleEndian.Uint64(e[32:]), binary.LittleEndian.Uint64(e[40:]), binary.LittleEndian.Uint64(e[48:]))
 	}
@@ -431,31 +426,63 @@ func readGPTHeader(r io.ReaderAt, size int64, lba uint64, ss int64) (*gptHeader,
 	return h, nil
 }
 
-// readMBR fills t from an MBR (with go-diskfs's mbr package) and follows
-// extended partitions.
-func (t *Table) readMBR(r io.ReaderAt, size int64, s0 []byte) {
+// mbrEntry is one 16-byte partition entry of an MBR or EBR: boot
+// indicator at 0, type at 4, first LBA at 8, sector count at 12. The CHS
+// addresses at 1 and 5 are not read: LBA has superseded them, and tools
+// fill them with placeholders on large disks.
+type mbrEntry struct {
+	boot    byte
+	typ     uint8
+	start   uint32
+	sectors uint32
+}
+
+// mbrEntries decodes the four entries of a 512-byte MBR or EBR (at 446)
+// after checking its 0x55AA signature and the boot indicators, which are
+// 0x00 or 0x80 in any partition table (Linux's msdos reader refuses a
+// sector with other values too).
+func mbrEntries(b []byte) ([4]mbrEntry, error) {
+	var es [4]mbrEntry
+	if len(b) < 512 || b[510] != 0x55 || b[511] != 0xaa {
+		return es, errors.New("no 0x55AA signature")
+	}
+	for i := range es {
+		e := b[446+16*i:][:16]
+		if e[0] != 0 && e[0] != 0x80 {
+			return es, fmt.Errorf("entry %d: boot indicator 0x%02x is neither 0x00 nor 0x80", i+1, e[0])
+		}
+		es[i] = mbrEntry{boot: e[0], typ: e[4], start: binary.LittleEndian.Uint32(e[8:]), sectors: binary.LittleEndian.Uint32(e[12:])}
+	}
+	return es, nil
+}
+
+// readMBR fills t from an MBR and follows extended partitions.
+func (t *Table) readMBR(ctx context.Context, r io.ReaderAt, size int64, s0 []byte) error {
 	t.Scheme = "mbr"
 	t.DiskGUID = fmt.Sprintf("%08x", binary.LittleEndian.Uint32(s0[440:]))
-	mt, err := mbr.Read(newStorage(bytes.NewReader(s0[:512]), 512), 512, 512)
+	es, err := mbrEntries(s0[:512])
 	if err != nil {
 		t.Problems = append(t.Problems, "MBR: "+err.Error())
-		return
+		return nil
 	}
-	for _, mp := range mt.Partitions {
-		if mp.Type == mbr.Empty || mp.Size == 0 {
+	for i, me := range es {
+		if me.typ == 0 || me.sectors == 0 {
 			continue
 		}
 		p := Partition{
-			Index: mp.Index, Scheme: "mbr", MBRType: uint8(mp.Type), TypeName: mbrTypeName(uint8(mp.Type)),
-			Bootable: mp.Bootable, FirstLBA: uint64(mp.Start), LastLBA: uint64(mp.Start) + uint64(mp.Size) - 1,
-			Extended: isExtended(uint8(mp.Type)),
+			Index: i + 1, Scheme: "mbr", MBRType: me.typ, TypeName: mbrTypeName(me.typ),
+			Bootable: me.boot == 0x80, FirstLBA: uint64(me.start), LastLBA: uint64(me.start) + uint64(me.sectors) - 1,
+			Extended: isExtended(me.typ),
 		}
 		t.place(r, size, &p)
 		t.Partitions = append(t.Partitions, p)
 		if p.Extended && p.Problem == "" {
-			t.readEBRs(r, size, p.FirstLBA, p.LastLBA)
+			if err := t.readEBRs(ctx, r, size, p.FirstLBA, p.LastLBA); err != nil {
+				return err
+			}
 		}
 	}
+	return nil
 }
 
 func isExtended(typ uint8) bool { return typ == 0x05 || typ == 0x0f || typ == 0x85 }
@@ -464,40 +491,40 @@ func isExtended(typ uint8) bool { return typ == 0x05 || typ == 0x0f || typ == 0x
 // partition at [extFirst, extLast]: each EBR's first entry is a logical
 // partition relative to the EBR, its second the next EBR relative to the
 // extended partition.
-func (t *Table) readEBRs(r io.ReaderAt, size int64, extFirst, extLast uint64) {
+func (t *Table) readEBRs(ctx context.Context, r io.ReaderAt, size int64, extFirst, extLast uint64) error {
 	ss := int64(t.SectorSize)
 	seen := map[uint64]bool{}
 	ebr := extFirst
 	index := 5 // logical partitions are numbered from 5, in chain order
+	b := make([]byte, 512)
 	for n := 0; ; n++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if n >= maxLogical {
 			t.Problems = append(t.Problems, fmt.Sprintf("extended partition: more than %d logical partitions; stopped", maxLogical))
-			return
+			return nil
 		}
 		if seen[ebr] {
 			t.Problems = append(t.Problems, fmt.Sprintf("extended partition: EBR chain loops back to LBA %d", ebr))
-			return
+			return nil
 		}
 		seen[ebr] = true
-		b := make([]byte, 512)
 		if _, err := readFull(r, size, b, int64(ebr)*ss); err != nil {
 			t.Problems = append(t.Problems, fmt.Sprintf("EBR at LBA %d: %v", ebr, err))
-			return
+			return nil
 		}
-		et, err := mbr.Read(newStorage(bytes.NewReader(b), 512), 512, 512)
+		es, err := mbrEntries(b)
 		if err != nil {
 			t.Problems = append(t.Problems, fmt.Sprintf("EBR at LBA %d: %v", ebr, err))
-			return
+			return nil
 		}
-		if len(et.Partitions) < 2 {
-			return
-		}
-		lp, next := et.Partitions[0], et.Partitions[1]
-		if lp.Type != mbr.Empty && lp.Size != 0 {
+		lp, next := es[0], es[1]
+		if lp.typ != 0 && lp.sectors != 0 {
 			p := Partition{
-				Index: index, Scheme: "mbr", MBRType: uint8(lp.Type), TypeName: mbrTypeName(uint8(lp.Type)),
-				Bootable: lp.Bootable, Logical: true,
-				FirstLBA: ebr + uint64(lp.Start), LastLBA: ebr + uint64(lp.Start) + uint64(lp.Size) - 1,
+				Index: index, Scheme: "mbr", MBRType: lp.typ, TypeName: mbrTypeName(lp.typ),
+				Bootable: lp.boot == 0x80, Logical: true,
+				FirstLBA: ebr + uint64(lp.start), LastLBA: ebr + uint64(lp.start) + uint64(lp.sectors) - 1,
 			}
 			if p.LastLBA > extLast {
 				p.Problem = fmt.Sprintf("runs past the end of its extended partition (LBA %d)", extLast)
@@ -506,32 +533,15 @@ func (t *Table) readEBRs(r io.ReaderAt, size int64, extFirst, extLast uint64) {
 			t.Partitions = append(t.Partitions, p)
 			index++
 		}
-		if !isExtended(uint8(next.Type)) || next.Start == 0 {
-			return
+		if !isExtended(next.typ) || next.start == 0 {
+			return nil
 		}
-		ebr = extFirst + uint64(next.Start)
+		ebr = extFirst + uint64(next.start)
 		if ebr > extLast {
 			t.Problems = append(t.Problems, fmt.Sprintf("EBR link to LBA %d leaves the extended partition", ebr))
-			return
+			return nil
 		}
 	}
-}
-
-// maskedStorage reads as zeros in [off, off+n).
-type maskedStorage struct {
-	*storage
-	off, n int64
-}
-
-func (m *maskedStorage) ReadAt(p []byte, off int64) (int, error) {
-	k, err := m.storage.ReadAt(p, off)
-	if m.n > 0 {
-		lo, hi := max(off, m.off), min(off+int64(k), m.off+m.n)
-		for i := lo; i < hi; i++ {
-			p[i-off] = 0
-		}
-	}
-	return k, err
 }
 
 // readFull reads len(b) bytes at off of a device of the given size.

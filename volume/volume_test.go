@@ -2,11 +2,13 @@ package volume
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	iofs "io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/vhdxview/vhdxview/core"
@@ -31,7 +34,7 @@ type fsCase struct {
 // every file system back.
 func checkDisk(t *testing.T, img *core.Image, scheme string, sf []sfPart, cases []fsCase) *Table {
 	t.Helper()
-	tab, err := Partitions(img, img.Size(), int(img.Info().LogicalSectorSize))
+	tab, err := Partitions(t.Context(), img, img.Size(), int(img.Info().LogicalSectorSize))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,11 +94,11 @@ func checkDisk(t *testing.T, img *core.Image, scheme string, sf []sfPart, cases 
 		checkTree(t, fsys, c.tr, ignoreSystem)
 		for _, sp := range c.ads.paths() {
 			name, stream, _ := strings.Cut(sp, ":")
-			e, err := fsys.Stat(name)
+			e, err := fsys.Lookup(name)
 			if err != nil || len(e.Streams) != 1 || e.Streams[0].Name != stream || e.Streams[0].Size != int64(len(c.ads[sp])) {
 				t.Errorf("%s: streams of %s: %+v %v", p, name, e.Streams, err)
 			}
-			f, err := fsys.Open(sp)
+			f, err := fsys.OpenFile(sp)
 			if err != nil {
 				t.Errorf("%s: open %s: %v", p, sp, err)
 				continue
@@ -192,7 +195,7 @@ func TestSector4K(t *testing.T) {
 			if img.Info().LogicalSectorSize != 4096 {
 				t.Fatalf("sector size %d", img.Info().LogicalSectorSize)
 			}
-			tab, err := Partitions(img, img.Size(), 4096)
+			tab, err := Partitions(t.Context(), img, img.Size(), 4096)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -211,7 +214,7 @@ func TestSector4K(t *testing.T) {
 			if c.scheme == "gpt" {
 				// Told 512-byte sectors, the reader finds the GPT laid out
 				// for 4096 and says so.
-				t512, err := Partitions(img, img.Size(), 512)
+				t512, err := Partitions(t.Context(), img, img.Size(), 512)
 				if err != nil || t512.SectorSize != 4096 || len(t512.Partitions) != 1 || t512.Partitions[0].Offset != p.Offset ||
 					!strings.Contains(strings.Join(t512.Problems, " "), "laid out for 4096-byte sectors") {
 					t.Errorf("read as 512: %+v %v", t512, err)
@@ -262,7 +265,7 @@ func TestGPTBackup(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			b := bytes.Clone(clean)
 			b[c.off] ^= 0xff
-			tab, err := Partitions(bytes.NewReader(b), int64(len(b)), 512)
+			tab, err := Partitions(t.Context(), bytes.NewReader(b), int64(len(b)), 512)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -287,7 +290,7 @@ func TestGPTBackup(t *testing.T) {
 	b := bytes.Clone(clean)
 	b[512+60] ^= 0xff
 	b[len(b)-512+60] ^= 0xff
-	tab, err := Partitions(bytes.NewReader(b), int64(len(b)), 512)
+	tab, err := Partitions(t.Context(), bytes.NewReader(b), int64(len(b)), 512)
 	if err != nil || tab.Scheme != "gpt" || len(tab.Partitions) != 0 || len(tab.Problems) == 0 {
 		t.Errorf("both damaged: %+v %v", tab, err)
 	}
@@ -295,7 +298,7 @@ func TestGPTBackup(t *testing.T) {
 	b = bytes.Clone(clean)
 	binary.LittleEndian.PutUint32(b[512+80:], 1<<30)
 	fixHeaderCRC(b[512:1024])
-	tab, err = Partitions(bytes.NewReader(b), int64(len(b)), 512)
+	tab, err = Partitions(t.Context(), bytes.NewReader(b), int64(len(b)), 512)
 	if err != nil || !strings.Contains(strings.Join(tab.Problems, "\n"), "exceeds") || len(tab.Partitions) != 2 {
 		t.Errorf("hostile count: %+v %v", tab, err)
 	}
@@ -321,7 +324,7 @@ func TestPartitionless(t *testing.T) {
 		t.Run(c.kind, func(t *testing.T) {
 			raw := c.img()
 			b, _ := os.ReadFile(raw)
-			tab, err := Partitions(bytes.NewReader(b), int64(len(b)), 512)
+			tab, err := Partitions(t.Context(), bytes.NewReader(b), int64(len(b)), 512)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -386,7 +389,7 @@ func TestDamagedFS(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("walking a FAT with looping chains did not finish")
 	}
-	f, err := fsys.Open("/big.bin")
+	f, err := fsys.OpenFile("/big.bin")
 	if err == nil {
 		_, err = f.ReadAt(make([]byte, f.Size()), 0)
 	}
@@ -422,39 +425,54 @@ func TestDamagedFS(t *testing.T) {
 					return
 				}
 				walkAll(fsys, "/", 0)
+				walkIOFS(fsys)
 			}()
 		}
 	}
 }
 
 // walkAll lists and reads everything reachable, ignoring errors.
-func walkAll(fsys FS, dir string, depth int) {
+func walkAll(fsys *FS, dir string, depth int) {
 	if depth > 8 {
 		return
 	}
-	es, _ := fsys.ReadDir(dir)
+	es, _ := fsys.List(dir)
 	for _, e := range es {
 		if e.Deleted {
 			continue
 		}
-		fsys.Stat(e.Path)
+		fsys.Lookup(e.Path)
 		if e.IsDir {
 			walkAll(fsys, e.Path, depth+1)
 			continue
 		}
-		if f, err := fsys.Open(e.Path); err == nil && f.Size() < 8<<20 {
+		if f, err := fsys.OpenFile(e.Path); err == nil && f.Size() < 8<<20 {
 			f.ReadAt(make([]byte, f.Size()), 0)
 			checkExtents(f)
 		}
 	}
 }
 
+// walkIOFS walks fsys through io/fs (following symlinks wherever Open
+// and Stat meet them), reading every small file, ignoring errors.
+func walkIOFS(fsys *FS) {
+	iofs.WalkDir(fsys, ".", func(p string, d iofs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if fi, err := iofs.Stat(fsys, p); err == nil && fi.Size() < 8<<20 {
+			iofs.ReadFile(fsys, p)
+		}
+		return nil
+	})
+}
+
 // checkExtents panics (failing a fuzz run) unless f's extents, if it has
 // any, are in file order, do not overlap, are non-empty and name a disk
 // offset or a hole: what the worker's file_plan relies on. (They may run
 // past the file's size: FAT and ext map whole clusters and blocks.)
-func checkExtents(f File) {
-	ext, ok := Extents(f)
+func checkExtents(f *File) {
+	ext, ok := f.Extents()
 	if !ok {
 		return
 	}
@@ -511,7 +529,7 @@ func TestDeletedEntries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		es, err := fsys.ReadDir("/")
+		es, err := fsys.List("/")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -526,40 +544,52 @@ func TestDeletedEntries(t *testing.T) {
 		if len(deleted) != 1 || !strings.HasSuffix(deleted[0].Name, "-with-a-long-name.txt") {
 			t.Errorf("%s: deleted entries %+v", name, deleted)
 		}
-		if _, err := fsys.Open("/gone-with-a-long-name.txt"); !errors.Is(err, ErrNotFound) {
+		if _, err := fsys.OpenFile("/gone-with-a-long-name.txt"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("%s: open deleted: %v", name, err)
 		}
-		if f, err := fsys.Open("/keep.txt"); err != nil || f.Size() != 5 {
+		if f, err := fsys.OpenFile("/keep.txt"); err != nil || f.Size() != 5 {
 			t.Errorf("%s: keep.txt: %v", name, err)
+		}
+		// io/fs shows only what can be opened.
+		des, err := fsys.ReadDir(".")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range des {
+			if strings.HasSuffix(d.Name(), "-with-a-long-name.txt") {
+				t.Errorf("%s: ReadDir lists the deleted %s", name, d.Name())
+			}
+		}
+		if err := fstest.TestFS(fsys, "keep.txt"); err != nil {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 }
 
-// TestLargeDirectory: a directory of 10,000 entries lists in under a
-// second through a dynamic VHDX.
+// TestLargeDirectory: a directory of 10,000 entries lists whole through
+// a dynamic VHDX (how fast: BenchmarkReadDir10k).
 func TestLargeDirectory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
 	img, n := bigDirImage(t)
-	tab, err := Partitions(img, img.Size(), 512)
+	tab, err := Partitions(t.Context(), img, img.Size(), 512)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := tab.Partitions[0]
-	start := time.Now()
 	fsys, err := OpenFS(img, p.Offset, p.Size, 512)
 	if err != nil {
 		t.Fatal(err)
 	}
-	es, err := fsys.ReadDir("/many")
-	el := time.Since(start)
+	es, err := fsys.List("/many")
 	if err != nil || len(es) != n {
 		t.Fatalf("%d entries, want %d: %v", len(es), n, err)
 	}
-	t.Logf("listed %d entries in %v", n, el)
-	if el > time.Second {
-		t.Errorf("listing %d entries took %v (> 1 s)", n, el)
+	for i, e := range es {
+		if want := fmt.Sprintf("file-%05d.txt", i); e.Name != want || e.Size != int64(len(strconv.Itoa(i))) {
+			t.Fatalf("entry %d: %+v, want %s", i, e, want)
+		}
 	}
 }
 
@@ -592,11 +622,11 @@ func TestExtents(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f, err := fsys.Open("big.bin")
+		f, err := fsys.OpenFile("big.bin")
 		if err != nil {
 			t.Fatal(err)
 		}
-		ext, ok := Extents(f)
+		ext, ok := f.Extents()
 		if !ok || len(ext) == 0 {
 			t.Fatalf("%s: no extents", fsys.Type())
 		}
@@ -624,11 +654,11 @@ func TestExtents(t *testing.T) {
 		t.Fatal(err)
 	}
 	for p, want := range map[string][]byte{"a.bin": data, "a.bin:s": ads} {
-		f, err := fsys.Open(p)
+		f, err := fsys.OpenFile(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ext, ok := Extents(f)
+		ext, ok := f.Extents()
 		if !ok || len(ext) == 0 {
 			t.Fatalf("ntfs %s: no extents", p)
 		}
@@ -642,11 +672,11 @@ func TestExtents(t *testing.T) {
 			t.Errorf("ntfs %s: extents read different bytes", p)
 		}
 	}
-	f, err := fsys.Open("small.txt")
+	f, err := fsys.OpenFile("small.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ext, ok := Extents(f); ok {
+	if ext, ok := f.Extents(); ok {
 		t.Errorf("ntfs resident file: Extents gives %d extents, want none", len(ext))
 	}
 }
@@ -670,7 +700,7 @@ func FuzzVolume(f *testing.F) {
 	f.Add(b)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r := bytes.NewReader(b)
-		tab, err := Partitions(r, int64(len(b)), 512)
+		tab, err := Partitions(t.Context(), r, int64(len(b)), 512)
 		if err != nil {
 			return
 		}
@@ -681,6 +711,7 @@ func FuzzVolume(f *testing.F) {
 			if fsys, err := OpenFS(r, p.Offset, p.Size, 512); err == nil {
 				fsys.Label()
 				walkAll(fsys, "/", 0)
+				walkIOFS(fsys)
 			}
 		}
 	})
@@ -738,11 +769,11 @@ func TestExtVariants(t *testing.T) {
 			}
 			checkTree(t, fsys, tr, func(n string) bool { return n == "lost+found" || strings.HasSuffix(n, "-link") })
 			for name, target := range map[string]string{"fast-link": "hello.txt", "slow-link": long} {
-				e, err := fsys.Stat(name)
+				e, err := fsys.Lookup(name)
 				if err != nil || e.Type != "symlink" || e.Target != target {
 					t.Errorf("%s: %+v %v", name, e, err)
 				}
-				if _, err := fsys.Open(name); err == nil {
+				if _, err := fsys.OpenFile(name); err == nil {
 					t.Errorf("%s: a symlink opened as a file", name)
 				}
 			}
@@ -753,34 +784,49 @@ func TestExtVariants(t *testing.T) {
 // TestPanicGuard: a panic inside a reader becomes an error naming the
 // volume, for every FS method and for reads.
 func TestPanicGuard(t *testing.T) {
-	s := &safeFS{impl: panicky{}, kind: "ntfs", off: 0x100000}
+	s := newFS(panicky{}, &ctxReader{r: bytes.NewReader(nil), ctx: context.Background()}, "ntfs", 0x100000, 1<<20)
 	check := func(what string, err error) {
 		var fe *FSError
 		if !errors.Is(err, ErrDamaged) || !errors.As(err, &fe) || fe.Offset != 0x100000 || !strings.Contains(err.Error(), "ntfs at 0x100000") {
 			t.Errorf("%s: %v", what, err)
 		}
 	}
-	_, err := s.ReadDir("/x")
+	_, err := s.List("/x")
 	check("readdir", err)
-	_, err = s.Stat("/x")
+	_, err = s.Lookup("/x")
 	check("stat", err)
-	_, err = s.Open("/x")
+	_, err = s.OpenFile("/x")
 	check("open", err)
+	_, err = s.ReadDir("x")
+	check("io/fs readdir", err)
+	_, err = s.Open("x")
+	check("io/fs open", err)
 	if s.Label() != "" {
 		t.Error("label")
 	}
-	f := &safeFile{f: panicFile{}, fs: s, path: "/f"}
+	f := &File{fs: s, impl: panicFile{}, path: "/f"}
 	_, err = f.ReadAt(make([]byte, 10), 0)
 	check("read", err)
+	// The lock is free again after every panic.
+	_, err = s.Lookup("/x")
+	check("stat again", err)
 }
 
 type panicky struct{}
 
-func (panicky) Type() string                    { return "ntfs" }
-func (panicky) Label() string                   { panic("label") }
-func (panicky) readDir(string) ([]Entry, error) { panic("readdir") }
-func (panicky) stat(string) (Entry, error)      { var m map[string]int; m["x"]++; return Entry{}, nil }
-func (panicky) open(string) (File, error)       { var a []int; _ = a[3]; return nil, nil }
+func (panicky) Type() string                                     { return "ntfs" }
+func (panicky) Label() string                                    { panic("label") }
+func (panicky) readDir(context.Context, string) ([]Entry, error) { panic("readdir") }
+func (panicky) stat(context.Context, string) (Entry, error) {
+	var m map[string]int
+	m["x"]++
+	return Entry{}, nil
+}
+func (panicky) open(context.Context, string) (fileImpl, error) {
+	var a []int
+	_ = a[3]
+	return nil, nil
+}
 
 type panicFile struct{}
 
@@ -826,7 +872,7 @@ func TestNTFSValidLengthAndSparse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f, err := fsys.Open(name)
+		f, err := fsys.OpenFile(name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -837,7 +883,7 @@ func TestNTFSValidLengthAndSparse(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s: go-ntfs read (%d bytes) differs from ntfscat (%d bytes)", name, len(got), len(want))
 		}
-		ext, ok := Extents(f)
+		ext, ok := f.Extents()
 		if !ok {
 			t.Errorf("%s: no extents", name)
 			continue

@@ -27,25 +27,25 @@ const openFiles = 8
 type volumes struct {
 	mu    sync.Mutex
 	table *volume.Table
-	fs    map[int]volume.FS // by partition index; failures are not kept (a read error may pass)
-	files []openFile        // most recently used last
+	fs    map[int]*volume.FS // by partition index; failures are not kept (a read error may pass)
+	files []openFile         // most recently used last
 }
 
 type openFile struct {
 	part int
 	path string
-	f    volume.File
+	f    *volume.File
 }
 
 // partTable reads the partition table once.
-func (sess *session) partTable() (*volume.Table, error) {
+func (sess *session) partTable(ctx context.Context) (*volume.Table, error) {
 	v := &sess.vol
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.table != nil {
 		return v.table, nil
 	}
-	t, err := volume.Partitions(sess.img, sess.img.Size(), int(sess.img.Info().LogicalSectorSize))
+	t, err := volume.Partitions(ctx, sess.img, sess.img.Size(), int(sess.img.Info().LogicalSectorSize))
 	if err != nil {
 		return nil, sess.annotate(err)
 	}
@@ -55,7 +55,7 @@ func (sess *session) partTable() (*volume.Table, error) {
 
 // partition returns the partition args.partition names.
 func (r *request) partition(sess *session) (*volume.Table, volume.Partition, error) {
-	t, err := sess.partTable()
+	t, err := sess.partTable(r.ctx)
 	if err != nil {
 		return nil, volume.Partition{}, err
 	}
@@ -74,8 +74,9 @@ func (r *request) partition(sess *session) (*volume.Table, volume.Partition, err
 	return nil, volume.Partition{}, argErrorf("no partition %d on this disk", idx)
 }
 
-// fileSystem opens (once) the file system of the partition args names.
-func (r *request) fileSystem() (*session, volume.Partition, volume.FS, error) {
+// fileSystem opens (once) the file system of the partition args names,
+// as a view under the request's context.
+func (r *request) fileSystem() (*session, volume.Partition, *volume.FS, error) {
 	sess, err := r.image()
 	if err != nil {
 		return nil, volume.Partition{}, nil, err
@@ -88,17 +89,17 @@ func (r *request) fileSystem() (*session, volume.Partition, volume.FS, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if fsys := v.fs[p.Index]; fsys != nil {
-		return sess, p, fsys, nil
+		return sess, p, fsys.WithContext(r.ctx), nil
 	}
 	fsys, err := volume.OpenFS(sess.img, p.Offset, p.Size, t.SectorSize)
 	if err != nil {
 		return nil, p, nil, sess.annotate(err)
 	}
 	if v.fs == nil {
-		v.fs = map[int]volume.FS{}
+		v.fs = map[int]*volume.FS{}
 	}
 	v.fs[p.Index] = fsys
-	return sess, p, fsys, nil
+	return sess, p, fsys.WithContext(r.ctx), nil
 }
 
 // pathArg returns args.path, "/" when absent.
@@ -118,7 +119,7 @@ func (r *request) pathArg(required bool) (string, error) {
 }
 
 // fsPath is fileSystem plus args.path (required, or "/" when absent).
-func (r *request) fsPath(required bool) (*session, volume.Partition, volume.FS, string, error) {
+func (r *request) fsPath(required bool) (*session, volume.Partition, *volume.FS, string, error) {
 	sess, p, fsys, err := r.fileSystem()
 	if err != nil {
 		return nil, p, nil, "", err
@@ -130,13 +131,13 @@ func (r *request) fsPath(required bool) (*session, volume.Partition, volume.FS, 
 	return sess, p, fsys, path, nil
 }
 
-// openedFile is the file args {image, partition, path} name, opened.
+// openedFile is the file args {image, partition, path} name, opened,
+// reading under the request's context.
 type openedFile struct {
 	sess *session
 	part volume.Partition
-	fs   volume.FS
 	path string
-	volume.File
+	*volume.File
 }
 
 func (r *request) file() (*openedFile, error) {
@@ -148,12 +149,12 @@ func (r *request) file() (*openedFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &openedFile{sess, p, fsys, path, f}, nil
+	return &openedFile{sess, p, path, f.WithContext(r.ctx)}, nil
 }
 
 // openFile opens path on the partition, or takes it from the image's
 // recently opened files.
-func (sess *session) openFile(p volume.Partition, fsys volume.FS, path string) (volume.File, error) {
+func (sess *session) openFile(p volume.Partition, fsys *volume.FS, path string) (*volume.File, error) {
 	v := &sess.vol
 	v.mu.Lock()
 	for i, of := range v.files {
@@ -164,7 +165,7 @@ func (sess *session) openFile(p volume.Partition, fsys volume.FS, path string) (
 		}
 	}
 	v.mu.Unlock()
-	f, err := fsys.Open(path)
+	f, err := fsys.OpenFile(path)
 	if err != nil {
 		return nil, sess.annotate(err)
 	}
@@ -190,7 +191,7 @@ func (r *request) parts() (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	t, err := sess.partTable()
+	t, err := sess.partTable(r.ctx)
 	if err != nil {
 		return reply{}, err
 	}
@@ -213,7 +214,7 @@ func (r *request) ls() (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	entries, err := fsys.ReadDir(path)
+	entries, err := fsys.List(path)
 	truncated := errors.Is(err, volume.ErrTruncated)
 	if err != nil && !truncated {
 		return reply{}, sess.annotate(err)
@@ -238,7 +239,7 @@ func (r *request) stat() (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	e, err := fsys.Stat(path)
+	e, err := fsys.Lookup(path)
 	if err != nil {
 		return reply{}, sess.annotate(err)
 	}
@@ -279,7 +280,7 @@ func (r *request) filePlan() (reply, error) {
 	}
 	res := newObject()
 	res.Set("size", float64(f.Size()))
-	ext, mapped := volume.Extents(f.File)
+	_, mapped := f.Extents()
 	res.Set("mapped", mapped)
 	if !mapped {
 		res.Set("offset", float64(pg.off))
@@ -289,62 +290,24 @@ func (r *request) filePlan() (reply, error) {
 		return reply{v: res}, nil
 	}
 	return r.planReply(f.sess, res, pg, func(emit func(core.Run) error) error {
-		return fileRuns(f.sess.img, f.part, f.fs.Type(), f.path, ext, pg.off, pg.n, emit)
+		return fileRuns(r.ctx, f.sess.img, f.File, pg.off, pg.n, emit)
 	})
 }
 
-// fileRuns walks the plan of file bytes [off, off+n) whose extents are
-// ext (volume offsets of partition p), emitting runs in file coordinates:
-// gaps and holes are zero runs, the rest is the disk's own plan of where
-// the extent lies. An extent outside its partition is damage.
-func fileRuns(img *core.Image, p volume.Partition, kind, path string, ext []volume.Extent, off, n int64, emit func(core.Run) error) error {
-	end := off + n
-	pos := off
-	zero := func(to int64) error {
-		if to <= pos {
-			return nil
+// fileRuns emits the plan of file bytes [off, off+n) in file coordinates:
+// the file system's zero pieces as zero runs, the rest as the disk's own
+// plan of where the piece lies, shifted to file offsets.
+func fileRuns(ctx context.Context, img *core.Image, f *volume.File, off, n int64, emit func(core.Run) error) error {
+	return f.MapRange(off, n, func(fileOff, diskOff, length int64) error {
+		if diskOff < 0 {
+			return emit(core.Run{Kind: core.RunZero, Offset: fileOff, Length: length})
 		}
-		err := emit(core.Run{Kind: core.RunZero, Offset: pos, Length: to - pos})
-		pos = to
-		return err
-	}
-	for _, e := range ext {
-		if pos >= end {
-			break
-		}
-		eEnd := e.Offset + e.Length
-		if eEnd <= pos {
-			continue
-		}
-		if err := zero(min(e.Offset, end)); err != nil {
-			return err
-		}
-		if pos >= end {
-			break
-		}
-		to := min(eEnd, end)
-		if e.DiskOffset < 0 {
-			if err := zero(to); err != nil {
-				return err
-			}
-			continue
-		}
-		vol := e.DiskOffset + (pos - e.Offset)
-		if vol < 0 || vol+(to-pos) > p.Size {
-			return &volume.FSError{FS: kind, Offset: p.Offset, Op: "read", Path: path,
-				Err: fmt.Errorf("%w: extent at volume offset 0x%x+0x%x is outside the volume (0x%x bytes)", volume.ErrDamaged, vol, to-pos, p.Size)}
-		}
-		shift := pos - (p.Offset + vol) // disk offset → file offset
-		err := img.Plan(context.Background(), p.Offset+vol, to-pos, func(run core.Run) error {
+		shift := fileOff - diskOff
+		return img.Plan(ctx, diskOff, length, func(run core.Run) error {
 			run.Offset += shift
 			return emit(run)
 		})
-		if err != nil {
-			return err
-		}
-		pos = to
-	}
-	return zero(end)
+	})
 }
 
 // runsValue turns plan runs into their page form, with the data of bytes

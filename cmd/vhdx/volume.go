@@ -33,14 +33,14 @@ func (c *cli) runVolume(ctx context.Context, cmd string, o *options, pos []strin
 	}
 	defer closeAll()
 	ss := int(img.Info().LogicalSectorSize)
-	tab, err := volume.Partitions(img, img.Size(), ss)
+	tab, err := volume.Partitions(ctx, img, img.Size(), ss)
 	if err != nil {
 		fmt.Fprintln(stderr, "vhdx:", oneLine(err))
 		return exitFail
 	}
 	switch cmd {
 	case "parts":
-		return cmdParts(img, tab, *asJSON, stdout, stderr)
+		return cmdParts(ctx, img, tab, *asJSON, stdout, stderr)
 	case "ls":
 		// ls IMAGE [PARTITION] [PATH]: a lone argument is a partition if it
 		// is a number, else a path.
@@ -60,7 +60,7 @@ func (c *cli) runVolume(ctx context.Context, cmd string, o *options, pos []strin
 			fmt.Fprintln(stderr, "vhdx:", err)
 			return exitFail
 		}
-		return cmdLs(img, tab, p, path, *asJSON, stdout, stderr)
+		return cmdLs(ctx, img, tab, p, path, *asJSON, stdout, stderr)
 	default:
 		p, err := pickPartition(tab, pos[1])
 		if err != nil {
@@ -112,7 +112,7 @@ type partJSON struct {
 	FSError string `json:"fs_error,omitempty"`
 }
 
-func cmdParts(img *core.Image, tab *volume.Table, asJSON bool, stdout, stderr io.Writer) int {
+func cmdParts(ctx context.Context, img *core.Image, tab *volume.Table, asJSON bool, stdout, stderr io.Writer) int {
 	parts := make([]partJSON, len(tab.Partitions))
 	for i, p := range tab.Partitions {
 		parts[i].Partition = p
@@ -124,7 +124,7 @@ func cmdParts(img *core.Image, tab *volume.Table, asJSON bool, stdout, stderr io
 			parts[i].FSError = err.Error()
 			continue
 		}
-		parts[i].Label = fsys.Label()
+		parts[i].Label = fsys.WithContext(ctx).Label()
 	}
 	if asJSON {
 		v := struct {
@@ -186,7 +186,7 @@ func errTail(s string) string {
 	return s
 }
 
-func openVolume(img *core.Image, tab *volume.Table, p volume.Partition) (volume.FS, error) {
+func openVolume(ctx context.Context, img *core.Image, tab *volume.Table, p volume.Partition) (*volume.FS, error) {
 	fsys, err := volume.OpenFS(img, p.Offset, p.Size, tab.SectorSize)
 	if err != nil {
 		hint := ""
@@ -195,20 +195,20 @@ func openVolume(img *core.Image, tab *volume.Table, p volume.Partition) (volume.
 		}
 		return nil, fmt.Errorf("%s: %v%s", p, err, hint)
 	}
-	return fsys, nil
+	return fsys.WithContext(ctx), nil
 }
 
-func cmdLs(img *core.Image, tab *volume.Table, p volume.Partition, path string, asJSON bool, stdout, stderr io.Writer) int {
-	fsys, err := openVolume(img, tab, p)
+func cmdLs(ctx context.Context, img *core.Image, tab *volume.Table, p volume.Partition, path string, asJSON bool, stdout, stderr io.Writer) int {
+	fsys, err := openVolume(ctx, img, tab, p)
 	if err != nil {
 		fmt.Fprintln(stderr, "vhdx:", oneLine(err))
 		return exitFail
 	}
 	code := exitOK
-	e, err := fsys.Stat(path)
+	e, err := fsys.Lookup(path)
 	var es []volume.Entry
 	if err == nil && e.IsDir {
-		es, err = fsys.ReadDir(path)
+		es, err = fsys.List(path)
 		if errors.Is(err, volume.ErrTruncated) {
 			fmt.Fprintln(stderr, "vhdx:", oneLine(err))
 			err, code = nil, exitProblems
@@ -254,12 +254,12 @@ func cmdLs(img *core.Image, tab *volume.Table, p volume.Partition, path string, 
 
 func (c *cli) cmdGet(ctx context.Context, img *core.Image, tab *volume.Table, p volume.Partition, path, out string) int {
 	stderr := c.stderr
-	fsys, err := openVolume(img, tab, p)
+	fsys, err := openVolume(ctx, img, tab, p)
 	if err != nil {
 		fmt.Fprintln(stderr, "vhdx:", oneLine(err))
 		return exitFail
 	}
-	f, err := fsys.Open(path)
+	f, err := fsys.OpenFile(path)
 	if err != nil {
 		fmt.Fprintln(stderr, "vhdx:", oneLine(err))
 		return exitFail

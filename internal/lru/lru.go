@@ -10,7 +10,7 @@ import "container/list"
 type Cache[K comparable, V any] struct {
 	max     int
 	items   map[K]*list.Element
-	order   list.List // of *entry[K, V], most recently used first
+	order   list.List  // of *entry[K, V], most recently used first
 	OnEvict func(K, V) // called for each evicted entry, if set
 }
 
