@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vhdxview/vhdxview/internal/builder"
 )
@@ -198,3 +199,5 @@ func benchOpenFile(b *testing.B, path string) {
 		}
 	}
 }
+
+func nowNanos() int64 { return time.Now().UnixNano() }
