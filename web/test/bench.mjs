@@ -3,7 +3,7 @@
 // of issue #7, and writes rows for internal/cmd/benchrun:
 //
 //   node web/test/bench.mjs [--out rows.json] [--rounds N] [--quick]
-//                           [--only open,read,download,files,size]
+//                           [--only open,cancel,read,download,files,size]
 //
 //   - open to summary of a 1 GiB fully allocated VHDX and of a 64 TiB
 //     sparse one (target < 100 ms each, median)
@@ -41,7 +41,7 @@ const opt = (name, def) => {
 const quick = argv.includes('--quick');
 const out = opt('--out', '');
 const rounds = quick ? 1 : Number(opt('--rounds', process.env.ROUNDS || 5));
-// --only open,read,download,files,size runs only those benchmarks (to work on one).
+// --only open,cancel,read,download,files,size runs only those benchmarks (to work on one).
 const only = opt('--only', '');
 const runs = (name) => !only || only.split(',').includes(name);
 
@@ -183,6 +183,34 @@ async function main() {
       console.log(`open ${label}: median ${median(opens).toFixed(1)} ms (${opens.map((x) => x.toFixed(1)).join(', ')})`);
       rows.push({ name: `open a ${label} VHDX to summary (browser)`, A: 'vhdxview.open', B: 'target 100 ms', MedA: median(opens) / 1000, MedB: 0.1, Target: 1, Rounds: opens.length, Measured: 'time' });
       memRow(`open a ${label} VHDX, ${times(opens.length, 'open')}`, peak);
+    }
+
+    // 1b. cancel: abort a whole-disk blob() of a 2 TiB sparse disk with
+    // 1 MiB blocks while the engine plans it (2 Mi BAT entries), and time
+    // from abort() until the engine answers the next request.
+    if (runs('cancel')) {
+      writeFileSync(join(dir, 'sparse2t.json'), JSON.stringify({ virtualSize: 2 * 1024 * 1024 * MiB, blockSize: MiB }));
+      run(mk, ['-o', join(dir, 'sparse2t.vhdx'), join(dir, 'sparse2t.json')]);
+      const { value: lat } = await phase(context, base, [join(dir, 'sparse2t.vhdx')], (page) => page.evaluate(async ({ n }) => {
+        const f = Array.from(document.getElementById('bench-files').files).find((x) => x.name === 'sparse2t.vhdx');
+        const { image } = await window.vhdxview.open(f, { store: false });
+        const ms = [];
+        for (let i = 0; i < n; i++) {
+          const ac = new AbortController();
+          const p = window.vhdxview.blob(image, 0, undefined, { signal: ac.signal }).catch((e) => e);
+          await new Promise((r) => setTimeout(r, 100));
+          const t0 = performance.now();
+          ac.abort();
+          await window.vhdxview.info(image);
+          ms.push(performance.now() - t0);
+          const r = await p;
+          if (!(r instanceof Error) || r.name !== 'AbortError') throw new Error(`blob() was not cancelled: ${r}`);
+        }
+        await window.vhdxview.close(image);
+        return ms;
+      }, { n: OPENS }));
+      console.log(`cancel blob() of a 2 TiB sparse disk: median ${median(lat).toFixed(1)} ms (${lat.map((x) => x.toFixed(1)).join(', ')})`);
+      rows.push({ name: 'cancel a whole-disk blob() of a 2 TiB sparse disk, abort to the engine\'s next reply (browser)', A: 'abort → next reply', B: 'target 250 ms', MedA: median(lat) / 1000, MedB: 0.25, Target: 1, Rounds: lat.length, Measured: 'time' });
     }
 
     // 2. random 4 KiB reads on the 2 GiB image: p50 and p99.
