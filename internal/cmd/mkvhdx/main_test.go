@@ -3,13 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
+	"github.com/vhdxview/vhdxview/internal/reftool"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/vhdxview/vhdxview/internal/builder"
@@ -96,24 +95,8 @@ func TestRejectsBadDescriptions(t *testing.T) {
 	}
 }
 
-// waitForQemu polls for qemu-img like the builder tests do.
-func waitForQemu(t *testing.T) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Minute)
-	for {
-		if _, err := exec.LookPath("qemu-img"); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			if os.Getenv("VHDXVIEW_ALLOW_MISSING_TOOLS") == "1" {
-				t.Skip("qemu-img missing (VHDXVIEW_ALLOW_MISSING_TOOLS=1)")
-			}
-			t.Fatal("qemu-img is required (set VHDXVIEW_ALLOW_MISSING_TOOLS=1 to skip)")
-		}
-		fmt.Fprintln(os.Stderr, "waiting for qemu-img; retrying in 30 s")
-		time.Sleep(30 * time.Second)
-	}
-}
+// waitForQemu: qemu-img must be installed (internal/reftool says how).
+func waitForQemu(t *testing.T) { reftool.Require(t, "qemu-img") }
 
 // TestQemuAgreesWithExpected replays the dirty image with qemu and compares
 // its virtual disk with the -expected output.
