@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vhdxview/vhdxview/internal/idbtest"
 	"os"
 	"sort"
 	"sync"
@@ -613,46 +614,8 @@ func TestStorePinnedIgnoresPerImageLimit(t *testing.T) {
 	}
 }
 
-// stallBlobPuts makes every put into the blobs store slow, as a browser
-// copying a large file is: the put's success is held back, and its
-// transaction is kept alive with small requests, until release() (the
-// success is then delivered) or until the transaction aborts. It returns
-// the JS handle {held(), aborted(), release(), restore()}.
-func stallBlobPuts(t *testing.T) js.Value {
-	t.Helper()
-	h := jsFn(`const proto = IDBObjectStore.prototype; const orig = proto.put;
-		let held = 0, aborted = 0, released = false, stopped = false;
-		proto.put = function (value, key) {
-			const req = orig.call(this, value, key);
-			if (this.name !== 'blobs') return req;
-			held++;
-			const store = this, tx = this.transaction;
-			tx.addEventListener('abort', () => { aborted++; });
-			const listeners = [];
-			const add = req.addEventListener.bind(req);
-			req.addEventListener = (type, fn, opts) => {
-				if (type === 'success') listeners.push(fn); else add(type, fn, opts);
-			};
-			// A request at a time keeps the transaction active; the held
-			// success is delivered from one of their callbacks.
-			const spin = () => {
-				if (stopped) return;
-				if (released) { for (const fn of listeners) fn.call(req, new Event('success')); return; }
-				const r = store.count();
-				r.onsuccess = spin;
-				r.onerror = (e) => e.preventDefault();
-			};
-			spin();
-			return req;
-		};
-		return {
-			held: () => held, aborted: () => aborted,
-			release: () => { released = true; },
-			restore: () => { stopped = true; proto.put = orig; },
-		};`).Invoke()
-	t.Cleanup(func() { h.Call("restore") })
-	return h
-}
+// stallBlobPuts: see internal/idbtest.
+func stallBlobPuts(t *testing.T) js.Value { return idbtest.StallBlobPuts(t) }
 
 // A store of bytes that is cancelled stops: the transaction copying the
 // Blob is aborted, nothing of it is kept, and AttachBlob says why.

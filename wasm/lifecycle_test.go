@@ -9,6 +9,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"github.com/vhdxview/vhdxview/internal/idbtest"
 	"math"
 	"regexp"
 	"strings"
@@ -30,43 +31,8 @@ func until(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// stallBlobPuts makes every put into the store's blobs slow, as a browser
-// copying a large file is: the put's success is held back (its
-// transaction kept alive with small requests) until release(), or until
-// the transaction aborts. Returns {held(), aborted(), release(), restore()}.
-func stallBlobPuts(t *testing.T) js.Value {
-	t.Helper()
-	h := js.Global().Get("Function").New(`const proto = IDBObjectStore.prototype; const orig = proto.put;
-		let held = 0, aborted = 0, released = false, stopped = false;
-		proto.put = function (value, key) {
-			const req = orig.call(this, value, key);
-			if (this.name !== 'blobs') return req;
-			held++;
-			const store = this;
-			this.transaction.addEventListener('abort', () => { aborted++; });
-			const listeners = [];
-			const add = req.addEventListener.bind(req);
-			req.addEventListener = (type, fn, opts) => {
-				if (type === 'success') listeners.push(fn); else add(type, fn, opts);
-			};
-			const spin = () => {
-				if (stopped) return;
-				if (released) { for (const fn of listeners) fn.call(req, new Event('success')); return; }
-				const r = store.count();
-				r.onsuccess = spin;
-				r.onerror = (e) => e.preventDefault();
-			};
-			spin();
-			return req;
-		};
-		return {
-			held: () => held, aborted: () => aborted,
-			release: () => { released = true; },
-			restore: () => { stopped = true; proto.put = orig; },
-		};`).Invoke()
-	t.Cleanup(func() { h.Call("restore") })
-	return h
-}
+// stallBlobPuts: see internal/idbtest.
+func stallBlobPuts(t *testing.T) js.Value { return idbtest.StallBlobPuts(t) }
 
 // storeEvents lists the states of the store events of image img so far.
 func (c *client) storeEvents(img int) []string {
