@@ -44,7 +44,13 @@ type session struct {
 	skipped []error
 	// vol is what the inside-the-disk ops have read (volume.go).
 	vol volumes
+	// infos[k] is chain level k's Info, built once: the image does not
+	// change after open, and map asks for its block count every page.
+	infos []*core.Info
 }
+
+// info describes chain level k (0 = the image).
+func (sess *session) info(k int) *core.Info { return sess.infos[k] }
 
 func (sess *session) key() string { return sess.files[0].key }
 
@@ -92,7 +98,7 @@ type pathKey struct {
 
 // summary describes chain level k of sess.
 func (sess *session) summary(k int) *Summary {
-	in := sess.img.Chain()[k].Info()
+	in := sess.info(k)
 	sum := &Summary{
 		Name: in.Name, Type: in.Type, VirtualSize: in.VirtualSize, BlockSize: in.BlockSize,
 		LogicalSectorSize: in.LogicalSectorSize, PhysicalSectorSize: in.PhysicalSectorSize,
@@ -259,6 +265,9 @@ func (s *Server) openChain(ctx context.Context, files []*file, partial bool) (*s
 			msg: fmt.Sprintf("%d of the files are separate disks, not one differencing chain (%s); open them one at a time", len(images), strings.Join(s, ", "))}
 	}
 	sess := &session{img: images[0]}
+	for _, lvl := range sess.img.Chain() {
+		sess.infos = append(sess.infos, lvl.Info())
+	}
 	for _, sk := range skipped {
 		if sk.Err != nil {
 			for _, f := range given {
@@ -274,7 +283,7 @@ func (s *Server) openChain(ctx context.Context, files []*file, partial bool) (*s
 		sess.skipped = append(sess.skipped, &fileError{name, &protoError{name: "SeparateDiskError",
 			msg: "a separate disk, not part of this chain; open it on its own"}})
 	}
-	sess.missing = sess.img.Info().MissingParent
+	sess.missing = sess.info(0).MissingParent
 	for k := range sess.img.Chain() {
 		rd, _, _ := sess.img.File(k)
 		for _, f := range files {

@@ -19,7 +19,7 @@ func (r *request) info() (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	v, err := jsonValue(sess.img.Info())
+	v, err := jsonValue(sess.info(0))
 	return reply{v: v}, err
 }
 
@@ -108,7 +108,7 @@ func (r *request) mapStates() (reply, error) {
 		return reply{}, argErrorf("map: level %d, but the chain has %d levels", level, len(chain))
 	}
 	img := chain[level]
-	total := img.Info().PayloadBlocks
+	total := sess.info(int(level)).PayloadBlocks
 	first, err := a.int("first", 0)
 	if err != nil {
 		return reply{}, err

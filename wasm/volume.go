@@ -45,7 +45,7 @@ func (sess *session) partTable(ctx context.Context) (*volume.Table, error) {
 	if v.table != nil {
 		return v.table, nil
 	}
-	t, err := volume.Partitions(ctx, sess.img, sess.img.Size(), int(sess.img.Info().LogicalSectorSize))
+	t, err := volume.Partitions(ctx, sess.img, sess.img.Size(), int(sess.info(0).LogicalSectorSize))
 	if err != nil {
 		return nil, sess.annotate(err)
 	}
