@@ -109,17 +109,23 @@ func (img *Image) block(b int64) (Block, error) {
 	if err != nil {
 		return Block{}, err
 	}
+	blk, p := img.blockAt(b, e)
+	if p.kind != fine {
+		return blk, &core.BlockError{Level: img.level, Block: b, Entry: b, FileOffset: blk.BitmapOffset, Msg: img.why(p)}
+	}
+	return blk, nil
+}
+
+// blockAt decodes BAT entry e of block b and checks where it points.
+func (img *Image) blockAt(b int64, e uint32) (Block, problem) {
 	blk := Block{Index: b}
 	if e == unallocated {
-		return blk, nil
+		return blk, problem{}
 	}
 	blk.State = BlockAllocated
 	blk.BitmapOffset = int64(e) * sectorSize
 	blk.FileOffset = blk.BitmapOffset + img.bitmapSize
-	if why := img.checkBlockRange(blk.BitmapOffset, img.blockSpan(b)); why != "" {
-		return blk, &core.BlockError{Level: img.level, Block: b, Entry: b, FileOffset: blk.BitmapOffset, Msg: why}
-	}
-	return blk, nil
+	return blk, img.checkBlockRange(blk.BitmapOffset, img.blockSpan(b))
 }
 
 // blockSpan is the bytes block b takes in the file: its bitmap and as
@@ -128,18 +134,38 @@ func (img *Image) blockSpan(b int64) int64 {
 	return img.bitmapSize + min(img.blockSize, img.Size()-b*img.blockSize)
 }
 
-// checkBlockRange returns why a block at [off, off+n) of the file cannot
-// be used, or "" when it can.
-func (img *Image) checkBlockRange(off, n int64) string {
+// problem is why a block cannot be used, kept unformatted so that a walk
+// over a BAT of bad entries allocates nothing per entry.
+type problem struct {
+	kind int    // fine, pastEnd or overlaps
+	what string // the structure overlapped
+}
+
+const (
+	fine = iota
+	pastEnd
+	overlaps
+)
+
+// checkBlockRange says whether a block at [off, off+n) of the file can be
+// used.
+func (img *Image) checkBlockRange(off, n int64) problem {
 	if off+n > img.dataEnd {
-		return fmt.Sprintf("lies past the end of the data area (0x%x)", img.dataEnd)
+		return problem{kind: pastEnd}
 	}
 	for _, s := range img.structures {
 		if off < s.off+s.len && s.off < off+n {
-			return "overlaps the " + s.name
+			return problem{overlaps, s.name}
 		}
 	}
-	return ""
+	return problem{}
+}
+
+func (img *Image) why(p problem) string {
+	if p.kind == pastEnd {
+		return fmt.Sprintf("lies past the end of the data area (0x%x)", img.dataEnd)
+	}
+	return "overlaps the " + p.what
 }
 
 // Block returns block b as the BAT describes it. The error is a

@@ -196,11 +196,13 @@ func (img *Image) verifyBAT(ctx context.Context, progress func(int64)) (core.BAT
 	}
 	st.Entries = int64(img.hdr.MaxTableEntries)
 	var checks []core.Check
-	report := func(b int64, msg string) {
+	// report counts a bad entry and lists the first ones; msg is only
+	// called for those, so that a BAT of bad entries costs no memory.
+	report := func(b int64, msg func() string) {
 		st.BadEntries++
 		if st.BadEntries <= maxBATReports {
 			checks = append(checks, core.Check{Structure: fmt.Sprintf("BAT entry %d", b), Level: img.level,
-				Offset: img.bat.off + b*4, Length: 4, Status: core.StatusError, Message: msg})
+				Offset: img.bat.off + b*4, Length: 4, Status: core.StatusError, Message: msg()})
 		}
 	}
 	// Allocated blocks as sector<<32 | index, to find overlaps by sorting.
@@ -213,9 +215,16 @@ func (img *Image) verifyBAT(ctx context.Context, progress func(int64)) (core.BAT
 			}
 			progress(b)
 		}
-		blk, err := img.block(b)
+		e, err := img.bat.entry(b)
 		if err != nil {
-			report(b, detail(err))
+			report(b, func() string { return detail(err) })
+			continue
+		}
+		blk, p := img.blockAt(b, e)
+		if p.kind != fine {
+			report(b, func() string {
+				return detail(&core.BlockError{Level: img.level, Block: b, Entry: b, FileOffset: blk.BitmapOffset, Msg: img.why(p)})
+			})
 			continue
 		}
 		st.States[blk.State.String()]++
@@ -234,7 +243,9 @@ func (img *Image) verifyBAT(ctx context.Context, progress func(int64)) (core.BAT
 		prev, cur := placed[i-1], placed[i]
 		pb, cb := int64(prev&0xffffffff), int64(cur&0xffffffff)
 		if int64(cur>>32)*sectorSize < int64(prev>>32)*sectorSize+img.blockSpan(pb) {
-			report(cb, fmt.Sprintf("block %d (file offset 0x%x) overlaps block %d (file offset 0x%x)", cb, int64(cur>>32)*sectorSize, pb, int64(prev>>32)*sectorSize))
+			report(cb, func() string {
+				return fmt.Sprintf("block %d (file offset 0x%x) overlaps block %d (file offset 0x%x)", cb, int64(cur>>32)*sectorSize, pb, int64(prev>>32)*sectorSize)
+			})
 			placed[i] = prev // keep comparing with the block that reaches furthest
 			if int64(cur>>32)*sectorSize+img.blockSpan(cb) > int64(prev>>32)*sectorSize+img.blockSpan(pb) {
 				placed[i] = cur
