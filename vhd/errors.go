@@ -39,7 +39,7 @@ var (
 // when both footer copies are unusable.
 type FormatError struct {
 	Structure   string // "footer", "footer copy", "dynamic header", "BAT", "parent locator 2"
-	Offset      int64  // file offset of the structure
+	Offset      int64  // file offset of the structure, or of the field when known
 	Field       string // e.g. "Checksum"; empty when the whole structure is meant
 	Msg         string // what is wrong
 	Val         any    // the offending value, if any

@@ -26,8 +26,13 @@ func (img *Image) ReadAt(p []byte, off int64) (int, error) {
 		case core.RunZero:
 			clear(dst)
 		case core.RunFile:
-			if err := readFull(chain[r.Level].file, dst, r.FileOffset); err != nil {
-				return &core.IOError{Structure: "block data", Offset: r.FileOffset, Level: r.Level, Err: err}
+			lvl := chain[r.Level]
+			if err := readFull(lvl.file, dst, r.FileOffset); err != nil {
+				what := "block data"
+				if lvl.hdr == nil {
+					what = "disk data"
+				}
+				return &core.IOError{Structure: what, Offset: r.FileOffset, Level: r.Level, Err: err}
 			}
 		}
 		return nil
