@@ -168,7 +168,7 @@ func exerciseImage(t *testing.T, img *Image) {
 	if in.VirtualSize != img.Size() || img.Size() < 0 || img.Size() > maxVirtualSize {
 		t.Fatalf("virtual size %d", img.Size())
 	}
-	if _, err := img.States(nil, 0, min(in.Blocks, 1<<16)); err != nil {
+	if _, err := img.States(nil, 0, min(in.PayloadBlocks, 1<<16)); err != nil {
 		t.Fatalf("States: %v", err)
 	}
 	// Reads either succeed or fail naming a damaged block or the

@@ -19,9 +19,11 @@ type Info struct {
 	VirtualSize  int64  `json:"virtual_size"`
 	OriginalSize int64  `json:"original_size"`
 	BlockSize    int64  `json:"block_size"` // 0 for a fixed disk
-	Blocks       int64  `json:"blocks"`     // BAT entries the disk uses; 0 for a fixed disk
-	FileSize     int64  `json:"file_size"`
-	UniqueID     string `json:"unique_id"`
+	// PayloadBlocks is the number of blocks (BAT entries) the disk uses,
+	// 0 for a fixed disk; named as core.Info's, so block maps read both.
+	PayloadBlocks int64  `json:"payload_blocks"`
+	FileSize      int64  `json:"file_size"`
+	UniqueID      string `json:"unique_id"`
 	// Creator is the application, its version and the host OS in one
 	// line, e.g. "qemu 5.3 (Windows)".
 	Creator            string   `json:"creator"`
@@ -71,7 +73,7 @@ func (img *Image) Info() *Info {
 	f := img.f
 	in := &Info{
 		Name: img.name, Format: "vhd", Type: img.Type(), VirtualSize: img.Size(), OriginalSize: int64(f.OriginalSize),
-		BlockSize: img.blockSize, Blocks: img.blocks, FileSize: img.fileSize, UniqueID: f.UniqueID.String(),
+		BlockSize: img.blockSize, PayloadBlocks: img.blocks, FileSize: img.fileSize, UniqueID: f.UniqueID.String(),
 		CreatorApplication: fourCC(f.CreatorApp), CreatorVersion: version(f.CreatorVersion), CreatorHostOS: hostOS(f.CreatorHostOS),
 		Created: stamp(f.TimeStamp),
 		Geometry: Geometry{Cylinders: int(f.Cylinders), Heads: int(f.Heads), SectorsPerTrack: int(f.SectorsPerTrack),

@@ -93,7 +93,7 @@ func TestQemuConvert(t *testing.T) {
 			}
 			if sub == "dynamic" {
 				img := mustOpen(t, readFile(t, p), nil)
-				states, err := img.States(nil, 0, img.Info().Blocks)
+				states, err := img.States(nil, 0, img.Info().PayloadBlocks)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -115,7 +115,7 @@ func TestHugeSparseDisk(t *testing.T) {
 	}
 	var calls, last int64
 	rep = img.Verify(t.Context(), func(done, total int64) { calls++; last = done })
-	if rep.Verdict != "clean" || last != img.Info().Blocks || calls < 2 || rep.BAT[0].States["allocated"] != 1 {
+	if rep.Verdict != "clean" || last != img.Info().PayloadBlocks || calls < 2 || rep.BAT[0].States["allocated"] != 1 {
 		t.Errorf("verify: %s, progress %d calls up to %d", rep.Verdict, calls, last)
 	}
 }
@@ -183,7 +183,7 @@ func TestStatesAndBlocks(t *testing.T) {
 		t.Error("block past the end accepted")
 	}
 	fixed := mustOpen(t, mustBuild(t, &vhdbuilder.Image{Type: vhdbuilder.Fixed, Size: 4096}).Bytes, nil)
-	if st, err := fixed.States(nil, 0, 0); err != nil || len(st) != 0 || fixed.Info().Blocks != 0 {
+	if st, err := fixed.States(nil, 0, 0); err != nil || len(st) != 0 || fixed.Info().PayloadBlocks != 0 {
 		t.Errorf("fixed disk states: %v, %v", st, err)
 	}
 }
@@ -196,7 +196,7 @@ func TestInfo(t *testing.T) {
 	child.Parent.Time = 3600
 	img := mustOpen(t, mustBuild(t, child).Bytes, &Options{Name: "child.vhd", Parents: []core.File{fileOf("base.vhd", mustBuild(t, chain[0]).Bytes)}})
 	in := img.Info()
-	got := fmt.Sprintf("%s %s %d %d %d %s|%s|%s|%+v|%s|%s|%s %s", in.Format, in.Type, in.VirtualSize, in.BlockSize, in.Blocks, in.UniqueID,
+	got := fmt.Sprintf("%s %s %d %d %d %s|%s|%s|%+v|%s|%s|%s %s", in.Format, in.Type, in.VirtualSize, in.BlockSize, in.PayloadBlocks, in.UniqueID,
 		in.Creator, in.Created, in.Geometry, in.Footer, in.ParentID, in.ParentName, in.ParentTime)
 	want := "vhd differencing 12582912 2097152 6 7e570000-0000-4000-8000-000000000002|vpc 5.3 (Macintosh)|2000-01-02T00:00:00Z|" +
 		"{Cylinders:361 Heads:4 SectorsPerTrack:17 Size:12568576}|the footer at the end|7e570000-0000-4000-8000-000000000001|base.vhd 2000-01-01T01:00:00Z"
