@@ -70,8 +70,16 @@ func Run(t testing.TB, name string, args ...string) string {
 // file's path (next to the image).
 func QemuRaw(t testing.TB, path string) string {
 	t.Helper()
+	return QemuRawFormat(t, "vhdx", path)
+}
+
+// QemuRawFormat converts an image of qemu format format ("vhdx", "vpc"
+// for VHD) to raw with qemu-img and returns the raw file's path (next to
+// the image).
+func QemuRawFormat(t testing.TB, format, path string) string {
+	t.Helper()
 	raw := path + ".qemu.raw"
-	Run(t, "qemu-img", "convert", "-f", "vhdx", "-O", "raw", path, raw)
+	Run(t, "qemu-img", "convert", "-f", format, "-O", "raw", path, raw)
 	return raw
 }
 
@@ -102,8 +110,8 @@ with open(out, "wb") as w:
         off += k
 `
 
-// PyvhdiRaw reads a chain (base first) with libvhdi into a raw file next
-// to the last image and returns its path.
+// PyvhdiRaw reads a chain (base first) of VHDX or VHD files with libvhdi
+// into a raw file next to the last image and returns its path.
 func PyvhdiRaw(t testing.TB, chain ...string) string {
 	t.Helper()
 	raw := chain[len(chain)-1] + ".libvhdi.raw"
