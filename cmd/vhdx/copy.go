@@ -57,8 +57,11 @@ func (e *outputError) Error() string { return "vhdx: writing output: " + e.err.E
 func (e *outputError) Unwrap() error { return e.err }
 
 // writeOut copies src to out: standard output when out is "" or "-",
-// else the file out (created or truncated), which must not be one of the
-// inputs.
+// else the file out, which must not be one of the inputs. An existing out is
+// overwritten in place and cut to size at the end, not truncated first:
+// truncating a file whose pages are cached frees them all and the copy then
+// allocates them again, which made re-extracting over the last output
+// several times slower than writing a new file (BENCHMARKS.md).
 func (c *cli) writeOut(ctx context.Context, src source, out string) error {
 	if c.wrapSource != nil {
 		src.r = c.wrapSource(src.r)
@@ -73,12 +76,12 @@ func (c *cli) writeOut(ctx context.Context, src source, out string) error {
 			}
 		}
 	}
-	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
 	}
 	if st, serr := f.Stat(); serr == nil && st.Mode().IsRegular() {
-		err = copySparse(ctx, f, src)
+		err = copySparse(ctx, f, src, st.Size())
 	} else {
 		err = copyStream(ctx, f, src)
 	}
@@ -167,8 +170,10 @@ type sparseFile interface {
 }
 
 // copySparse copies src to f with parallel workers, each taking the next
-// chunk, and leaves holes where the bytes are zeros.
-func copySparse(ctx context.Context, f sparseFile, src source) error {
+// chunk, and leaves holes where the bytes are zeros. f may hold old bytes
+// (an earlier output) up to old: zeros there are punched out, and f is cut
+// to src.n at the end.
+func copySparse(ctx context.Context, f sparseFile, src source, old int64) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var next atomic.Int64
@@ -182,7 +187,7 @@ func copySparse(ctx context.Context, f sparseFile, src source) error {
 				if start >= src.n {
 					return
 				}
-				if err := copyChunk(f, src, start, buf[:min(fileChunk, src.n-start)], zero); err != nil {
+				if err := copyChunk(f, src, start, buf[:min(fileChunk, src.n-start)], zero, old); err != nil {
 					cancel(err)
 					return
 				}
@@ -200,15 +205,25 @@ func copySparse(ctx context.Context, f sparseFile, src source) error {
 }
 
 // copyChunk copies the chunk at start (relative to src.off), writing only
-// the runs of holePiece-sized pieces that are not all zeros.
-func copyChunk(f io.WriterAt, src source, start int64, buf, zero []byte) error {
+// the runs of holePiece-sized pieces that are not all zeros; where f held
+// old bytes (below old), zero runs are punched out instead of skipped.
+func copyChunk(f sparseFile, src source, start int64, buf, zero []byte, old int64) error {
+	hole := func(off, n int64) error { // zeros at [off, off+n) of f
+		if n = min(n, old-off); n <= 0 {
+			return nil // past the old end: a hole already
+		}
+		if err := punchHole(f, off, n, zero); err != nil {
+			return &outputError{err}
+		}
+		return nil
+	}
 	if src.zeros != nil {
 		z, err := src.zeros(src.off+start, int64(len(buf)))
 		if err != nil {
 			return unexpected(err)
 		}
 		if z {
-			return nil
+			return hole(start, int64(len(buf)))
 		}
 	}
 	if err := readFull(src.r, buf, src.off+start); err != nil {
@@ -220,7 +235,15 @@ func copyChunk(f io.WriterAt, src source, start int64, buf, zero []byte) error {
 	}
 	for i := 0; i < len(buf); {
 		if isZero(i) {
-			i += holePiece
+			j := i + holePiece
+			for j < len(buf) && isZero(j) {
+				j += holePiece
+			}
+			j = min(j, len(buf))
+			if err := hole(start+int64(i), int64(j-i)); err != nil {
+				return err
+			}
+			i = j
 			continue
 		}
 		j := i + holePiece
@@ -232,6 +255,18 @@ func copyChunk(f io.WriterAt, src source, start int64, buf, zero []byte) error {
 			return &outputError{err}
 		}
 		i = j
+	}
+	return nil
+}
+
+// writeZeros writes n zero bytes at off, len(zero) at a time.
+func writeZeros(f sparseFile, off, n int64, zero []byte) error {
+	for n > 0 {
+		k := min(n, int64(len(zero)))
+		if _, err := f.WriteAt(zero[:k], off); err != nil {
+			return err
+		}
+		off, n = off+k, n-k
 	}
 	return nil
 }

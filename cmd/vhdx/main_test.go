@@ -428,6 +428,22 @@ func TestOutput(t *testing.T) {
 	if used := blocksOf(t, raw); used > 2<<20 {
 		t.Errorf("cat -o: %d bytes allocated for a 6 MiB disk with 1 MiB of data", used)
 	}
+	// Over an existing output, written in place: one full of other bytes
+	// and longer than the disk, one shorter. The old bytes where the disk
+	// reads as zeros are punched out, the tail is cut, and the result is as
+	// sparse as a new file.
+	for _, oldSize := range []int{8 << 20, 3<<20 + 100} {
+		os.WriteFile(raw, bytes.Repeat([]byte{0xa5}, oldSize), 0o644)
+		if code, _, errs := runCLI("cat", p, "-o", raw); code != 0 {
+			t.Fatalf("cat -o over %d bytes: exit %d %s", oldSize, code, errs)
+		}
+		if got, _ := os.ReadFile(raw); !bytes.Equal(got, want) {
+			t.Fatalf("cat -o over %d bytes of old output: bytes differ", oldSize)
+		}
+		if used := blocksOf(t, raw); used > 2<<20 {
+			t.Errorf("cat -o over %d bytes of old output: %d bytes allocated for 1 MiB of data", oldSize, used)
+		}
+	}
 
 	img, holes := extDisk(t)
 	code, out, errs = runCLI("get", img, "0", "/holes.bin", "-o", "-")
@@ -549,7 +565,7 @@ func TestSparseWriteErrorStopsCopy(t *testing.T) {
 	cr := &countingReader{r: patternReader{}}
 	f := &failingFile{}
 	const size = 1 << 30 // 256 chunks
-	err := copySparse(context.Background(), f, source{r: cr, n: size})
+	err := copySparse(context.Background(), f, source{r: cr, n: size}, 0)
 	var oe *outputError
 	if !errors.As(err, &oe) || !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("error %v, want the write's ENOSPC", err)
