@@ -32,6 +32,11 @@ var (
 	// ErrTruncated: ReadDir stopped at MaxEntries; the entries returned
 	// are the first ones.
 	ErrTruncated = errors.New("directory listing truncated")
+	// ErrIncomplete: ReadDir could not read all of a directory (part of
+	// its index is damaged or missing); the entries returned are those it
+	// could read, and the error says what is missing. Lookups of names
+	// not found in such a directory wrap it too, next to ErrNotFound.
+	ErrIncomplete = errors.New("directory listing incomplete")
 )
 
 // MaxEntries caps one directory listing.
@@ -224,7 +229,7 @@ func (s *safeFS) ReadDir(p string) (es []Entry, err error) {
 	defer s.mu.Unlock()
 	defer s.guard("readdir", p, &err)
 	es, err = s.impl.readDir(p)
-	if err != nil && !errors.Is(err, ErrTruncated) {
+	if err != nil && !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrIncomplete) {
 		return nil, err
 	}
 	sort.SliceStable(es, func(i, j int) bool {
