@@ -35,6 +35,11 @@ var (
 	// ErrNoExtents: the file system cannot say where a file's bytes are
 	// (NTFS resident, compressed and encrypted streams); read them instead.
 	ErrNoExtents = errors.New("file has no extents")
+	// ErrIncomplete: ReadDir could not read all of a directory (part of
+	// its index is damaged or missing); the entries returned are those it
+	// could read, and the error says what is missing. Lookups of names
+	// not found in such a directory wrap it too, next to ErrNotFound.
+	ErrIncomplete = errors.New("directory listing incomplete")
 )
 
 // MaxEntries caps one directory listing.
@@ -286,14 +291,16 @@ func (v *vol) wrap(op, p string, err *error) {
 // slash-separated from the volume's root ("/dir"); a missing leading
 // slash is added, "." and ".." are resolved, "\" is read as "/". Symbolic
 // links are not followed. A directory of more than MaxEntries entries
-// gives its first MaxEntries and an error wrapping ErrTruncated.
+// gives its first MaxEntries and an error wrapping ErrTruncated; one whose
+// index is partly unreadable gives what could be read and an error wrapping
+// ErrIncomplete.
 func (f *FS) List(name string) (es []Entry, err error) {
 	p := cleanPath(name)
 	err = f.call("readdir", p, func(ctx context.Context) error {
 		es, err = f.v.impl.readDir(ctx, p)
 		return err
 	})
-	if err != nil && !errors.Is(err, ErrTruncated) {
+	if err != nil && !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrIncomplete) {
 		return nil, err
 	}
 	sortEntries(es)

@@ -1,30 +1,38 @@
 package volume
 
-// NTFS through www.velocidex.com/golang/go-ntfs. The library parses the
-// boot sector, MFT records (with fixups and attribute lists), $I30 indexes
-// and data runs (sparse and LZNT1-compressed). Added here: path resolution
-// that keeps NTFS names as stored, listings that give each name once with
-// its alternate data streams, deleted entries from index slack (go-ntfs's
-// ScanSlack) marked as such, and size-checked stream readers. go-ntfs is not
-// hardened against hostile input, so every call runs under safeFS's
-// recover.
+// NTFS. go-ntfs (www.velocidex.com/golang/go-ntfs) reads the boot sector,
+// maps $MFT and decodes LZNT1 compression units. MFT records, attributes,
+// attribute lists and run lists are decoded in ntfs_record.go and
+// directory indexes walked in ntfs_index.go, so that an attribute spread
+// over several records is read whole or reported as damaged. Added here:
+// path resolution that keeps NTFS names as stored, listings that give each
+// name once with its alternate data streams, deleted entries from index
+// slack checked against the MFT, and size-checked stream readers. go-ntfs
+// is not hardened against hostile input, so every call runs under
+// safeFS's recover.
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/vhdxview/vhdxview/internal/utf16le"
 	"io"
 	"strings"
 	"time"
 
-	"github.com/vhdxview/vhdxview/internal/utf16le"
 	"www.velocidex.com/golang/go-ntfs/parser"
 )
 
 type ntfsFS struct {
-	ctx  *parser.NTFSContext
-	size int64 // the volume's size in bytes
+	ctx         *parser.NTFSContext
+	disk        io.ReaderAt // the volume, large reads direct, small ones paged
+	size        int64       // the volume's size in bytes
+	clusterSize int64
+	clusters    int64 // clusters in the volume
+	recSize     int64 // bytes per MFT record
+	records     uint64
 }
 
 func openNTFS(r io.ReaderAt, size int64) (*ntfsFS, error) {
@@ -32,17 +40,42 @@ func openNTFS(r io.ReaderAt, size int64) (*ntfsFS, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, err := parser.GetNTFSContext(&bigReadsDirect{paged: paged, direct: r}, 0)
+	disk := &bigReadsDirect{paged: paged, direct: r}
+	ctx, err := parser.GetNTFSContext(disk, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDamaged, err)
 	}
-	if ctx.Boot.VolumeSize() > size+int64(ctx.Boot.ClusterSize()) {
+	cs := ctx.ClusterSize
+	if ctx.Boot.VolumeSize() > size+cs {
 		return nil, fmt.Errorf("%w: boot sector claims %d bytes, the partition has %d", ErrDamaged, ctx.Boot.VolumeSize(), size)
 	}
-	if _, err := ctx.GetMFT(5); err != nil {
-		return nil, fmt.Errorf("%w: root directory (MFT record 5): %v", ErrDamaged, err)
+	n := &ntfsFS{ctx: ctx, disk: disk, size: size, clusterSize: cs, clusters: size / cs, recSize: ctx.GetRecordSize()}
+	if n.recSize < 1024 || n.recSize > 64<<10 || n.recSize%ntfsSector != 0 {
+		return nil, fmt.Errorf("%w: boot sector: MFT records of %d bytes", ErrDamaged, n.recSize)
 	}
-	return &ntfsFS{ctx: ctx, size: size}, nil
+	// $MFT's own record says how many records there are: the size of its
+	// $DATA, whose first piece is always in record 0.
+	n.records = 1
+	mft, err := n.record(0)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range mft.attrs {
+		if a.typ == attrData && a.name == "" && !a.resident && a.lowVCN == 0 {
+			n.records = uint64(a.size / n.recSize)
+		}
+	}
+	if n.records <= 5 {
+		return nil, fmt.Errorf("%w: $MFT of %d records", ErrDamaged, n.records)
+	}
+	root, err := n.file(context.TODO(), 5)
+	if err != nil {
+		return nil, fmt.Errorf("root directory: %w", err)
+	}
+	if !root.isDir() {
+		return nil, fmt.Errorf("%w: root directory (MFT record 5) has no index", ErrDamaged)
+	}
+	return n, nil
 }
 
 // bigReadsDirect sends large reads (file data, read in the caller's
@@ -65,21 +98,15 @@ func (b *bigReadsDirect) ReadAt(p []byte, off int64) (int, error) {
 func (n *ntfsFS) Type() string { return "ntfs" }
 
 func (n *ntfsFS) Label() string {
-	vol, err := n.ctx.GetMFT(3) // $Volume
+	vol, err := n.file(context.TODO(), 3) // $Volume
 	if err != nil {
 		return ""
 	}
-	a, err := vol.GetAttribute(n.ctx, 0x60, -1, "") // $VOLUME_NAME
-	if err != nil {
+	a := vol.attr(attrVolumeName, "")
+	if a == nil || !a.resident {
 		return ""
 	}
-	size := a.DataSize()
-	if size <= 0 || size > 512 {
-		return ""
-	}
-	b := make([]byte, size)
-	k, _ := a.Data(n.ctx).ReadAt(b, 0)
-	return utf16le.DecodeZ(b[:k])
+	return utf16le.Decode(a.value[:len(a.value)&^1])
 }
 
 // splitStream splits "path:stream" (NTFS names cannot hold ':').
@@ -92,90 +119,71 @@ func splitStream(p string) (string, string) {
 }
 
 // lookup resolves a path, comparing names case-insensitively as Windows
-// does, and returns the MFT record with the name as stored.
-func (n *ntfsFS) lookup(ctx context.Context, p string) (*parser.MFT_ENTRY, string, error) {
-	cur, err := n.ctx.GetMFT(5)
+// does, and returns the file with its name as stored. A name missing from
+// a directory whose index could not all be read says so.
+func (n *ntfsFS) lookup(ctx context.Context, p string) (*mftFile, string, error) {
+	cur, err := n.file(ctx, 5)
 	if err != nil {
 		return nil, "", err
 	}
 	name := "/"
+	dir := "/"
 	for _, comp := range splitPath(p) {
-		if err := ctx.Err(); err != nil {
-			return nil, "", err
-		}
-		if !isDirMFT(n.ctx, cur) {
+		if !cur.isDir() {
 			return nil, "", ErrNotDir
 		}
-		nodes, err := n.dirNodes(cur)
-		if err != nil {
-			return nil, "", err
-		}
-		var next int64 = -1
-		for _, rec := range records(n.ctx, nodes) {
-			fn := rec.File()
-			if fn.NameType().Name == "DOS" {
-				continue
+		var next uint64
+		if fn, ok := n.findName(ctx, cur, comp); ok {
+			next, name = fn.ref, fn.name
+		} else {
+			// Not found by descending the tree (or only in another
+			// case): look at every name.
+			idx, err := n.readIndex(ctx, cur, false)
+			if err != nil {
+				return nil, "", err
 			}
-			if nm := fn.Name(); strings.EqualFold(nm, comp) {
-				next, name = int64(rec.MftReference()), nm
-				if nm == comp {
-					break
+			found := false
+			for _, fn := range idx.names {
+				if fn.space == nameDOS {
+					continue
+				}
+				if strings.EqualFold(fn.name, comp) {
+					next, name, found = fn.ref, fn.name, true
+					if fn.name == comp {
+						break
+					}
 				}
 			}
+			if !found {
+				if len(idx.problems) > 0 {
+					return nil, "", fmt.Errorf("%w (%s: %w: %s)", ErrNotFound, dir, ErrIncomplete, summarize(idx.problems))
+				}
+				return nil, "", ErrNotFound
+			}
 		}
-		if next < 0 {
-			return nil, "", ErrNotFound
+		if cur, err = n.file(ctx, next); err != nil {
+			return nil, "", fmt.Errorf("%s: %w", joinPath(dir, name), err)
 		}
-		if cur, err = n.ctx.GetMFT(next); err != nil {
-			return nil, "", fmt.Errorf("%w: MFT record %d: %v", ErrDamaged, next, err)
-		}
+		dir = joinPath(dir, name)
 	}
 	return cur, name, nil
 }
 
-// maxIndexBytes caps a directory's $INDEX_ALLOCATION: go-ntfs walks it in
-// 4 KiB steps up to the size the attribute claims, holding every node in
-// memory, and scans each node's slack byte by byte up to the size its
-// header claims. A million-entry directory needs about 150 MiB.
+// maxIndexBytes caps a directory's $INDEX_ALLOCATION, which bounds the
+// blocks an index walk reads. A million-entry directory needs about
+// 150 MiB.
 const maxIndexBytes = 256 << 20
-
-// dirNodes returns a directory's index nodes after checking the sizes
-// go-ntfs would loop over.
-func (n *ntfsFS) dirNodes(m *parser.MFT_ENTRY) ([]*parser.INDEX_NODE_HEADER, error) {
-	for _, a := range m.EnumerateAttributes(n.ctx) {
-		if a.Type().Value == parser.ATTR_TYPE_INDEX_ALLOCATION && (a.DataSize() < 0 || a.DataSize() > maxIndexBytes) {
-			return nil, fmt.Errorf("%w: MFT record %d: index of %d bytes", ErrDamaged, m.Record_number(), a.DataSize())
-		}
-	}
-	return m.DirNodes(n.ctx), nil
-}
-
-// records returns the live index entries of a directory's nodes.
-func records(ctx *parser.NTFSContext, nodes []*parser.INDEX_NODE_HEADER) []*parser.INDEX_RECORD_ENTRY {
-	var out []*parser.INDEX_RECORD_ENTRY
-	for _, node := range nodes {
-		out = append(out, node.GetRecords(ctx)...)
-	}
-	return out
-}
-
-// isDirMFT: the record's "has a $I30 index" flag. go-ntfs's IsDir also
-// counts view indexes ($O, $Q, $R of $Extend's $ObjId, $Quota, $Reparse),
-// which hold no file names.
-func isDirMFT(ctx *parser.NTFSContext, m *parser.MFT_ENTRY) bool {
-	return m.Flags().IsSet("DIRECTORY")
-}
 
 // stat builds an Entry from an MFT record: times from
 // $STANDARD_INFORMATION, the size of the unnamed $DATA stream, and the
 // named streams.
 func (n *ntfsFS) stat(ctx context.Context, p string) (Entry, error) {
 	file, stream := splitStream(p)
-	m, name, err := n.lookup(ctx, file)
+	f, name, err := n.lookup(ctx, file)
 	if err != nil {
 		return Entry{}, err
 	}
-	e := n.entry(m, file, name)
+	e := n.entry(f, file, name)
 	if stream != "" {
 		for _, s := range e.Streams {
 			if s.Name == stream {
@@ -188,47 +196,44 @@ func (n *ntfsFS) stat(ctx context.Context, p string) (Entry, error) {
 	return e, nil
 }
 
-func (n *ntfsFS) entry(m *parser.MFT_ENTRY, p, name string) Entry {
-	e := Entry{Name: name, Path: p, Type: "file", ID: uint64(m.Record_number())}
-	if isDirMFT(n.ctx, m) {
+func (n *ntfsFS) entry(f *mftFile, p, name string) Entry {
+	e := Entry{Name: name, Path: p, Type: "file", ID: f.num}
+	if f.isDir() {
 		e.Type, e.IsDir = "dir", true
 	}
-	for _, a := range m.EnumerateAttributes(n.ctx) {
-		switch a.Type().Value {
-		case parser.ATTR_TYPE_STANDARD_INFORMATION:
-			si := n.ctx.Profile.STANDARD_INFORMATION(a.Data(n.ctx), 0)
-			pr := si.Profile
-			e.CreateTime = filetimeAt(si.Reader, si.Offset+pr.Off_STANDARD_INFORMATION_Create_time)
-			e.ModTime = filetimeAt(si.Reader, si.Offset+pr.Off_STANDARD_INFORMATION_File_altered_time)
-			e.AccessTime = filetimeAt(si.Reader, si.Offset+pr.Off_STANDARD_INFORMATION_File_accessed_time)
-		case parser.ATTR_TYPE_DATA:
-			if !a.IsResident() && a.Runlist_vcn_start() != 0 {
-				continue // a later piece of a stream split over records
+	for _, a := range f.all {
+		switch a.typ {
+		case attrStandardInfo:
+			if a.resident && len(a.value) >= 0x20 {
+				v := a.value
+				e.CreateTime = filetime(binary.LittleEndian.Uint64(v))
+				e.ModTime = filetime(binary.LittleEndian.Uint64(v[0x08:]))
+				e.AccessTime = filetime(binary.LittleEndian.Uint64(v[0x18:]))
 			}
-			if nm := a.Name(); nm == "" {
+		case attrData:
+			size := int64(len(a.value))
+			if !a.resident {
+				if a.lowVCN != 0 {
+					continue // a later piece of a stream split over records
+				}
+				size = a.size
+			}
+			if a.name == "" {
 				if !e.IsDir {
-					e.Size = a.DataSize()
+					e.Size = size
 				}
 			} else {
-				e.Streams = append(e.Streams, Stream{Name: nm, Size: a.DataSize()})
+				e.Streams = append(e.Streams, Stream{Name: a.name, Size: size})
 			}
 		}
 	}
 	return e
 }
 
-// filetimeAt reads a FILETIME (100 ns units since 1601-01-01 UTC). It does
-// not use go-ntfs's conversion, which computes in uint64 nanoseconds since
-// 1970 and so wraps for 0 (unset, shown as 2185) and anything before 1677.
-// 0 and times past year 9999 (which JSON cannot carry) are unset.
-func filetimeAt(r io.ReaderAt, off int64) time.Time {
-	var b [8]byte
-	if n, _ := r.ReadAt(b[:], off); n < len(b) {
-		return time.Time{}
-	}
-	return filetime(binary.LittleEndian.Uint64(b[:]))
-}
-
+// filetime converts a FILETIME (100 ns units since 1601-01-01 UTC). It
+// does not use go-ntfs's conversion, which computes in uint64 nanoseconds
+// since 1970 and so wraps for 0 (unset, shown as 2185) and anything before
+// 1677. 0 and times past year 9999 (which JSON cannot carry) are unset.
 func filetime(ft uint64) time.Time {
 	const toUnix = 11644473600 // seconds from 1601-01-01 to 1970-01-01
 	if ft == 0 {
@@ -241,17 +246,26 @@ func filetime(ft uint64) time.Time {
 	return t
 }
 
+// readDir lists a directory: the names in its index, each with the
+// details from its MFT record, then the deleted names its index slack
+// still holds. Anything it cannot read makes the error wrap
+// ErrIncomplete, with the entries it could read.
 func (n *ntfsFS) readDir(ctx context.Context, p string) ([]Entry, error) {
 	if _, s := splitStream(p); s != "" {
 		return nil, ErrNotDir
 	}
-	m, _, err := n.lookup(ctx, p)
+	dir, _, err := n.lookup(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	if !isDirMFT(n.ctx, m) {
+	if !dir.isDir() {
 		return nil, ErrNotDir
 	}
+	idx, err := n.readIndex(ctx, dir, true)
+	if err != nil {
+		return nil, err
+	}
+	problems := idx.problems
 	var out []Entry
 	live := map[string]bool{}
 	type key struct {
@@ -259,158 +273,163 @@ func (n *ntfsFS) readDir(ctx context.Context, p string) ([]Entry, error) {
 		name string
 	}
 	seen := map[key]bool{}
-	nodes, err := n.dirNodes(m)
-	if err != nil {
-		return nil, err
-	}
-	for _, node := range nodes {
-		for _, rec := range node.GetRecords(n.ctx) {
-			fn := rec.File()
-			if fn.NameType().Name == "DOS" {
-				continue
-			}
-			name, ref := fn.Name(), rec.MftReference()
-			if name == "." || name == "" || seen[key{ref, name}] {
-				continue
-			}
-			seen[key{ref, name}] = true
-			if len(out) >= MaxEntries {
-				return out, ErrTruncated
-			}
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			child, err := n.ctx.GetMFT(int64(ref))
-			if err != nil {
-				return nil, fmt.Errorf("%w: %s: MFT record %d: %v", ErrDamaged, joinPath(p, name), ref, err)
-			}
-			live[strings.ToLower(name)] = true
-			out = append(out, n.entry(child, joinPath(p, name), name))
+	for _, fn := range idx.names {
+		if fn.space == nameDOS || fn.name == "." || seen[key{fn.ref, fn.name}] {
+			continue
 		}
+		seen[key{fn.ref, fn.name}] = true
+		if len(out) >= MaxEntries {
+			return out, ErrTruncated
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		live[strings.ToLower(fn.name)] = true
+		path := joinPath(p, fn.name)
+		child, err := n.file(ctx, fn.ref)
+		if err != nil {
+			// Still list the name, with what the index entry says.
+			problems = append(problems, fmt.Sprintf("%s: %v", path, err))
+			out = append(out, nameEntry(fn, path))
+			continue
+		}
+		out = append(out, n.entry(child, path, fn.name))
 	}
-	// Deleted entries: index records left in the slack of index nodes.
+	if idx.truncated {
+		return out, ErrTruncated
+	}
 	gone := map[string]bool{}
-	for _, node := range nodes {
-		if a := node.SizeOfEntriesAlloc(); a < 0 || a > 64<<10 {
-			continue // a damaged node header: ScanSlack would crawl its claimed size
+	for _, fn := range idx.slack {
+		low := strings.ToLower(fn.name)
+		if fn.space == nameDOS || fn.name == "." || live[low] || gone[low] || len(out) >= MaxEntries {
+			continue
 		}
-		for _, rec := range node.ScanSlack(n.ctx) {
-			fn := rec.File()
-			name := fn.Name()
-			low := strings.ToLower(name)
-			if fn.NameType().Name == "DOS" || name == "" || name == "." || live[low] || gone[low] || len(out) >= MaxEntries {
-				continue
-			}
-			gone[low] = true
-			isDir := fn.Flags().IsSet("DIRECTORY")
-			e := Entry{Name: name, Path: joinPath(p, name), Type: "file", IsDir: isDir, Deleted: true,
-				Size: int64(fn.FilenameSize()), ID: rec.MftReference(),
-				CreateTime: filetimeAt(fn.Reader, fn.Offset+fn.Profile.Off_FILE_NAME_Created),
-				ModTime:    filetimeAt(fn.Reader, fn.Offset+fn.Profile.Off_FILE_NAME_File_modified),
-				AccessTime: filetimeAt(fn.Reader, fn.Offset+fn.Profile.Off_FILE_NAME_File_accessed)}
-			if isDir {
-				e.Type, e.Size = "dir", 0
-			}
-			out = append(out, e)
+		if !n.deleted(ctx, dir, fn) {
+			continue
 		}
+		gone[low] = true
+		e := nameEntry(fn, joinPath(p, fn.name))
+		e.Deleted = true
+		out = append(out, e)
+	}
+	if len(problems) > 0 {
+		return out, fmt.Errorf("%w: %s", ErrIncomplete, summarize(problems))
 	}
 	return out, nil
 }
 
-func (n *ntfsFS) open(ctx context.Context, p string) (fileImpl, error) {
-	file, stream := splitStream(p)
-	m, _, err := n.lookup(ctx, file)
-	if err != nil {
-		return nil, err
+// nameEntry is an Entry from a $FILE_NAME alone (a deleted name, or one
+// whose MFT record cannot be read).
+func nameEntry(fn fileName, path string) Entry {
+	e := Entry{Name: fn.name, Path: path, Type: "file", Size: fn.size, ID: refNum(fn.ref),
+		CreateTime: filetime(fn.created), ModTime: filetime(fn.modified), AccessTime: filetime(fn.accessed)}
+	if fn.isDir() {
+		e.Type, e.IsDir, e.Size = "dir", true, 0
 	}
-	var size, valid int64 = -1, -1
-	for _, a := range m.EnumerateAttributes(n.ctx) {
-		if a.Type().Value == parser.ATTR_TYPE_DATA && a.Name() == stream && (a.IsResident() || a.Runlist_vcn_start() == 0) {
-			size, valid = a.DataSize(), a.DataSize()
-			if !a.IsResident() {
-				valid = min(int64(a.Initialized_size()), size)
-			}
-			break
-		}
-	}
-	if size < 0 {
-		switch {
-		case stream != "":
-			return nil, ErrNotFound
-		case isDirMFT(n.ctx, m):
-			return nil, ErrIsDir
-		}
-		// No unnamed $DATA (system files such as $Secure and $Extend's
-		// view indexes): empty, as stat's size 0 says.
-		return &memFile{}, nil
-	}
-	name := stream
-	if name == "" {
-		name = parser.WILDCARD_STREAM_NAME // the unnamed stream is picked first
-	}
-	rr, err := parser.OpenStream(n.ctx, m, parser.ATTR_TYPE_DATA, parser.WILDCARD_STREAM_ID, name)
-	if err != nil {
-		return nil, err
-	}
-	f := &ntfsFile{r: rr, size: size, valid: valid}
-	if ext, ok := n.extents(parser.GetAllVCNs(n.ctx, m, parser.ATTR_TYPE_DATA, parser.WILDCARD_STREAM_ID, name), size, valid); ok {
-		return &ntfsMappedFile{f, ext}, nil
-	}
-	return f, nil
+	return e
 }
 
-// NTFS attribute flags (the attribute header's Flags field).
-const (
-	ntfsCompressed = 0x0001
-	ntfsEncrypted  = 0x4000
-)
+// firstUserRecord: records below it are $MFT, $LogFile and the other
+// system files, or reserved for them.
+const firstUserRecord = 16
 
-// extents maps a non-resident, uncompressed, unencrypted stream onto the
-// volume from its run lists (one per VCN range of the attribute), so that
-// its bytes can be planned like a FAT or ext file's. Sparse runs and the
-// bytes past the valid data length are holes. Anything unexpected (a
-// resident or compressed stream, VCN ranges that do not follow each
-// other, a run outside the volume) gives ok false, and the file is read
-// through go-ntfs instead.
-func (n *ntfsFS) extents(vcns []*parser.NTFS_ATTRIBUTE, size, valid int64) (ext []Extent, ok bool) {
-	defer func() {
-		if recover() != nil { // go-ntfs on damaged records
-			ext, ok = nil, false
-		}
-	}()
-	cs := n.ctx.ClusterSize
-	if len(vcns) == 0 || cs <= 0 {
-		return nil, false
+// deleted tells whether a name carved from dir's index slack is a deleted
+// entry: it names dir as its parent, and the record it points to is free
+// (the file was deleted) or still the same file (same sequence number)
+// without that name in dir (the name was removed). Copies of live
+// entries left behind by node splits, and names whose record has since
+// been reused, are not.
+func (n *ntfsFS) deleted(ctx context.Context, dir *mftFile, fn fileName) bool {
+	if refNum(fn.parent) != dir.num || refSeq(fn.parent) != dir.seq {
+		return false
 	}
-	var vcn int64 // next cluster of the file
-	for _, a := range vcns {
-		if a.IsResident() || int64(a.Runlist_vcn_start()) != vcn || uint16(*a.Flags())&(ntfsCompressed|ntfsEncrypted) != 0 {
-			return nil, false
-		}
-		for _, r := range a.RunList() {
-			if r.Length <= 0 || r.Length > n.size/cs+1 {
-				return nil, false
+	num := refNum(fn.ref)
+	if num < firstUserRecord || num >= n.records || fn.name == "" || strings.ContainsAny(fn.name, "/\x00") {
+		return false
+	}
+	r, err := n.record(num)
+	switch {
+	case err != nil || r.base != 0:
+		return false
+	case r.flags&recordInUse == 0:
+		return true
+	case r.seq != refSeq(fn.ref):
+		return false // reused by another file
+	}
+	f, err := n.file(ctx, fn.ref)
+	if err != nil {
+		return false
+	}
+	for _, a := range f.all {
+		if a.typ == attrFileName && a.resident {
+			if cur, err := parseFileName(a.value); err == nil && refNum(cur.parent) == dir.num && strings.EqualFold(cur.name, fn.name) {
+				return false // still there: an index entry the walk did not reach
 			}
-			off, length := vcn*cs, r.Length*cs
-			vcn += r.Length
-			if off >= size {
-				break
-			}
-			length = min(length, size-off)
-			disk := int64(-1)
-			if r.RelativeUrnOffset != 0 { // no offset: a sparse run
-				disk = r.Offset * cs
-				if disk < 0 || disk+length > n.size {
-					return nil, false
-				}
-			}
-			ext = appendExtent(ext, off, length, disk)
 		}
 	}
-	if vcn*cs < size {
-		return nil, false // the runs do not cover the file
+	return true
+}
+
+func (n *ntfsFS) open(ctx context.Context, p string) (fileImpl, error) {
+	file, name := splitStream(p)
+	f, _, err := n.lookup(ctx, file)
+	if err != nil {
+		return nil, err
 	}
-	return clipValid(ext, valid), true
+	s, ok := n.stream(f, attrData, name)
+	if !ok {
+		switch {
+		case name == "" && f.isDir():
+			return nil, ErrIsDir
+		case name == "":
+			// A file without an unnamed $DATA ($Secure, $Extend's view
+			// indexes) has no bytes; it opens empty, as listed.
+			return &ntfsFile{r: bytes.NewReader(nil)}, nil
+		}
+		return nil, ErrNotFound
+	}
+	if err := s.damage(); err != nil {
+		return nil, err
+	}
+	if s.resident {
+		return &ntfsFile{r: bytes.NewReader(s.value), size: int64(len(s.value)), valid: int64(len(s.value))}, nil
+	}
+	size, valid := s.size, min(s.init, s.size)
+	if s.flags&attrCompressedMask != 0 {
+		// LZNT1 compression units are decoded by go-ntfs, given the runs
+		// of all pieces.
+		if s.compUnit == 0 || s.compUnit > 16 {
+			return nil, fmt.Errorf("%w: MFT record %d: compressed stream with compression unit 2^%d clusters", ErrDamaged, f.num, s.compUnit)
+		}
+		runs := make([]*parser.Run, len(s.runs))
+		for i, r := range s.runs {
+			runs[i] = &parser.Run{Offset: max(r.lcn, 0), RelativeUrnOffset: r.lcn + 1, Length: r.n} // RelativeUrnOffset 0: sparse
+		}
+		rr := parser.NewCompressedRangeReader(runs, n.clusterSize, n.disk, 1<<s.compUnit)
+		return &ntfsFile{r: rr, size: size, valid: valid}, nil
+	}
+	cs := n.clusterSize
+	var ext []Extent
+	for _, r := range s.runs {
+		off := r.vcn * cs
+		if off >= size {
+			break
+		}
+		disk := int64(-1)
+		if r.lcn >= 0 {
+			disk = r.lcn * cs
+		}
+		ext = appendExtent(ext, off, min(r.n*cs, size-off), disk)
+	}
+	if end := runsEnd(s.runs, 0) * cs; end < size {
+		return nil, fmt.Errorf("%w: MFT record %d: the runs of stream %q end at byte %d of %d", ErrDamaged, f.num, name, end, size)
+	}
+	ef := &extentFile{r: n.disk, size: size, ext: clipValid(ext, valid)}
+	if s.flags&attrEncrypted != 0 {
+		// EFS ciphertext: read as it is, but not offered as extents.
+		return &ntfsFile{r: ef, size: size, valid: size}, nil
+	}
+	return ef, nil
 }
 
 // clipValid turns everything at and past valid into a hole.
@@ -430,16 +449,6 @@ func clipValid(ext []Extent, valid int64) []Extent {
 	}
 	return out
 }
-
-// ntfsMappedFile is an NTFS stream whose extents are known. Its bytes are
-// still read through go-ntfs, so the two ways of reading it check each
-// other in tests.
-type ntfsMappedFile struct {
-	*ntfsFile
-	ext []Extent
-}
-
-func (f *ntfsMappedFile) extents() []Extent { return f.ext }
 
 // ntfsFile reads a stream, zero-filling past its last run (go-ntfs returns
 // short reads there) up to the stream's size.

@@ -208,7 +208,7 @@ func (r *request) parts() (reply, error) {
 }
 
 // ls: {image, partition, path?} → {partition, path, fs: {type, label},
-// entries, truncated?}.
+// entries, truncated?, incomplete?}.
 func (r *request) ls() (reply, error) {
 	sess, p, fsys, path, err := r.fsPath(false)
 	if err != nil {
@@ -216,19 +216,23 @@ func (r *request) ls() (reply, error) {
 	}
 	entries, err := fsys.List(path)
 	truncated := errors.Is(err, volume.ErrTruncated)
-	if err != nil && !truncated {
+	incomplete := "" // what could not be read
+	if errors.Is(err, volume.ErrIncomplete) {
+		incomplete = err.Error()
+	} else if err != nil && !truncated {
 		return reply{}, sess.annotate(err)
 	}
 	if entries == nil {
 		entries = []volume.Entry{}
 	}
 	res := struct {
-		Partition int            `json:"partition"`
-		Path      string         `json:"path"`
-		FS        map[string]any `json:"fs"`
-		Entries   []volume.Entry `json:"entries"`
-		Truncated bool           `json:"truncated,omitempty"`
-	}{p.Index, path, map[string]any{"type": fsys.Type(), "label": fsys.Label()}, entries, truncated}
+		Partition  int            `json:"partition"`
+		Path       string         `json:"path"`
+		FS         map[string]any `json:"fs"`
+		Entries    []volume.Entry `json:"entries"`
+		Truncated  bool           `json:"truncated,omitempty"`
+		Incomplete string         `json:"incomplete,omitempty"`
+	}{p.Index, path, map[string]any{"type": fsys.Type(), "label": fsys.Label()}, entries, truncated, incomplete}
 	v, err := jsonValue(res)
 	return reply{v: v}, err
 }

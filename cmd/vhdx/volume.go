@@ -209,8 +209,14 @@ func cmdLs(ctx context.Context, img *core.Image, tab *volume.Table, p volume.Par
 	var es []volume.Entry
 	if err == nil && e.IsDir {
 		es, err = fsys.List(path)
-		if errors.Is(err, volume.ErrTruncated) {
+		switch {
+		case errors.Is(err, volume.ErrTruncated):
 			fmt.Fprintln(stderr, "vhdx:", oneLine(err))
+			err, code = nil, exitProblems
+		case errors.Is(err, volume.ErrIncomplete):
+			// Some entries could not be read: list the others, and
+			// never let the listing pass for the whole directory.
+			fmt.Fprintf(stderr, "vhdx: warning: %d entries listed, the listing is incomplete: %s\n", len(es), oneLine(err))
 			err, code = nil, exitProblems
 		}
 	} else if err == nil {

@@ -587,6 +587,16 @@ export class FilesPanel {
       this.note.hidden = false;
       this.note.textContent = `${node.path} has more entries than can be listed; the first ${grouped((res.entries || []).length)} are shown.`;
     }
+    if (res.incomplete) {
+      // Part of the directory could not be read (a damaged index): what
+      // is shown is not all of it, and the row says so.
+      node.incomplete = res.incomplete;
+      node.row.dataset.incomplete = 'true';
+      const b = badge('warn', 'incomplete listing');
+      b.title = res.incomplete;
+      node.row.querySelector('.ft-label').after(b);
+      if (this.active === node) this.showDetails(node);
+    }
     return true;
   }
 
@@ -644,6 +654,7 @@ export class FilesPanel {
       e.id ? [idName, String(e.id)] : null,
       e.streams && e.streams.length ? ['Streams', e.streams.map((s) => `${s.name} (${human(s.size)})`).join(', ')] : null,
       node.error ? ['Problem', errorText(node.error), 'error'] : null,
+      node.incomplete ? ['Listing', `incomplete, some entries could not be read: ${node.incomplete}`, 'error'] : null,
     ].filter(Boolean);
     const actions = [];
     if (canDownload(node)) {
