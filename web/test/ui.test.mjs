@@ -1218,3 +1218,33 @@ test('an engine bug: its notice copies a diagnostic report with the op and a Go 
   await page.setInputFiles('#files', sampleFile(t));
   await opened(page);
 });
+
+test('files: an NTFS folder whose index is damaged is marked as an incomplete listing', async (t) => {
+  const { page } = t;
+  // testdata/fs.vhdx.gz's NTFS root keeps its index in one INDX block
+  // (payload bytes are stored as they are in the VHDX, 4 KiB-aligned):
+  // overwrite its signature, as the worker's TestLsIncomplete does.
+  const disk = gunzipSync(readFileSync(join(t.root, 'testdata', 'fs.vhdx.gz')));
+  let hits = 0;
+  for (let off = 0; off + 4096 <= disk.length; off += 4096) {
+    if (disk.toString('latin1', off, off + 4) !== 'INDX') continue;
+    const first = off + 0x18 + disk.readUInt32LE(off + 0x18);
+    if (first + 0x18 <= off + 4096 && Number(disk.readBigUInt64LE(first + 0x10) & ((1n << 48n) - 1n)) === 5) {
+      disk.write('JUNK', off, 'latin1');
+      hits++;
+    }
+  }
+  assert.equal(hits, 1, 'the NTFS root index block');
+  writeFileSync(t.fx.path('damaged-ntfs.vhdx'), disk);
+  await home(page);
+  await drop(page, ['damaged-ntfs.vhdx']);
+  await opened(page);
+  await page.click('#tab-files');
+  await page.waitForSelector('#parts-table');
+  await browse(page, 2);
+  const root = page.locator('#fs-tree [role="treeitem"][data-path="/"]');
+  await page.waitForSelector('#fs-tree [role="treeitem"][data-path="/"][data-incomplete="true"]');
+  const badge = root.locator('.badge', { hasText: 'incomplete listing' });
+  assert.equal(await badge.count(), 1);
+  assert.match(await badge.getAttribute('title'), /JUNK/);
+});
