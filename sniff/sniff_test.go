@@ -3,7 +3,6 @@ package sniff
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -78,9 +77,7 @@ func TestQemuImages(t *testing.T) {
 		if c.opts != "" {
 			args = append(args, "-o", c.opts)
 		}
-		if out, err := exec.Command("qemu-img", append(args, p, "8M")...).CombinedOutput(); err != nil {
-			t.Fatalf("qemu-img %v: %v %s", args, err, out)
-		}
+		reftool.Run(t, "qemu-img", append(args, p, "8M")...)
 		b, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)

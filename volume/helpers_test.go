@@ -16,7 +16,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -29,26 +28,11 @@ import (
 // requireTool: see internal/reftool.
 var requireTool = reftool.Require
 
-func run(t testing.TB, stdin string, name string, args ...string) string {
-	t.Helper()
-	return runEnv(t, []string{"LC_ALL=C"}, stdin, name, args...)
-}
-
-// runEnv is run with env added to the environment.
-func runEnv(t testing.TB, env []string, stdin string, name string, args ...string) string {
-	t.Helper()
-	requireTool(t, name)
-	cmd := exec.Command(name, args...)
-	cmd.Env = append(os.Environ(), env...)
-	if stdin != "" {
-		cmd.Stdin = strings.NewReader(stdin)
-	}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
+// run and runEnv: see internal/reftool.
+var (
+	run    = reftool.RunInput
+	runEnv = reftool.RunEnv
+)
 
 // tree is a set of files: path (slash-separated, no leading slash) to
 // contents. Directories are implied.

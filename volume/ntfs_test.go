@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vhdxview/vhdxview/internal/reftool"
 	"io"
 	"os"
 	"os/exec"
@@ -122,13 +123,8 @@ func agedNTFS(t testing.TB) *agedVolume {
 	return aged.v
 }
 
-func sh(name string, args ...string) (string, error) {
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out), nil
-}
+// sh: see internal/reftool (fixtures built in a sync.Once).
+var sh = reftool.Output
 
 func buildAged(dir string) (*agedVolume, error) {
 	v := &agedVolume{Raw: filepath.Join(dir, "aged.img"), Dirs: map[string][]string{}, Sums: map[string]fileSum{}, Removed: map[string]bool{}}

@@ -8,10 +8,8 @@ package builder
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,15 +26,8 @@ var (
 	pyvhdiRaw = reftool.PyvhdiRaw
 )
 
-func runErr(name string, args ...string) (string, error) {
-	cmd := exec.Command(name, args...)
-	var buf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &buf, &buf
-	if err := cmd.Run(); err != nil {
-		return buf.String(), fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, buf.String())
-	}
-	return buf.String(), nil
-}
+// runErr: see internal/reftool.
+var runErr = reftool.Output
 
 // qemuCheck runs qemu-img check and fails unless it reports no errors.
 func qemuCheck(t *testing.T, path string) {

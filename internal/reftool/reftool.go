@@ -58,12 +58,43 @@ func Require(t testing.TB, name string) {
 // failing t when it fails.
 func Run(t testing.TB, name string, args ...string) string {
 	t.Helper()
+	return RunInput(t, "", name, args...)
+}
+
+// RunInput is Run with stdin as the command's standard input.
+func RunInput(t testing.TB, stdin, name string, args ...string) string {
+	t.Helper()
+	return RunEnv(t, nil, stdin, name, args...)
+}
+
+// RunEnv is RunInput with env (KEY=value) added to the environment.
+func RunEnv(t testing.TB, env []string, stdin, name string, args ...string) string {
+	t.Helper()
 	Require(t, name)
-	out, err := exec.Command(name, args...).CombinedOutput()
+	out, err := output(env, stdin, name, args...)
 	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+		t.Fatal(err)
 	}
-	return string(out)
+	return out
+}
+
+// Output runs a command and returns its combined output, or an error that
+// names the command and holds its output. It is for code that builds
+// fixtures outside a test's goroutine (a sync.Once shared by tests).
+func Output(name string, args ...string) (string, error) { return output(nil, "", name, args...) }
+
+func output(env []string, stdin, name string, args ...string) (string, error) {
+	cmd := exec.Command(name, args...)
+	// Messages the tests match are in English; env may override.
+	cmd.Env = append(append(os.Environ(), "LC_ALL=C"), env...)
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
 }
 
 // QemuRaw converts a VHDX file to raw with qemu-img and returns the raw

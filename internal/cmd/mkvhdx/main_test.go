@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"github.com/vhdxview/vhdxview/internal/reftool"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -116,9 +115,7 @@ func TestQemuAgreesWithExpected(t *testing.T) {
 		{"check", "-f", "vhdx", img},
 		{"convert", "-f", "vhdx", "-O", "raw", img, raw},
 	} {
-		if out, err := exec.Command("qemu-img", args...).CombinedOutput(); err != nil {
-			t.Fatalf("qemu-img %v: %v\n%s", args, err, out)
-		}
+		reftool.Run(t, "qemu-img", args...)
 	}
 	a, err := os.ReadFile(exp)
 	if err != nil {
