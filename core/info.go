@@ -248,8 +248,12 @@ func (img *Image) logStructure() (Structure, bool) {
 			}})
 	}
 	for i, d := range l.Damaged {
-		s.Children = append(s.Children, Structure{ID: fmt.Sprintf("log-damaged-%d", i), Name: "log entry",
-			Offset: d.FileOffset, Length: 4 * kib, Status: StatusWarning, Tags: []string{"skipped"}, Note: d.Message})
+		e := Structure{ID: fmt.Sprintf("log-damaged-%d", i), Name: "log entry",
+			Offset: d.FileOffset, Length: 4 * kib, Status: StatusWarning, Tags: []string{"skipped"}, Note: d.Message}
+		if d.Stale { // an entry of an earlier session: not damage
+			e.Status, e.Tags = StatusOK, []string{"earlier session"}
+		}
+		s.Children = append(s.Children, e)
 	}
 	return s, true
 }

@@ -97,6 +97,16 @@ type logProblem struct {
 	LogOffset  int64  `json:"log_offset"`
 	FileOffset int64  `json:"file_offset"`
 	Message    string `json:"message"`
+	// Stale: a whole entry of an earlier session (its LogGuid is not the
+	// header's). Hyper-V leaves these behind; they are not damage.
+	Stale bool `json:"stale,omitempty"`
+}
+
+// staleEntry is the error of an entry whose LogGuid is not the header's.
+type staleEntry struct{ entry, header uuid.UUID }
+
+func (e *staleEntry) Error() string {
+	return fmt.Sprintf("LogGuid %s does not match the header's %s (an entry of an earlier session)", e.entry, e.header)
 }
 
 // fileRange is a range of file offsets.
@@ -206,7 +216,7 @@ func (l *logRing) entryAt(p int64) (*logEntry, error) {
 	case h.SequenceNumber == 0:
 		return nil, fmt.Errorf("SequenceNumber is zero")
 	case h.LogGUID != l.guid:
-		return nil, fmt.Errorf("LogGuid %s does not match the header's %s", h.LogGUID, l.guid)
+		return nil, &staleEntry{h.LogGUID, l.guid}
 	}
 	if l.checksummed+int64(h.EntryLength) > l.checksumBudget() {
 		l.overBudget = true
@@ -324,7 +334,8 @@ func (l *logRing) activeSequence(info *logInfo) ([]*logEntry, int) {
 		if err != nil {
 			bad[p] = true
 			if err != errNotEntry && err != errLogBudget && len(info.Damaged) < maxDamagedReports {
-				info.Damaged = append(info.Damaged, logProblem{LogOffset: p, FileOffset: l.fileOff + p, Message: err.Error()})
+				_, stale := err.(*staleEntry)
+				info.Damaged = append(info.Damaged, logProblem{LogOffset: p, FileOffset: l.fileOff + p, Message: err.Error(), Stale: stale})
 			}
 			return nil
 		}

@@ -162,17 +162,28 @@ func (img *Image) structureChecks() []Check {
 		case !img.log.Present:
 			c.Message = "empty (LogGuid is zero)"
 		case img.log.Replayed:
+			// Not closed cleanly: the normal state of a disk copied from a
+			// running VM. Replaying in memory is what the spec asks of a
+			// reader (MS-VHDX 2.3.3), so it is stated, not a problem.
 			a := img.log.Active
-			c.Message = fmt.Sprintf("active sequence %d..%d (%d entries) replayed in memory: %d data sectors, %d zero ranges",
+			c.Message = fmt.Sprintf("not closed cleanly: active sequence %d..%d (%d entries) replayed in memory (the file is unchanged): %d data sectors, %d zero ranges",
 				a[0].Sequence, a[len(a)-1].Sequence, len(a), img.log.DataSectors, img.log.ZeroRanges)
-			c.Status = StatusWarning // the file was not closed cleanly
 		default:
 			c.Message = fmt.Sprintf("LogGuid set, nothing to replay (%d valid entries)", img.log.ValidEntries)
 		}
+		stale := 0
+		for _, d := range img.log.Damaged {
+			stale += b2i(d.Stale)
+		}
+		if stale > 0 {
+			c.Message += fmt.Sprintf("; %d entries of earlier sessions (another LogGuid) ignored, as the spec says", stale)
+		}
 		add(c)
 		for _, d := range img.log.Damaged {
-			add(Check{Structure: "log entry", Level: img.level, Offset: d.FileOffset, Status: StatusWarning,
-				Message: "skipped damaged or stale entry: " + d.Message})
+			if !d.Stale {
+				add(Check{Structure: "log entry", Level: img.level, Offset: d.FileOffset, Status: StatusWarning,
+					Message: "skipped damaged entry: " + d.Message})
+			}
 		}
 	}
 	m := img.meta
@@ -287,4 +298,11 @@ func (img *Image) verifyBAT(ctx context.Context, progress func(int64)) (BATStats
 		c.Status, c.Message = StatusError, c.Message+fmt.Sprintf("; %d bad entries", st.BadEntries)
 	}
 	return st, append([]Check{c}, checks...)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

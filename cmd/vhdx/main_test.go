@@ -643,3 +643,19 @@ func TestNotVHDXNamed(t *testing.T) {
 		t.Fatalf("exit %d %q", code, errs)
 	}
 }
+
+// A disk that was not closed cleanly (its log replayed in memory) checks
+// clean: exit 0, with the replay stated.
+func TestCheckDirtyLogIsClean(t *testing.T) {
+	im := sample()
+	lay, err := im.Layout()
+	if err != nil {
+		t.Fatal(err)
+	}
+	im.Log = &builder.Log{Deferred: []builder.Deferred{{FileOffset: uint64(lay.Blocks[0]), Length: 4096}}}
+	p := write(t, t.TempDir(), "dirty.vhdx", im)
+	code, out, errs := runCLI("check", p)
+	if code != 0 || !strings.Contains(out, "not closed cleanly") || !strings.Contains(out, "replayed in memory") || !strings.Contains(out, "verdict: clean") {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+}

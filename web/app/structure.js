@@ -22,7 +22,7 @@ export function renderStructure(root, { info, report, onShow }) {
 const TAG_KIND = {
   current: 'active', 'in use': 'active', 'active sequence': 'active',
   'CRC ok': 'ok', 'CRC bad': 'bad', invalid: 'bad', skipped: 'bad',
-  replayed: 'warn', required: 'muted', user: 'muted',
+  replayed: 'warn', required: 'muted', user: 'muted', 'earlier session': 'muted',
 };
 
 function structureNode(ctx, s, stats, depth) {
