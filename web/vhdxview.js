@@ -255,7 +255,11 @@ export function parts(image) {
   return request('parts', { image });
 }
 
-/** One directory of a partition's file system: {partition, path, fs: {type, label}, entries, truncated?}. */
+/**
+ * One directory of a partition's file system: {partition, path, fs: {type, label},
+ * entries, truncated?, incomplete?}; incomplete (a message) says part of the
+ * directory could not be read, so the entries are not all of it.
+ */
 export function ls(image, partition, path = '/', { signal } = {}) {
   return request('ls', { image, partition, path }, { signal });
 }
