@@ -137,6 +137,13 @@ function advice(e, name) {
     case 'UnsupportedError':
       return { title: `${name} uses something vhdxview cannot read${where ? ` (${where})` : ''}`, next: 'The raw bytes are shown in the file hex view.' };
     case 'ChainError':
+      // The engine says which rule the chain breaks; name that one.
+      if (/logical sector size/.test(e.message || '')) {
+        return { title: `The parent of ${e.child || name} has another logical sector size`, next: 'A differencing disk and its parent use the same logical sector size, so the file given is not its parent. Find the parent the locator names and drop it with the child.' };
+      }
+      if (/cycle/.test(e.message || '')) {
+        return { title: 'These files name each other as parents', next: 'A chain ends at a disk without a parent; drop the child with the parents its locator names.' };
+      }
       return { title: `The parent disk does not match ${e.child || name}`, next: 'A differencing disk records the DataWriteGuid of its parent; the file given has another one (it was changed after the child was made, or it is a different disk). Find the parent the locator names and drop it with the child.' };
     case 'MultipleImagesError':
       return { title: 'These files are separate disks, not one chain', next: 'Open one disk at a time; for a differencing disk, drop the child together with its own parents only.' };
