@@ -150,7 +150,11 @@ func (f *extFS) inodeTable(g uint64) (uint64, error) {
 			blk++
 		}
 	} else {
-		blk = f.firstData + 1 + g/perBlock
+		// The descriptors follow the superblock's block (1 with 1 KiB
+		// blocks, else 0). Not firstData+1: bigalloc with 1 KiB blocks
+		// has firstData 0 and the superblock still in block 1.
+		sbBlock := uint64(1024 / f.blockSize)
+		blk = sbBlock + 1 + g/perBlock
 	}
 	d := make([]byte, f.descSize)
 	if err := f.cache.readAt(d, int64(blk)*f.blockSize+int64(g%perBlock)*f.descSize); err != nil {
@@ -242,15 +246,18 @@ func (f *extFS) readInode(n uint64) (*inode, error) {
 			s += int64(x&3) << 32
 			ns = int64(x >> 2)
 		}
-		if s == 0 && ns == 0 {
-			return time.Time{}
-		}
+		// Every ext inode has these times: 0 is 1970-01-01, a real time
+		// (an archive's files, a reproducible build's), not a missing one.
 		return time.Unix(s, ns).UTC()
 	}
 	in.atime = ts(0x8, 0x8c)
 	in.mtime = ts(0x10, 0x88)
 	if 0x94 <= 128+extra {
-		in.crtime = ts(0x90, 0x94)
+		// crtime lives in the inode's extra space; tools that fill that
+		// space without setting it leave 0 there, which means unknown.
+		if ct := ts(0x90, 0x94); ct.Unix() != 0 || ct.Nanosecond() != 0 {
+			in.crtime = ct
+		}
 	}
 	return in, nil
 }

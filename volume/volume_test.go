@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -740,6 +741,8 @@ func TestExtVariants(t *testing.T) {
 		{"ext4", []string{"-O", "^extent,^metadata_csum,^64bit"}},
 		{"ext4", []string{"-O", "inline_data"}},
 		{"ext4", []string{"-b", "1024"}},
+		{"ext4", []string{"-b", "1024", "-O", "bigalloc", "-C", "16384"}}, // superblock in block 1, first data block 0
+		{"ext4", []string{"-O", "bigalloc", "-C", "65536"}},
 	} {
 		t.Run(c.kind+strings.Join(c.opts, ""), func(t *testing.T) {
 			dir := t.TempDir()
@@ -925,5 +928,34 @@ func TestFiletime(t *testing.T) {
 		if got != c.want {
 			t.Errorf("filetime(%d) = %q, want %q", c.ft, got, c.want)
 		}
+	}
+}
+
+// TestExtEpochTime: an mtime of 0 is 1970-01-01T00:00:00Z, a time like any
+// other (issue #16: it showed as no time at all).
+func TestExtEpochTime(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	writeTree(t, src, tree{"epoch.txt": []byte("old\n"), "now.txt": []byte("new\n")})
+	if err := os.Chtimes(filepath.Join(src, "epoch.txt"), time.Unix(0, 0), time.Unix(0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(dir, "fs.img")
+	run(t, "", "mkfs.ext4", "-q", "-F", "-d", src, img, "8M")
+	b, _ := os.ReadFile(img)
+	fsys, err := OpenFS(bytes.NewReader(b), 0, int64(len(b)), 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := fsys.Lookup("epoch.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.ModTime.IsZero() || e.ModTime.Unix() != 0 {
+		t.Errorf("epoch.txt mtime %v, want 1970-01-01T00:00:00Z", e.ModTime)
+	}
+	js, _ := json.Marshal(e)
+	if !strings.Contains(string(js), `"mod_time":"1970-01-01T00:00:00Z"`) {
+		t.Errorf("JSON drops the epoch time: %s", js)
 	}
 }
