@@ -1,11 +1,12 @@
 module github.com/vhdxview/vhdxview
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/google/uuid v1.6.0
 	github.com/hack-pad/go-indexeddb v0.3.2
 	github.com/pkg/errors v0.9.1
+	golang.org/x/text v0.44.0
 	www.velocidex.com/golang/go-ntfs v0.2.1
 )
 

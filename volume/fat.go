@@ -13,6 +13,7 @@ package volume
 // with ReaderAt.
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -21,6 +22,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf16"
+
+	"golang.org/x/text/encoding/charmap"
 )
 
 // bpb is the checked BIOS parameter block of a FAT volume.
@@ -123,9 +126,12 @@ type fatFS struct {
 	rootOff   int64 // FAT12/16 fixed root directory
 	dataOff   int64 // cluster 2
 	clusBytes int64
+	// oem decodes 8.3 names and labels: they are bytes in the OEM code page
+	// of the system that wrote them (CP437 unless the caller says).
+	oem *charmap.Charmap
 }
 
-func openFAT(r io.ReaderAt, size int64) (*fatFS, error) {
+func openFAT(r io.ReaderAt, size int64, oem *charmap.Charmap) (*fatFS, error) {
 	s0 := make([]byte, 512)
 	if _, err := readFull(r, size, s0, 0); err != nil {
 		return nil, err
@@ -134,7 +140,10 @@ func openFAT(r io.ReaderAt, size int64) (*fatFS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: boot sector: %v", ErrDamaged, err)
 	}
-	f := &fatFS{r: r, size: size, b: b, cache: newPageCache(r, size)}
+	if oem == nil {
+		oem = charmap.CodePage437
+	}
+	f := &fatFS{r: r, size: size, b: b, cache: newPageCache(r, size), oem: oem}
 	bps := b.bytesPerSector
 	f.fatOff = b.reserved * bps
 	f.rootOff = f.fatOff + b.numFATs*b.fatSectors*bps
@@ -160,7 +169,7 @@ func (f *fatFS) Label() string {
 				break
 			}
 			if e[0] != 0xe5 && e[11]&0x3f == 0x08 {
-				return strings.TrimRight(latin1(e[:11]), " ")
+				return strings.TrimRight(oemString(f.oem, e[:11]), " ")
 			}
 		}
 	}
@@ -339,7 +348,7 @@ func (f *fatFS) parseDir(raw []byte, dir string) []fatEntry {
 		}
 		name := long
 		if name == "" {
-			name = shortName(e)
+			name = shortName(e, f.oem)
 		}
 		if name == "." || name == ".." || name == "" {
 			continue
@@ -374,34 +383,43 @@ func shortSum(n []byte) byte {
 	return s
 }
 
-// shortName renders an 8.3 name, honouring the lower-case flags Windows
-// NT sets in byte 12.
-func shortName(e []byte) string {
-	base := []byte(strings.TrimRight(latin1(e[:8]), " "))
-	if len(base) > 0 && base[0] == 0x05 {
-		base[0] = 0xe5
+// shortName renders an 8.3 name, decoding its bytes with the OEM code page
+// oem and honouring the lower-case flags Windows NT sets in byte 12.
+func shortName(e []byte, oem *charmap.Charmap) string {
+	base := bytes.TrimRight(e[:8], " ")
+	ext := bytes.TrimRight(e[8:11], " ")
+	var first string
+	switch {
+	case len(base) == 0:
+	case e[0] == 0xe5:
+		first = "_" // the first character of a deleted name is lost
+	case e[0] == 0x05:
+		first = oemString(oem, []byte{0xe5}) // 0xE5 stored as 0x05: 0xE5 marks deleted entries
+	default:
+		first = oemString(oem, base[:1])
 	}
-	if e[0] == 0xe5 && len(base) > 0 {
-		base[0] = '_' // the first character of a deleted name is lost
+	b := first
+	if len(base) > 1 {
+		b += oemString(oem, base[1:])
 	}
-	ext := strings.TrimRight(latin1(e[8:11]), " ")
-	b := string(base)
+	x := oemString(oem, ext)
 	if e[12]&0x08 != 0 {
 		b = strings.ToLower(b)
 	}
 	if e[12]&0x10 != 0 {
-		ext = strings.ToLower(ext)
+		x = strings.ToLower(x)
 	}
-	if ext != "" {
-		return b + "." + ext
+	if x != "" {
+		return b + "." + x
 	}
 	return b
 }
 
-func latin1(b []byte) string {
+// oemString decodes b, one byte per character, with the code page cp.
+func oemString(cp *charmap.Charmap, b []byte) string {
 	r := make([]rune, len(b))
 	for i, c := range b {
-		r[i] = rune(c)
+		r[i] = cp.DecodeByte(c)
 	}
 	return string(r)
 }

@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"golang.org/x/text/encoding/charmap"
 )
 
 // Errors for errors.Is.
@@ -183,7 +185,24 @@ func (c *ctxReader) ReadAt(p []byte, off int64) (int, error) {
 // ErrUnsupportedFS that names it, and the caller can still offer the raw
 // partition. Opening reads a few fixed structures (boot sector,
 // superblock, root MFT record), so it takes no context.
-func OpenFS(r io.ReaderAt, off, size int64, sectorSize int) (f *FS, err error) {
+func OpenFS(r io.ReaderAt, off, size int64, sectorSize int) (*FS, error) {
+	return OpenFSWith(r, off, size, sectorSize, nil)
+}
+
+// FSOptions are the choices OpenFSWith leaves to the caller.
+type FSOptions struct {
+	// CodePage decodes FAT 8.3 names and labels, which are bytes in the
+	// OEM code page of the system that wrote them (long names are
+	// UTF-16). Nil means IBM code page 437, the DOS and Windows default
+	// in the US and most of Western Europe; see CodePage.
+	CodePage *charmap.Charmap
+}
+
+// OpenFSWith is OpenFS with options; opts may be nil.
+func OpenFSWith(r io.ReaderAt, off, size int64, sectorSize int, opts *FSOptions) (f *FS, err error) {
+	if opts == nil {
+		opts = &FSOptions{}
+	}
 	kind := Detect(r, off, size)
 	fail := func(e error) error { return &FSError{FS: kind, Offset: off, Op: "open", Err: e} }
 	if kind == "" {
@@ -203,7 +222,7 @@ func OpenFS(r io.ReaderAt, off, size int64, sectorSize int) (f *FS, err error) {
 	case "ntfs":
 		impl, err = openNTFS(rd, size)
 	case "fat12", "fat16", "fat32":
-		impl, err = openFAT(rd, size)
+		impl, err = openFAT(rd, size, opts.CodePage)
 	default:
 		impl, err = openExt(rd, size)
 	}
@@ -289,7 +308,7 @@ func (v *vol) wrap(op, p string, err *error) {
 // entries (which the file system still shows) included and marked, each
 // after a live entry of the same name. Paths are as in Entry.Path:
 // slash-separated from the volume's root ("/dir"); a missing leading
-// slash is added, "." and ".." are resolved, "\" is read as "/". Symbolic
+// slash is added, "." and ".." are resolved; "\" is an ordinary character. Symbolic
 // links are not followed. A directory of more than MaxEntries entries
 // gives its first MaxEntries and an error wrapping ErrTruncated; one whose
 // index is partly unreadable gives what could be read and an error wrapping
@@ -347,9 +366,11 @@ func (f *FS) OpenFile(name string) (*File, error) {
 	return &File{fs: f, impl: fi, path: p, name: path.Base(p)}, nil
 }
 
-// cleanPath makes p absolute and clean.
+// cleanPath makes p absolute and clean. Only "/" separates names: a
+// backslash is an ordinary character of an ext name ("back\slash" is one
+// file), and no volume we read stores "/" inside a name.
 func cleanPath(p string) string {
-	return path.Clean("/" + strings.ReplaceAll(p, `\`, "/"))
+	return path.Clean("/" + p)
 }
 
 // splitPath returns the components of a clean absolute path.

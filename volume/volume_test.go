@@ -959,3 +959,56 @@ func TestExtEpochTime(t *testing.T) {
 		t.Errorf("JSON drops the epoch time: %s", js)
 	}
 }
+
+// TestBackslashNames: "\" is an ordinary character of an ext name; a file
+// and a folder named with one list, open and read (issue #16: "\" was
+// taken for a separator).
+func TestBackslashNames(t *testing.T) {
+	tr := tree{`back\slash`: []byte("one file\n"), `dir\name/inside.txt`: []byte("in a folder\n"), "plain": {}}
+	b, _ := os.ReadFile(mkExt(t, "ext4", tr, 8))
+	fsys, err := OpenFS(bytes.NewReader(b), 0, int64(len(b)), 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTree(t, fsys, tr, func(n string) bool { return n == "lost+found" })
+	es, err := fsys.List(`/dir\name`)
+	if err != nil || len(es) != 1 || es[0].Path != `/dir\name/inside.txt` {
+		t.Errorf(`List /dir\name: %+v %v`, es, err)
+	}
+	if _, err := fsys.Lookup("/back/slash"); err == nil {
+		t.Error("/back/slash found: a backslash was taken for a separator")
+	}
+}
+
+// TestFATCodePage: 8.3 names are OEM code page bytes. mtools writes them in
+// CP850 (its default) with the NT lower-case flags and no long name, so
+// read with CP850 every name is what mcopy was given; read with the default
+// CP437 the same bytes are CP437 characters (issue #16: 0x90 was dropped).
+func TestFATCodePage(t *testing.T) {
+	tr := tree{"café.txt": []byte("1"), "CAFÉ2.TXT": []byte("2"), "ÕX.TXT": []byte("3")} // Õ is 0xE5, stored as 0x05
+	b, _ := os.ReadFile(mkFAT(t, 16, tr, 16))
+	if !bytes.Contains(b, []byte("CAF\x90    TXT \x18")) || !bytes.Contains(b, []byte("\x05X      TXT ")) {
+		t.Fatal("mtools did not write the 8.3 entries this test is about")
+	}
+	cp850, ok := CodePage("850")
+	if !ok {
+		t.Fatal("no cp850")
+	}
+	fsys, err := OpenFSWith(bytes.NewReader(b), 0, int64(len(b)), 512, &FSOptions{CodePage: cp850})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTree(t, fsys, tr, nil)
+	def, err := OpenFS(bytes.NewReader(b), 0, int64(len(b)), 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := def.List("/")
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name)
+	}
+	if got, want := strings.Join(names, " "), "CAFÉ2.TXT café.txt σX.TXT"; err != nil || got != want {
+		t.Errorf("CP437 listing %q (%v), want %q", got, err, want)
+	}
+}

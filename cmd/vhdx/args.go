@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/vhdxview/vhdxview/volume"
 )
 
 // flagSet says which flags a command takes.
@@ -21,6 +23,7 @@ const (
 	takesParent                     // --parent PATH (repeatable)
 	takesRange                      // --offset N, --length N
 	takesOut                        // -o OUT
+	takesCodePage                   // --codepage NAME
 )
 
 // command is one `vhdx` subcommand.
@@ -49,15 +52,15 @@ var commands = []command{
 	{"map", "[--json] [--parent PATH]... IMAGE...",
 		"Print each payload block's state and file offset.",
 		takesJSON | takesParent, 1, maxImages},
-	{"parts", "[--json] [--parent PATH]... IMAGE",
+	{"parts", "[--json] [--codepage NAME] [--parent PATH]... IMAGE",
 		"Print the partition table and each volume's file system and label.",
-		takesJSON | takesParent, 1, 1},
-	{"ls", "[--json] [--parent PATH]... IMAGE [PARTITION] [PATH]",
+		takesJSON | takesParent | takesCodePage, 1, 1},
+	{"ls", "[--json] [--codepage NAME] [--parent PATH]... IMAGE [PARTITION] [PATH]",
 		"List a directory (or one file) of a partition; PARTITION may be left out\nwhen the disk has one volume.",
-		takesJSON | takesParent, 1, 3},
-	{"get", "[-o OUT] [--parent PATH]... IMAGE PARTITION [PATH]",
+		takesJSON | takesParent | takesCodePage, 1, 3},
+	{"get", "[-o OUT] [--codepage NAME] [--parent PATH]... IMAGE PARTITION [PATH]",
 		"Write a file's bytes; without PATH, the raw partition.",
-		takesOut | takesParent, 2, 3},
+		takesOut | takesParent | takesCodePage, 2, 3},
 }
 
 func lookupCommand(name string) *command {
@@ -75,8 +78,9 @@ type options struct {
 	parents stringList
 	offset  size
 	length  size
-	out     string
-	debug   bool
+	out      string
+	codePage string
+	debug    bool
 }
 
 // define registers the command's flags on fs, bound to o.
@@ -92,6 +96,9 @@ func (c *command) define(fs *flag.FlagSet, o *options) {
 	if c.flags&takesOut != 0 {
 		fs.StringVar(&o.out, "o", "", "write to `OUT` instead of standard output (- is standard output);\n"+
 			"a regular file gets holes where the bytes are zeros")
+	}
+	if c.flags&takesCodePage != 0 {
+		fs.StringVar(&o.codePage, "codepage", "cp437", "the OEM code page of FAT 8.3 `NAME`s ("+strings.Join(volume.CodePages(), ", ")+")")
 	}
 	if c.flags&takesParent != 0 {
 		fs.Var(&o.parents, "parent", "a parent `PATH` of a differencing disk (repeat, nearest parent first)")

@@ -27,6 +27,12 @@ import (
 func (c *cli) runVolume(ctx context.Context, cmd string, o *options, pos []string) int {
 	stdout, stderr := c.stdout, c.stderr
 	asJSON, out, parents := &o.json, &o.out, o.parents
+	cp, ok := volume.CodePage(o.codePage)
+	if !ok {
+		fmt.Fprintf(stderr, "vhdx: code page %q: not one of %s\n", o.codePage, strings.Join(volume.CodePages(), ", "))
+		return exitFail
+	}
+	fsOpts := &volume.FSOptions{CodePage: cp}
 	img, closeAll, err := openImage(ctx, pos[:1], parents, c.stderr)
 	if err != nil {
 		return c.fail(unexpected(err))
@@ -40,7 +46,7 @@ func (c *cli) runVolume(ctx context.Context, cmd string, o *options, pos []strin
 	}
 	switch cmd {
 	case "parts":
-		return cmdParts(ctx, img, tab, *asJSON, stdout, stderr)
+		return cmdParts(ctx, img, tab, fsOpts, *asJSON, stdout, stderr)
 	case "ls":
 		// ls IMAGE [PARTITION] [PATH]: a lone argument is a partition if it
 		// is a number, else a path.
@@ -60,7 +66,7 @@ func (c *cli) runVolume(ctx context.Context, cmd string, o *options, pos []strin
 			fmt.Fprintln(stderr, "vhdx:", err)
 			return exitFail
 		}
-		return cmdLs(ctx, img, tab, p, path, *asJSON, stdout, stderr)
+		return cmdLs(ctx, img, tab, fsOpts, p, path, *asJSON, stdout, stderr)
 	default:
 		p, err := pickPartition(tab, pos[1])
 		if err != nil {
@@ -70,7 +76,7 @@ func (c *cli) runVolume(ctx context.Context, cmd string, o *options, pos []strin
 		if len(pos) == 2 {
 			return c.cmdCat(ctx, img, p.Offset, p.Size, *out)
 		}
-		return c.cmdGet(ctx, img, tab, p, pos[2], *out)
+		return c.cmdGet(ctx, img, tab, fsOpts, p, pos[2], *out)
 	}
 }
 
@@ -112,14 +118,14 @@ type partJSON struct {
 	FSError string `json:"fs_error,omitempty"`
 }
 
-func cmdParts(ctx context.Context, img *core.Image, tab *volume.Table, asJSON bool, stdout, stderr io.Writer) int {
+func cmdParts(ctx context.Context, img *core.Image, tab *volume.Table, fsOpts *volume.FSOptions, asJSON bool, stdout, stderr io.Writer) int {
 	parts := make([]partJSON, len(tab.Partitions))
 	for i, p := range tab.Partitions {
 		parts[i].Partition = p
 		if p.Extended || p.Size == 0 {
 			continue
 		}
-		fsys, err := volume.OpenFS(img, p.Offset, p.Size, tab.SectorSize)
+		fsys, err := volume.OpenFSWith(img, p.Offset, p.Size, tab.SectorSize, fsOpts)
 		if err != nil {
 			parts[i].FSError = err.Error()
 			continue
@@ -186,8 +192,8 @@ func errTail(s string) string {
 	return s
 }
 
-func openVolume(ctx context.Context, img *core.Image, tab *volume.Table, p volume.Partition) (*volume.FS, error) {
-	fsys, err := volume.OpenFS(img, p.Offset, p.Size, tab.SectorSize)
+func openVolume(ctx context.Context, img *core.Image, tab *volume.Table, fsOpts *volume.FSOptions, p volume.Partition) (*volume.FS, error) {
+	fsys, err := volume.OpenFSWith(img, p.Offset, p.Size, tab.SectorSize, fsOpts)
 	if err != nil {
 		hint := ""
 		if errors.Is(err, volume.ErrUnsupportedFS) || errors.Is(err, volume.ErrDamaged) {
@@ -198,8 +204,8 @@ func openVolume(ctx context.Context, img *core.Image, tab *volume.Table, p volum
 	return fsys.WithContext(ctx), nil
 }
 
-func cmdLs(ctx context.Context, img *core.Image, tab *volume.Table, p volume.Partition, path string, asJSON bool, stdout, stderr io.Writer) int {
-	fsys, err := openVolume(ctx, img, tab, p)
+func cmdLs(ctx context.Context, img *core.Image, tab *volume.Table, fsOpts *volume.FSOptions, p volume.Partition, path string, asJSON bool, stdout, stderr io.Writer) int {
+	fsys, err := openVolume(ctx, img, tab, fsOpts, p)
 	if err != nil {
 		fmt.Fprintln(stderr, "vhdx:", oneLine(err))
 		return exitFail
@@ -258,9 +264,9 @@ func cmdLs(ctx context.Context, img *core.Image, tab *volume.Table, p volume.Par
 	return code
 }
 
-func (c *cli) cmdGet(ctx context.Context, img *core.Image, tab *volume.Table, p volume.Partition, path, out string) int {
+func (c *cli) cmdGet(ctx context.Context, img *core.Image, tab *volume.Table, fsOpts *volume.FSOptions, p volume.Partition, path, out string) int {
 	stderr := c.stderr
-	fsys, err := openVolume(ctx, img, tab, p)
+	fsys, err := openVolume(ctx, img, tab, fsOpts, p)
 	if err != nil {
 		fmt.Fprintln(stderr, "vhdx:", oneLine(err))
 		return exitFail
