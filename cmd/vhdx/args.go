@@ -19,11 +19,11 @@ import (
 type flagSet uint8
 
 const (
-	takesJSON   flagSet = 1 << iota // --json
-	takesParent                     // --parent PATH (repeatable)
-	takesRange                      // --offset N, --length N
-	takesOut                        // -o OUT
-	takesCodePage                   // --codepage NAME
+	takesJSON     flagSet = 1 << iota // --json
+	takesParent                       // --parent PATH (repeatable)
+	takesRange                        // --offset N, --length N
+	takesOut                          // -o OUT
+	takesCodePage                     // --codepage NAME
 )
 
 // command is one `vhdx` subcommand.
@@ -74,10 +74,10 @@ func lookupCommand(name string) *command {
 
 // options holds every flag's value; each command defines only its own.
 type options struct {
-	json    bool
-	parents stringList
-	offset  size
-	length  size
+	json     bool
+	parents  stringList
+	offset   size
+	length   size
 	out      string
 	codePage string
 	debug    bool
