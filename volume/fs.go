@@ -27,6 +27,9 @@ var (
 	ErrNotFound = iofs.ErrNotExist
 	// ErrNotDir: a path component or a listed path is not a directory.
 	ErrNotDir = errors.New("not a directory")
+	// ErrUnsupported: the file is stored in a way this package does not
+	// decode (NTFS WOF compression); the error says how.
+	ErrUnsupported = errors.New("unsupported file storage")
 	// ErrIsDir: OpenFile was given a directory.
 	ErrIsDir = errors.New("is a directory")
 	// ErrDamaged: a structure of the file system is inconsistent.
@@ -100,6 +103,10 @@ type Entry struct {
 	// as "path:name".
 	Streams []Stream `json:"streams,omitempty"`
 	Target  string   `json:"target,omitempty"` // symlink target, as stored
+	// Reparse says what an NTFS reparse point or Interix link makes of the
+	// file: "symbolic link", "junction", "WSL symbolic link", "Interix
+	// symbolic link", "WOF-compressed (LZX)", or the tag of another kind.
+	Reparse string `json:"reparse,omitempty"`
 	// ID is the file's number in its file system: inode (ext), MFT record
 	// (NTFS), first cluster (FAT).
 	ID uint64 `json:"id,omitempty"`

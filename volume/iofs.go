@@ -9,6 +9,7 @@ import (
 	"io"
 	iofs "io/fs"
 	"path"
+	"strings"
 	"time"
 )
 
@@ -188,10 +189,20 @@ func (f *FS) follow(ctx context.Context, p string) (Entry, string, error) {
 		if e.Target == "" {
 			return "", fmt.Errorf("%w: symbolic link %s: target unreadable", ErrDamaged, at)
 		}
-		if e.Target[0] == '/' {
-			return path.Clean(e.Target), nil
+		t := e.Target
+		if e.Reparse == "symbolic link" || e.Reparse == "junction" {
+			// Windows targets: "\" separates; one with a drive or a
+			// server ("C:\Users", "\\srv\share") names a place this volume
+			// cannot resolve (it does not know its own drive letter).
+			if len(t) >= 2 && t[1] == ':' || strings.HasPrefix(t, `\\`) {
+				return "", fmt.Errorf("%w: %s %s points to %s, outside what the volume alone can resolve", ErrNotFound, e.Reparse, at, t)
+			}
+			t = strings.ReplaceAll(t, `\`, "/")
 		}
-		return path.Join(path.Dir(at), e.Target), nil
+		if t[0] == '/' {
+			return path.Clean(t), nil
+		}
+		return path.Join(path.Dir(at), t), nil
 	}
 	for {
 		if err := ctx.Err(); err != nil {

@@ -201,6 +201,7 @@ func (n *ntfsFS) entry(f *mftFile, p, name string) Entry {
 	if f.isDir() {
 		e.Type, e.IsDir = "dir", true
 	}
+	var attrs uint32 // FILE_ATTRIBUTE_* from $STANDARD_INFORMATION
 	for _, a := range f.all {
 		switch a.typ {
 		case attrStandardInfo:
@@ -209,6 +210,9 @@ func (n *ntfsFS) entry(f *mftFile, p, name string) Entry {
 				e.CreateTime = filetime(binary.LittleEndian.Uint64(v))
 				e.ModTime = filetime(binary.LittleEndian.Uint64(v[0x08:]))
 				e.AccessTime = filetime(binary.LittleEndian.Uint64(v[0x18:]))
+				if len(v) >= 0x24 {
+					attrs = binary.LittleEndian.Uint32(v[0x20:])
+				}
 			}
 		case attrData:
 			size := int64(len(a.value))
@@ -225,6 +229,23 @@ func (n *ntfsFS) entry(f *mftFile, p, name string) Entry {
 			} else {
 				e.Streams = append(e.Streams, Stream{Name: a.name, Size: size})
 			}
+		}
+	}
+	// Links show as links with their targets, like ext's: a symbolic link
+	// or junction (a link to a folder) is not the empty file or folder its
+	// record otherwise describes.
+	rp, has, err := n.reparseOf(f)
+	switch {
+	case has && err != nil:
+		e.Reparse = "damaged reparse point: " + err.Error()
+	case has:
+		e.Reparse = rp.kind
+		if rp.link {
+			e.Type, e.IsDir, e.Target = "symlink", false, rp.target
+		}
+	case !e.IsDir:
+		if t, ok := n.interixTarget(f, attrs, e.Size); ok {
+			e.Type, e.Target, e.Reparse = "symlink", t, "Interix symbolic link"
 		}
 	}
 	return e
@@ -376,6 +397,20 @@ func (n *ntfsFS) open(ctx context.Context, p string) (fileImpl, error) {
 	if err != nil {
 		return nil, err
 	}
+	if name == "" {
+		// A link has no bytes of its own to give, and a WOF file's
+		// unnamed $DATA is a sparse placeholder: its bytes are compressed
+		// in the WofCompressedData stream, in a format not decoded here.
+		rp, has, err := n.reparseOf(f)
+		switch {
+		case has && err != nil:
+			return nil, fmt.Errorf("%w: %v", ErrDamaged, err)
+		case has && rp.link:
+			return nil, fmt.Errorf("a %s to %s, not a regular file", rp.kind, rp.target)
+		case has && rp.tag == reparseTagWOF:
+			return nil, fmt.Errorf("%w: %s: its bytes are in the stream %s:WofCompressedData (%d bytes), compressed in a format vhdxview does not decode", ErrUnsupported, rp.kind, file, n.streamSize(f, "WofCompressedData"))
+		}
+	}
 	s, ok := n.stream(f, attrData, name)
 	if !ok {
 		switch {
@@ -491,4 +526,16 @@ func (f *ntfsFile) ReadAt(p []byte, off int64) (int, error) {
 		return done, io.EOF
 	}
 	return done, nil
+}
+
+// streamSize is the size of f's $DATA stream name, -1 if it has none.
+func (n *ntfsFS) streamSize(f *mftFile, name string) int64 {
+	s, ok := n.stream(f, attrData, name)
+	switch {
+	case !ok:
+		return -1
+	case s.resident:
+		return int64(len(s.value))
+	}
+	return s.size
 }

@@ -645,9 +645,10 @@ export class FilesPanel {
     const rows = [
       ['Path', node.path, 'mono'],
       ['Type', `${kindText}${e.deleted ? ' (deleted)' : ''}`],
-      !e.is_dir && node.kind !== 'root' ? ['Size', `${grouped(e.size)} bytes (${human(e.size)})`] : null,
+      !e.is_dir && node.kind !== 'root' ? ['Size', e.size < 1024 ? `${grouped(e.size)} bytes` : `${grouped(e.size)} bytes (${human(e.size)})`] : null,
       node.children && (node.kind === 'root' || node.kind === 'dir') ? ['Entries', grouped(node.children.length)] : null,
       e.target !== undefined ? ['Target', e.target, 'mono'] : null,
+      e.reparse ? ['Stored as', e.reparse] : null,
       e.mod_time ? ['Modified', longTime(e.mod_time)] : null,
       e.create_time ? ['Created', longTime(e.create_time)] : null,
       e.access_time ? ['Accessed', longTime(e.access_time)] : null,
