@@ -70,8 +70,8 @@ type extFS struct {
 	roCompat   uint32
 	hugeFile   bool
 	extraIsize bool
-	journal    *JournalReplay // set when the superblock says needs_recovery
-	overlay    *journalOverlay       // the replayed blocks, nil if none
+	journal    *JournalReplay  // set when the superblock says needs_recovery
+	overlay    *journalOverlay // the replayed blocks, nil if none
 }
 
 // openExt opens an ext volume; one that needs recovery is opened again
