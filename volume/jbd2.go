@@ -554,9 +554,9 @@ func (r *overlayReader) ReadAt(p []byte, off int64) (int, error) {
 		return n, err
 	}
 	end := off + int64(n)
-	first := uint64(off / r.bs)
+	first, stop := uint64(off/r.bs), uint64((end+r.bs-1)/r.bs)
 	i, _ := slices.BinarySearch(r.o.blocks, first)
-	for ; i < len(r.o.blocks) && int64(r.o.blocks[i]) < (end+r.bs-1)/r.bs; i++ {
+	for ; i < len(r.o.blocks) && r.o.blocks[i] < stop; i++ {
 		blk := r.o.blocks[i]
 		e := r.o.m[blk]
 		b := make([]byte, r.bs)
