@@ -45,7 +45,8 @@
 // OpenFS, errors, the lock, panic guard and context), iofs.go (the io/fs
 // methods, symlink resolution), file.go (File), extent.go (extents and
 // MapRange's walk), cache.go (the metadata page cache), fat.go
-// (FAT12/16/32), ext.go (ext2/3/4), ntfs.go (NTFS via go-ntfs).
+// (FAT12/16/32), ext.go (ext2/3/4), jbd2.go (the ext3/4 journal,
+// replayed in memory), ntfs.go (NTFS via go-ntfs).
 //
 // Libraries: www.velocidex.com/golang/go-ntfs reads NTFS. Partition
 // tables, FAT and ext are read by this package (see the comments at the

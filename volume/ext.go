@@ -11,8 +11,8 @@ package volume
 // reads whole directories and extent lists sized by on-disk fields. Here
 // group descriptors and inodes are read on demand through a bounded page
 // cache, block maps and extent trees become a list of extents, and a file
-// is read with ReaderAt. The journal is not replayed (a volume not cleanly
-// unmounted shows its last checkpointed state).
+// is read with ReaderAt. A volume not cleanly unmounted has its jbd2
+// journal replayed in memory first (jbd2.go).
 
 import (
 	"context"
@@ -29,11 +29,14 @@ import (
 const (
 	extIncompatCompression = 0x1
 	extIncompatFiletype    = 0x2
+	extIncompatRecover     = 0x4 // needs_recovery: the journal holds committed transactions
 	extIncompatJournalDev  = 0x8
 	extIncompatMetaBG      = 0x10
 	extIncompat64bit       = 0x80
 	extIncompatInlineData  = 0x8000
 	extIncompatEncrypt     = 0x10000
+
+	extCompatHasJournal = 0x4
 
 	extFlagIndex      = 0x1000
 	extFlagExtents    = 0x80000
@@ -67,9 +70,85 @@ type extFS struct {
 	roCompat   uint32
 	hugeFile   bool
 	extraIsize bool
+	journal    *JournalReplay  // set when the superblock says needs_recovery
+	overlay    *journalOverlay // the replayed blocks, nil if none
 }
 
+// openExt opens an ext volume; one that needs recovery is opened again
+// over its journal's replay, or, when the journal cannot be replayed, as
+// it is, saying why.
 func openExt(r io.ReaderAt, size int64) (*extFS, error) {
+	f, err := parseExt(r, size)
+	if err != nil || f.incompat&extIncompatRecover == 0 {
+		return f, err
+	}
+	o, rep := f.replayJournal()
+	if o == nil {
+		f.journal = rep
+		return f, nil
+	}
+	g, err := parseExt(&overlayReader{base: r, o: o, bs: f.blockSize}, size)
+	if err != nil {
+		// The replayed superblock is unusable: show the volume as it is.
+		f.journal = &JournalReplay{Error: fmt.Sprintf("the superblock after replay: %v", err)}
+		return f, nil
+	}
+	g.journal, g.overlay = rep, o
+	return g, nil
+}
+
+// replayJournal reads the internal journal (inode s_journal_inum) through
+// the volume as it is and returns its overlay, or nil and why not.
+func (f *extFS) replayJournal() (*journalOverlay, *JournalReplay) {
+	fail := func(format string, a ...any) (*journalOverlay, *JournalReplay) {
+		return nil, &JournalReplay{Error: fmt.Sprintf(format, a...)}
+	}
+	sb := make([]byte, 1024)
+	if _, err := readFull(f.r, f.size, sb, 1024); err != nil {
+		return fail("superblock: %v", err)
+	}
+	inum := uint64(binary.LittleEndian.Uint32(sb[0xe0:]))
+	switch {
+	case f.compat&extCompatHasJournal == 0:
+		return fail("the superblock at 0x400 says needs_recovery but has no journal")
+	case inum == 0:
+		return fail("the journal is on an external device (s_journal_dev 0x%x), which cannot be replayed from this volume", binary.LittleEndian.Uint32(sb[0xe4:]))
+	}
+	in, err := f.readInode(inum)
+	if err != nil {
+		return fail("journal inode %d: %v", inum, err)
+	}
+	if !in.isReg() || in.flags&extFlagInlineData != 0 {
+		return fail("journal inode %d is not a regular file (mode 0%o)", inum, in.mode)
+	}
+	ext, err := f.inodeExtents(context.Background(), in)
+	if err != nil {
+		return fail("journal inode %d: %v", inum, err)
+	}
+	jr := &extentFile{r: f.r, size: in.size, ext: ext}
+	j, err := openJournal(jr, in.size, f.blockSize)
+	if err != nil {
+		return fail("journal inode %d: %v", inum, err)
+	}
+	res, err := j.scan(f.blocks)
+	if err != nil {
+		return fail("journal inode %d: %v", inum, err)
+	}
+	o, revoked := j.replay(res.txns)
+	rep := &JournalReplay{Replayed: true, Transactions: len(res.txns), Blocks: len(o.blocks), Revoked: revoked, wrapped: res.wrapped}
+	var warn []string
+	if res.damage != nil {
+		warn = append(warn, strings.TrimPrefix(res.damage.Error(), ErrDamaged.Error()+": "))
+	}
+	if j.fcWarning != "" {
+		warn = append(warn, j.fcWarning)
+	}
+	rep.Warning = strings.Join(warn, "; ")
+	return o, rep
+}
+
+// parseExt reads the superblock.
+func parseExt(r io.ReaderAt, size int64) (*extFS, error) {
 	sb := make([]byte, 1024)
 	if _, err := readFull(r, size, sb, 1024); err != nil {
 		return nil, err
@@ -433,8 +512,21 @@ func (f *extFS) contents(ctx context.Context, in *inode) (fileImpl, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inode %d: %w", in.num, err)
 	}
-	return &extentFile{r: f.r, size: in.size, ext: ext}, nil
+	file := &extentFile{r: f.r, size: in.size, ext: ext}
+	if f.overlay != nil && f.overlay.touches(ext, f.blockSize) {
+		// Some of its blocks are replayed from the journal: its bytes
+		// are not all where its extents say, so it has none to give.
+		return &replayedFile{file}, nil
+	}
+	return file, nil
 }
+
+// replayedFile is a file some of whose blocks are read from the journal's
+// replay: it reads through the overlay, and hides its extents.
+type replayedFile struct{ f *extentFile }
+
+func (r *replayedFile) Size() int64                             { return r.f.Size() }
+func (r *replayedFile) ReadAt(p []byte, off int64) (int, error) { return r.f.ReadAt(p, off) }
 
 // inlineData returns the contents of an inline-data inode (ext4
 // "Inline Data"): the first 60 bytes in i_block, the rest in the

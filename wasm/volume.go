@@ -207,8 +207,15 @@ func (r *request) parts() (reply, error) {
 	return reply{v: v}, err
 }
 
-// ls: {image, partition, path?} → {partition, path, fs: {type, label},
-// entries, truncated?, incomplete?}.
+// journalValue is an ext journal's replay as the page sees it, with the
+// sentence to show.
+type journalValue struct {
+	*volume.JournalReplay
+	Note string `json:"note"`
+}
+
+// ls: {image, partition, path?} → {partition, path, fs: {type, label,
+// journal?}, entries, truncated?, incomplete?}.
 func (r *request) ls() (reply, error) {
 	sess, p, fsys, path, err := r.fsPath(false)
 	if err != nil {
@@ -233,6 +240,9 @@ func (r *request) ls() (reply, error) {
 		Truncated  bool           `json:"truncated,omitempty"`
 		Incomplete string         `json:"incomplete,omitempty"`
 	}{p.Index, path, map[string]any{"type": fsys.Type(), "label": fsys.Label()}, entries, truncated, incomplete}
+	if j := fsys.Journal(); j != nil {
+		res.FS["journal"] = journalValue{j, j.Note()}
+	}
 	v, err := jsonValue(res)
 	return reply{v: v}, err
 }

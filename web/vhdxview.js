@@ -256,9 +256,10 @@ export function parts(image) {
 }
 
 /**
- * One directory of a partition's file system: {partition, path, fs: {type, label},
- * entries, truncated?, incomplete?}; incomplete (a message) says part of the
- * directory could not be read, so the entries are not all of it.
+ * One directory of a partition's file system: {partition, path, fs: {type, label,
+ * journal?}, entries, truncated?, incomplete?}; incomplete (a message) says part of the
+ * directory could not be read, so the entries are not all of it; fs.journal says
+ * an ext journal was replayed in memory (or could not be: the listing is stale).
  */
 export function ls(image, partition, path = '/', { signal } = {}) {
   return request('ls', { image, partition, path }, { signal });

@@ -116,6 +116,9 @@ type partJSON struct {
 	volume.Partition
 	Label   string `json:"label,omitempty"`
 	FSError string `json:"fs_error,omitempty"`
+	// Journal: an ext3/ext4 journal that needed recovery, replayed in
+	// memory or not (and why).
+	Journal *volume.JournalReplay `json:"journal,omitempty"`
 }
 
 func cmdParts(ctx context.Context, img *core.Image, tab *volume.Table, fsOpts *volume.FSOptions, asJSON bool, stdout, stderr io.Writer) int {
@@ -131,6 +134,7 @@ func cmdParts(ctx context.Context, img *core.Image, tab *volume.Table, fsOpts *v
 			continue
 		}
 		parts[i].Label = fsys.WithContext(ctx).Label()
+		parts[i].Journal = fsys.Journal()
 	}
 	if asJSON {
 		v := struct {
@@ -181,6 +185,11 @@ func cmdParts(ctx context.Context, img *core.Image, tab *volume.Table, fsOpts *v
 	if err := w.Flush(); err != nil {
 		return exitFail
 	}
+	for _, p := range parts {
+		if p.Journal != nil {
+			fmt.Fprintf(stdout, "partition %d: %s\n", p.Index, p.Journal.Note())
+		}
+	}
 	return exitOK
 }
 
@@ -211,6 +220,14 @@ func cmdLs(ctx context.Context, img *core.Image, tab *volume.Table, fsOpts *volu
 		return exitFail
 	}
 	code := exitOK
+	if j := fsys.Journal(); j != nil && j.Replayed {
+		fmt.Fprintln(stderr, "vhdx:", j.Note())
+	} else if j != nil {
+		// The listing is what was last checkpointed: never let it pass
+		// for the volume's contents.
+		fmt.Fprintln(stderr, "vhdx: warning:", j.Note())
+		code = exitProblems
+	}
 	e, err := fsys.Lookup(path)
 	var es []volume.Entry
 	if err == nil && e.IsDir {

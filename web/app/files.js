@@ -177,6 +177,14 @@ export class FilesPanel {
       this.browser);
   }
 
+  // journalNotice: an ext volume that was not cleanly unmounted. Its
+  // journal was replayed in memory (an info line), or could not be, and
+  // then what is listed is stale (a warning).
+  journalNotice(j) {
+    return el('div', { class: `notice ${j.replayed && !j.warning ? 'info' : 'warn'} fs-journal`, id: 'fs-journal', role: j.replayed ? 'status' : 'alert', data: { replayed: String(!!j.replayed) } },
+      el('div', { class: 'body' }, el('p', { text: j.note })));
+  }
+
   renderProblems(tab) {
     const problems = tab.problems || [];
     if (!problems.length) return null;
@@ -577,6 +585,7 @@ export class FilesPanel {
         this.browser.dataset.fs = this.fs.type;
         this.browser.dataset.label = this.fs.label || '';
         node.row.querySelector('.ft-label').after(badge('muted', `${fsName(this.fs.type)}${this.fs.label ? ` “${this.fs.label}”` : ''}`));
+        if (this.fs.journal) this.treeBox.before(this.journalNotice(this.fs.journal));
       }
       if (this.active === node) this.showDetails(node);
     }

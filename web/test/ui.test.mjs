@@ -1250,3 +1250,40 @@ test('files: an NTFS folder whose index is damaged is marked as an incomplete li
   assert.equal(await badge.count(), 1);
   assert.match(await badge.getAttribute('title'), /JUNK/);
 });
+
+test('files: an ext4 volume copied while mounted: its journal is replayed in memory, and the tab says so', async (t) => {
+  const { page } = t;
+  if (process.getuid() !== 0) throw new Error('needs root: the volume is written through a loop mount');
+  // Issue #14's case: 300 files committed to the journal (fsync of their
+  // directory) and not yet written in place when the image is copied.
+  const dir = join(t.work, 'journal');
+  mkdirSync(join(dir, 'mnt'), { recursive: true });
+  const live = join(dir, 'live.img');
+  t.sh('truncate', ['-s', '32M', live]);
+  t.sh('mkfs.ext4', ['-q', '-F', live]);
+  t.sh('mount', ['-o', 'loop', live, join(dir, 'mnt')]);
+  try {
+    t.sh('mkdir', [join(dir, 'mnt', 'docs')]);
+    for (let i = 0; i < 300; i++) writeFileSync(join(dir, 'mnt', 'docs', `doc${i}.txt`), 'x');
+    t.sh('sync', ['-d', join(dir, 'mnt', 'docs')]); // fdatasync: a journal commit only
+    t.sh('cp', ['--sparse=always', live, join(dir, 'copy.img')]);
+  } finally {
+    t.sh('umount', [join(dir, 'mnt')]);
+  }
+  t.sh('qemu-img', ['convert', '-f', 'raw', '-O', 'vhdx', join(dir, 'copy.img'), t.fx.path('journal.vhdx')]);
+  const line = t.cli('parts', t.fx.path('journal.vhdx')).toString().split('\n').find((l) => l.startsWith('partition 0: '));
+  assert.ok(line, 'vhdx parts reports the journal');
+  await home(page);
+  await drop(page, ['journal.vhdx']);
+  await opened(page);
+  await page.click('#tab-files');
+  await page.waitForSelector('#parts-table');
+  await browse(page, 0);
+  const notice = page.locator('#fs-journal');
+  assert.equal(await notice.getAttribute('data-replayed'), 'true');
+  assert.equal((await notice.textContent()).trim(), line.slice('partition 0: '.length));
+  await page.click('#fs-tree [role="treeitem"][data-path="/docs"]');
+  await page.keyboard.press('ArrowRight');
+  await page.waitForSelector('#fs-tree [role="treeitem"][data-path="/docs"][data-count]');
+  assert.equal(await page.locator('#fs-tree [role="treeitem"][data-path="/docs"]').getAttribute('data-count'), '300');
+});
