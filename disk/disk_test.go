@@ -391,3 +391,17 @@ func TestCancelled(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+// A file named .vhdx whose signature is gone is named by kind, with what
+// the VHDX reader found: the structure and offset of the damage.
+func TestClaimedFormatExplains(t *testing.T) {
+	_, _, err := OpenFiles(t.Context(), []core.File{fileOf("junk.vhdx", make([]byte, 2*mib))}, nil)
+	var fe *core.FormatError
+	if !errors.Is(err, ErrNotDisk) || !errors.As(err, &fe) || fe.Structure != "file type identifier" || !strings.Contains(err.Error(), "file type identifier at 0x0") {
+		t.Fatalf("err %v", err)
+	}
+	_, _, err = OpenFiles(t.Context(), []core.File{fileOf("zeros.bin", make([]byte, 2*mib))}, nil)
+	if !errors.Is(err, ErrNotDisk) || errors.As(err, &fe) {
+		t.Fatalf("a file claiming no format: %v", err)
+	}
+}

@@ -36,15 +36,41 @@ var ErrNotDisk = errors.New("disk: not a VHDX, VHD or raw disk image")
 type KindError struct {
 	File string     // the file's name
 	Kind sniff.Kind // what it is: "vmdk", "png", "unknown", ...
+	// Err is what the format the file's name claims (.vhdx, .vhd) found
+	// wrong, e.g. core's FormatError for the file type identifier: a
+	// damaged image's signature may be what is damaged.
+	Err error
 }
 
 func (e *KindError) Error() string {
-	return fmt.Sprintf("%s is %s; vhdxview reads VHDX, VHD and raw disk images", e.File, e.Kind.Name)
+	s := fmt.Sprintf("%s is %s; vhdxview reads VHDX, VHD and raw disk images", e.File, e.Kind.Name)
+	if e.Err != nil {
+		s += " (" + e.Err.Error() + ")"
+	}
+	return s
 }
 
 // Is makes errors.Is(err, ErrNotDisk) and errors.Is(err, core.ErrFormat)
 // true.
 func (e *KindError) Is(target error) bool { return target == ErrNotDisk || target == core.ErrFormat }
+
+// Unwrap returns the named format's finding, if any.
+func (e *KindError) Unwrap() error { return e.Err }
+
+// claimed opens f as the format its name claims, when it claims one, for
+// the structure and offset that format's reader finds wrong.
+func claimed(ctx context.Context, f core.File) error {
+	name := strings.ToLower(f.Name)
+	switch {
+	case strings.HasSuffix(name, ".vhdx") || strings.HasSuffix(name, ".avhdx"):
+		_, err := core.Open(ctx, f.R, f.Size, &core.Options{Name: f.Name})
+		return err
+	case strings.HasSuffix(name, ".vhd") || strings.HasSuffix(name, ".avhd"):
+		_, err := vhd.Open(ctx, f.R, f.Size, &vhd.Options{Name: f.Name})
+		return err
+	}
+	return nil
+}
 
 // OpenFiles opens the disks among files, given in any order, read-only:
 // a differencing chain's files (VHDX or VHD, never both in one chain),
@@ -85,7 +111,7 @@ func OpenFiles(ctx context.Context, files []core.File, opts *Options) ([]*Disk, 
 		case k.Disk:
 			rawFiles = append(rawFiles, f)
 		default:
-			err := &KindError{File: f.Name, Kind: k}
+			err := &KindError{File: f.Name, Kind: k, Err: claimed(ctx, f)}
 			if len(files) == 1 {
 				return nil, nil, err
 			}

@@ -20,19 +20,19 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/vhdxview/vhdxview/core"
+	"github.com/vhdxview/vhdxview/disk"
 	"github.com/vhdxview/vhdxview/volume"
 )
 
 func (c *cli) runVolume(ctx context.Context, cmd string, o *options, pos []string) int {
 	stdout, stderr := c.stdout, c.stderr
 	asJSON, out, parents := &o.json, &o.out, o.parents
-	img, closeAll, err := openImage(ctx, pos[:1], parents, c.stderr)
+	img, closeAll, err := openImage(ctx, pos[:1], parents, o.raw, c.stderr)
 	if err != nil {
 		return c.fail(unexpected(err))
 	}
 	defer closeAll()
-	ss := int(img.Info().LogicalSectorSize)
+	ss := int(img.Facts(0).LogicalSectorSize)
 	tab, err := volume.Partitions(ctx, img, img.Size(), ss)
 	if err != nil {
 		fmt.Fprintln(stderr, "vhdx:", oneLine(err))
@@ -112,7 +112,7 @@ type partJSON struct {
 	FSError string `json:"fs_error,omitempty"`
 }
 
-func cmdParts(ctx context.Context, img *core.Image, tab *volume.Table, asJSON bool, stdout, stderr io.Writer) int {
+func cmdParts(ctx context.Context, img *disk.Disk, tab *volume.Table, asJSON bool, stdout, stderr io.Writer) int {
 	parts := make([]partJSON, len(tab.Partitions))
 	for i, p := range tab.Partitions {
 		parts[i].Partition = p
@@ -186,7 +186,7 @@ func errTail(s string) string {
 	return s
 }
 
-func openVolume(ctx context.Context, img *core.Image, tab *volume.Table, p volume.Partition) (*volume.FS, error) {
+func openVolume(ctx context.Context, img *disk.Disk, tab *volume.Table, p volume.Partition) (*volume.FS, error) {
 	fsys, err := volume.OpenFS(img, p.Offset, p.Size, tab.SectorSize)
 	if err != nil {
 		hint := ""
@@ -198,7 +198,7 @@ func openVolume(ctx context.Context, img *core.Image, tab *volume.Table, p volum
 	return fsys.WithContext(ctx), nil
 }
 
-func cmdLs(ctx context.Context, img *core.Image, tab *volume.Table, p volume.Partition, path string, asJSON bool, stdout, stderr io.Writer) int {
+func cmdLs(ctx context.Context, img *disk.Disk, tab *volume.Table, p volume.Partition, path string, asJSON bool, stdout, stderr io.Writer) int {
 	fsys, err := openVolume(ctx, img, tab, p)
 	if err != nil {
 		fmt.Fprintln(stderr, "vhdx:", oneLine(err))
@@ -258,7 +258,7 @@ func cmdLs(ctx context.Context, img *core.Image, tab *volume.Table, p volume.Par
 	return code
 }
 
-func (c *cli) cmdGet(ctx context.Context, img *core.Image, tab *volume.Table, p volume.Partition, path, out string) int {
+func (c *cli) cmdGet(ctx context.Context, img *disk.Disk, tab *volume.Table, p volume.Partition, path, out string) int {
 	stderr := c.stderr
 	fsys, err := openVolume(ctx, img, tab, p)
 	if err != nil {
