@@ -9,7 +9,8 @@ import "fmt"
 // Info is a JSON-ready description of an opened image.
 type Info struct {
 	Name               string `json:"name,omitempty"`
-	Type               string `json:"type"` // fixed | dynamic | differencing
+	Format             string `json:"format"` // always "vhdx", as vhd.Info says "vhd"
+	Type               string `json:"type"`   // fixed | dynamic | differencing
 	VirtualSize        int64  `json:"virtual_size"`
 	BlockSize          int64  `json:"block_size"`
 	LogicalSectorSize  int64  `json:"logical_sector_size"`
@@ -73,7 +74,7 @@ func (img *Image) Info() *Info {
 	h := img.hdr()
 	g := img.geom
 	in := &Info{
-		Name: img.name, Type: img.Type(), VirtualSize: img.Size(), BlockSize: g.BlockSize,
+		Name: img.name, Format: "vhdx", Type: img.Type(), VirtualSize: img.Size(), BlockSize: g.BlockSize,
 		LogicalSectorSize: g.LogicalSectorSize, PhysicalSectorSize: int64(img.meta.PhysicalSectorSize),
 		PayloadBlocks: g.PayloadBlocks, BitmapBlocks: g.BitmapBlocks, FileSize: img.fileSize,
 		VirtualDiskID: img.meta.VirtualDiskID.String(), DataWriteGUID: h.DataWriteGUID.String(),

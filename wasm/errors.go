@@ -17,11 +17,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"syscall/js"
 
 	pkgerrors "github.com/pkg/errors"
 	"github.com/vhdxview/vhdxview/bridge"
 	"github.com/vhdxview/vhdxview/core"
+	"github.com/vhdxview/vhdxview/disk"
+	"github.com/vhdxview/vhdxview/vhd"
 	"github.com/vhdxview/vhdxview/volume"
 )
 
@@ -112,7 +115,13 @@ type fileError struct {
 	err  error
 }
 
-func (e *fileError) Error() string { return e.file + ": " + e.err.Error() }
+func (e *fileError) Error() string {
+	s := e.err.Error()
+	if strings.HasPrefix(s, e.file+" ") { // already names the file (disk.KindError)
+		return s
+	}
+	return e.file + ": " + s
+}
 func (e *fileError) Unwrap() error { return e.err }
 
 // storeError wraps an IndexedDB failure so that it is told apart from a
@@ -132,10 +141,11 @@ func errorValue(err error) js.Value {
 	if errors.As(err, &fe) {
 		o.Set("file", fe.file)
 	}
-	var ke *kindError
+	var ke *disk.KindError
 	if errors.As(err, &ke) {
-		o.Set("kind", ke.kind.ID)
-		o.Set("kind_name", ke.kind.Name)
+		o.Set("kind", ke.Kind.ID)
+		o.Set("kind_name", ke.Kind.Name)
+		o.Set("raw_possible", true) // open again with raw: true to read it as a raw disk
 	}
 	for k, v := range fields {
 		o.Set(k, v)
@@ -145,13 +155,14 @@ func errorValue(err error) js.Value {
 
 func classify(err error) (string, map[string]any) {
 	var (
-		pe  *protoError
-		ie  *internalError
-		fe  *core.FormatError
-		be  *core.BlockError
-		ce  *core.ChainError
-		jse *bridge.JSError
-		vfe *volume.FSError
+		pe   *protoError
+		ie   *internalError
+		fe   *core.FormatError
+		vfe1 *vhd.FormatError
+		ke   *disk.KindError
+		be   *core.BlockError
+		jse  *bridge.JSError
+		vfe  *volume.FSError
 	)
 	switch {
 	case errors.As(err, &pe):
@@ -160,13 +171,14 @@ func classify(err error) (string, map[string]any) {
 		return "InternalError", map[string]any{"stack": ie.stack}
 	case errors.Is(err, context.Canceled):
 		return "CancelledError", nil
-	case errors.As(err, &ce):
-		f := map[string]any{"child": ce.Child, "level": ce.Level, "paths": pathsValue(ce)}
+	case disk.MissingOf(err) != nil:
+		m := disk.MissingOf(err)
+		f := map[string]any{"child": m.Child, "level": m.Level, "paths": pathsValue(m)}
 		var links, tried []any
-		for _, l := range ce.Linkages {
+		for _, l := range m.Linkages {
 			links = append(links, l)
 		}
-		for _, t := range ce.Tried {
+		for _, t := range m.Tried {
 			tried = append(tried, t)
 		}
 		f["linkages"], f["tried"] = links, tried
@@ -175,17 +187,11 @@ func classify(err error) (string, map[string]any) {
 		}
 		return "ChainError", f
 	case errors.As(err, &fe):
-		f := map[string]any{"structure": fe.Structure, "offset": float64(fe.Offset)}
-		if fe.Field != "" {
-			f["field"] = fe.Field
-		}
-		if fe.Val != nil {
-			f["value"] = fmt.Sprint(fe.Val)
-		}
-		if errors.Is(err, core.ErrUnsupported) {
-			return "UnsupportedError", f
-		}
-		return "FormatError", f
+		return formatError(err, fe.Structure, fe.Offset, fe.Field, fe.Val)
+	case errors.As(err, &vfe1):
+		return formatError(err, vfe1.Structure, vfe1.Offset, vfe1.Field, vfe1.Val)
+	case errors.As(err, &ke):
+		return "FormatError", nil // errorValue adds kind and kind_name
 	case errors.As(err, &vfe) && isFSReason(err):
 		return "FileSystemError", map[string]any{"fs": vfe.FS, "offset": float64(vfe.Offset), "op": vfe.Op, "path": vfe.Path, "reason": fsReason(err)}
 	case errors.As(err, &be):
@@ -215,6 +221,21 @@ func classify(err error) (string, map[string]any) {
 		return "InternalError", map[string]any{"stack": st}
 	}
 	return "InternalError", nil
+}
+
+// formatError is a damaged or unsupported structure of a VHDX or VHD file.
+func formatError(err error, structure string, off int64, field string, val any) (string, map[string]any) {
+	f := map[string]any{"structure": structure, "offset": float64(off)}
+	if field != "" {
+		f["field"] = field
+	}
+	if val != nil {
+		f["value"] = fmt.Sprint(val)
+	}
+	if errors.Is(err, core.ErrUnsupported) {
+		return "UnsupportedError", f
+	}
+	return "FormatError", f
 }
 
 // fsReason names what an *volume.FSError is about, for FileSystemError.
@@ -271,12 +292,10 @@ func message(name string, err error) string {
 
 // pathsValue lists the locator's paths as [{key, value}], in the order
 // the spec tries them.
-func pathsValue(ce *core.ChainError) []any {
+func pathsValue(m *disk.Missing) []any {
 	out := []any{}
-	for _, k := range []string{"relative_path", "volume_path", "absolute_win32_path"} {
-		if v, ok := ce.Locator[k]; ok {
-			out = append(out, map[string]any{"key": k, "value": v})
-		}
+	for _, p := range m.Paths {
+		out = append(out, map[string]any{"key": p.Key, "value": p.Value})
 	}
 	return out
 }

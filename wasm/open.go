@@ -2,10 +2,10 @@
 
 package main
 
-// open and reopen: from one or more Blobs to an open image. Each file is
-// opened alone first; the leaf is the file no other file names as its
-// parent, and it is opened again with the other files offered to the
-// engine's parent resolver, which matches them by DataWriteGuid.
+// open and reopen: from one or more Blobs to an open disk. Package disk
+// names each file by signature and opens VHDX and VHD chains (the leaf is
+// the file no other file names as its parent; parents are matched by
+// identity) and raw disks; raw: true reads any file as a raw disk.
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 
 	"github.com/vhdxview/vhdxview/bridge"
 	"github.com/vhdxview/vhdxview/core"
-	"github.com/vhdxview/vhdxview/sniff"
+	"github.com/vhdxview/vhdxview/disk"
 )
 
 // file is one Blob/File given to open (or read back from the store).
@@ -32,25 +32,19 @@ type file struct {
 	hash, key string // fingerprint (store.go), set by fingerprint()
 }
 
-// session is an open image.
+// session is an open disk.
 type session struct {
 	id    int
-	img   *core.Image
+	img   *disk.Disk
 	files []*file // files[k] is chain level k
 	// missing is set when the image was opened with partial: true and its
-	// parent was not found (the chain error, for the summary).
-	missing *core.ChainError
-	// skipped are files given with others that are not VHDX at all.
+	// parent was not found (for the summary and read errors).
+	missing *disk.Missing
+	// skipped are files given with others that were not opened.
 	skipped []error
 	// vol is what the inside-the-disk ops have read (volume.go).
 	vol volumes
-	// infos[k] is chain level k's Info, built once: the image does not
-	// change after open, and map asks for its block count every page.
-	infos []*core.Info
 }
-
-// info describes chain level k (0 = the image).
-func (sess *session) info(k int) *core.Info { return sess.infos[k] }
 
 func (sess *session) key() string { return sess.files[0].key }
 
@@ -58,14 +52,16 @@ func (sess *session) key() string { return sess.files[0].key }
 // first and what the store keeps as the record's summary.
 type Summary struct {
 	Name               string         `json:"name"`
-	Type               string         `json:"type"`
+	Format             string         `json:"format"` // vhdx | vhd | raw
+	Type               string         `json:"type"`   // fixed | dynamic | differencing | raw
 	VirtualSize        int64          `json:"virtual_size"`
 	BlockSize          int64          `json:"block_size"`
 	LogicalSectorSize  int64          `json:"logical_sector_size"`
 	PhysicalSectorSize int64          `json:"physical_sector_size"`
 	PayloadBlocks      int64          `json:"payload_blocks"`
 	FileSize           int64          `json:"file_size"`
-	VirtualDiskID      string         `json:"virtual_disk_id"`
+	VirtualDiskID      string         `json:"virtual_disk_id"`     // VHDX
+	UniqueID           string         `json:"unique_id,omitempty"` // VHD
 	DataWriteGUID      string         `json:"data_write_guid"`
 	Creator            string         `json:"creator"`
 	LogReplayed        bool           `json:"log_replayed"`
@@ -85,45 +81,43 @@ type SummaryLevel struct {
 
 // MissingParent names the parent that was not found (partial opens).
 type MissingParent struct {
-	Message  string    `json:"message"`
-	Paths    []pathKey `json:"paths"`
-	Linkages []string  `json:"linkages"`
-}
-
-// pathKey is one locator path with its key (relative_path, ...).
-type pathKey struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
+	Message  string          `json:"message"`
+	Paths    []disk.KeyValue `json:"paths"` // VHDX relative_path, ...; VHD W2ru, W2ku, ...
+	Linkages []string        `json:"linkages"`
 }
 
 // summary describes chain level k of sess.
 func (sess *session) summary(k int) *Summary {
-	in := sess.info(k)
+	f := sess.img.Facts(k)
 	sum := &Summary{
-		Name: in.Name, Type: in.Type, VirtualSize: in.VirtualSize, BlockSize: in.BlockSize,
-		LogicalSectorSize: in.LogicalSectorSize, PhysicalSectorSize: in.PhysicalSectorSize,
-		PayloadBlocks: in.PayloadBlocks, FileSize: in.FileSize, VirtualDiskID: in.VirtualDiskID,
-		DataWriteGUID: in.DataWriteGUID, Creator: in.Creator, LogReplayed: in.LogReplayed,
+		Name: f.Name, Format: f.Format, Type: f.Type, VirtualSize: f.VirtualSize, BlockSize: f.BlockSize,
+		LogicalSectorSize: f.LogicalSectorSize, PhysicalSectorSize: f.PhysicalSectorSize,
+		PayloadBlocks: f.Blocks, FileSize: f.FileSize, DataWriteGUID: f.DataWriteGUID, Creator: f.Creator, LogReplayed: f.LogReplayed,
 	}
-	for j, lvl := range in.Chain {
-		sum.Chain = append(sum.Chain, SummaryLevel{Level: j, Name: lvl.Name, Type: lvl.Type, FileSize: lvl.FileSize,
-			Key: sess.files[k+j].key, LogReplayed: lvl.LogReplayed})
+	if f.Format == disk.FormatVHD {
+		sum.UniqueID = f.ID
+	} else {
+		sum.VirtualDiskID = f.ID
 	}
-	if ce := in.MissingParent; ce != nil {
-		mp := &MissingParent{Message: ce.Error(), Linkages: ce.Linkages}
-		for _, p := range pathsValue(ce) {
-			kv := p.(map[string]any)
-			mp.Paths = append(mp.Paths, pathKey{Key: kv["key"].(string), Value: kv["value"].(string)})
-		}
-		sum.ParentMissing = mp
+	for j := k; j < sess.img.Levels(); j++ {
+		lvl := sess.img.Facts(j)
+		sum.Chain = append(sum.Chain, SummaryLevel{Level: j - k, Name: lvl.Name, Type: lvl.Type, FileSize: lvl.FileSize,
+			Key: sess.files[j].key, LogReplayed: lvl.LogReplayed})
+	}
+	if k == 0 && sess.missing != nil {
+		sum.ParentMissing = &MissingParent{Message: sess.missing.Message, Paths: sess.missing.Paths, Linkages: sess.missing.Linkages}
 	}
 	return sum
 }
 
-// open: {files, partial?, store?} → {image, key, summary, files, store_error?}
+// open: {files, partial?, raw?, store?} → {image, key, summary, files, store_error?}
 func (r *request) open() (reply, error) {
 	a := args{r.args}
 	partial, err := a.bool("partial", false)
+	if err != nil {
+		return reply{}, err
+	}
+	raw, err := a.bool("raw", false)
 	if err != nil {
 		return reply{}, err
 	}
@@ -150,8 +144,11 @@ func (r *request) open() (reply, error) {
 		}
 		files = append(files, f)
 	}
-	return r.openFiles(files, partial, remember)
+	return r.openFiles(files, openOpts{partial: partial, raw: raw}, remember)
 }
+
+// openOpts are open's (and reopen's) choices of how to open the files.
+type openOpts struct{ partial, raw bool }
 
 // newFile wraps a Blob (or File) in a reader.
 func (s *Server) newFile(b js.Value, i int, fromIDB bool) (*file, error) {
@@ -173,8 +170,8 @@ func (s *Server) newFile(b js.Value, i int, fromIDB bool) (*file, error) {
 
 // openFiles opens the leaf of files with the others as parent candidates,
 // registers the session and remembers the chain's files in the store.
-func (r *request) openFiles(files []*file, partial, remember bool) (reply, error) {
-	sess, err := r.s.openChain(r.ctx, files, partial)
+func (r *request) openFiles(files []*file, o openOpts, remember bool) (reply, error) {
+	sess, err := r.s.openChain(r.ctx, files, o)
 	if err != nil {
 		return reply{}, err
 	}
@@ -236,55 +233,45 @@ func (r *request) sessionValue(sess *session) (js.Value, error) {
 	return res, nil
 }
 
-// openChain opens the disk among files with core.OpenFiles: it finds the
-// leaf, attaches the parents it is given and skips what is not VHDX.
-func (s *Server) openChain(ctx context.Context, files []*file, partial bool) (*session, error) {
+// openChain opens the disk among files with disk.OpenFiles: it finds the
+// leaf, attaches the parents it is given and skips what it cannot open.
+func (s *Server) openChain(ctx context.Context, files []*file, o openOpts) (*session, error) {
 	given := make([]core.File, len(files))
 	for i, f := range files {
 		given[i] = core.File{Name: f.name, R: f.r, Size: f.size}
 	}
-	images, skipped, err := core.OpenFiles(ctx, given, &core.Options{Partial: partial})
+	disks, skipped, err := disk.OpenFiles(ctx, given, &disk.Options{Options: core.Options{Partial: o.partial}, Raw: o.raw})
 	if err != nil {
-		var fe *core.FormatError
-		if len(files) == 1 && errors.As(err, &fe) {
-			return nil, &fileError{files[0].name, named(given[0], err)}
+		if len(files) == 1 && errors.Is(err, core.ErrFormat) {
+			return nil, &fileError{files[0].name, err}
 		}
 		return nil, err
 	}
 	// Several disks: a differencing chain among them is what the user
 	// opened (with a stray disk dropped along); the others are listed as
 	// skipped. Separate plain disks are an error naming them.
-	if len(images) > 1 && !preferred(images) {
+	if len(disks) > 1 && !preferred(disks) {
 		var names []any
 		var s []string
-		for _, img := range images {
-			names = append(names, img.Info().Name)
-			s = append(s, img.Info().Name)
+		for _, d := range disks {
+			names = append(names, d.Facts(0).Name)
+			s = append(s, d.Facts(0).Name)
 		}
 		return nil, &protoError{name: "MultipleImagesError", fields: map[string]any{"files": names},
-			msg: fmt.Sprintf("%d of the files are separate disks, not one differencing chain (%s); open them one at a time", len(images), strings.Join(s, ", "))}
+			msg: fmt.Sprintf("%d of the files are separate disks, not one differencing chain (%s); open them one at a time", len(disks), strings.Join(s, ", "))}
 	}
-	sess := &session{img: images[0]}
-	for _, lvl := range sess.img.Chain() {
-		sess.infos = append(sess.infos, lvl.Info())
-	}
+	sess := &session{img: disks[0], missing: disks[0].Facts(0).Missing}
 	for _, sk := range skipped {
 		if sk.Err != nil {
-			for _, f := range given {
-				if f.Name == sk.Name {
-					sk.Err = named(f, sk.Err)
-				}
-			}
 			sess.skipped = append(sess.skipped, &fileError{sk.Name, sk.Err})
 		}
 	}
-	for _, other := range images[1:] {
-		name := other.Info().Name
+	for _, other := range disks[1:] {
+		name := other.Facts(0).Name
 		sess.skipped = append(sess.skipped, &fileError{name, &protoError{name: "SeparateDiskError",
 			msg: "a separate disk, not part of this chain; open it on its own"}})
 	}
-	sess.missing = sess.info(0).MissingParent
-	for k := range sess.img.Chain() {
+	for k := range sess.img.Levels() {
 		rd, _, _ := sess.img.File(k)
 		for _, f := range files {
 			if rd == io.ReaderAt(f.r) {
@@ -293,36 +280,16 @@ func (s *Server) openChain(ctx context.Context, files []*file, partial bool) (*s
 			}
 		}
 	}
-	if len(sess.files) != len(sess.img.Chain()) {
+	if len(sess.files) != sess.img.Levels() {
 		return nil, &internalError{msg: "chain files do not match the chain"}
 	}
 	return sess, nil
 }
 
-// kindError is a file that is no VHDX, with what its signature says it is
-// (sniff), so the page can name it: "a VMDK image", not "a damaged VHDX".
-type kindError struct {
-	err  error
-	kind sniff.Kind
-}
-
-func (e *kindError) Error() string {
-	return fmt.Sprintf("%s, not a VHDX image (%v)", e.kind.Name, e.err)
-}
-func (e *kindError) Unwrap() error { return e.err }
-
-// named adds the file's kind to an error that says it is no VHDX.
-func named(f core.File, err error) error {
-	if !errors.Is(err, core.ErrNotVHDX) {
-		return err
-	}
-	return &kindError{err: err, kind: sniff.Identify(f.R, f.Size)}
-}
-
 // preferred says whether the first of several disks is clearly the one
 // meant: a longer chain than the next, or a differencing disk beside plain
 // ones.
-func preferred(images []*core.Image) bool {
-	a, b := images[0].Info(), images[1].Info()
-	return len(a.Chain) > len(b.Chain) || (a.Type == "differencing" && b.Type != "differencing")
+func preferred(disks []*disk.Disk) bool {
+	a, b := disks[0], disks[1]
+	return a.Levels() > b.Levels() || (a.Facts(0).Type == "differencing" && b.Facts(0).Type != "differencing")
 }

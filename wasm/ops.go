@@ -13,13 +13,14 @@ import (
 	"github.com/vhdxview/vhdxview/core"
 )
 
-// info: {image} → core.Info (what `vhdx info --json` prints).
+// info: {image} → the format's Info (what `vhdx info --json` prints):
+// core.Info, vhd.Info or disk.RawInfo, told apart by "format".
 func (r *request) info() (reply, error) {
 	sess, err := r.image()
 	if err != nil {
 		return reply{}, err
 	}
-	v, err := jsonValue(sess.info(0))
+	v, err := jsonValue(sess.img.Info())
 	return reply{v: v}, err
 }
 
@@ -89,10 +90,13 @@ func bufferReply(buf []byte) reply {
 	return reply{v: ab, transfer: []any{ab}}
 }
 
-// map: {image, first?, count?, level?} → {first, count, blocks, level,
-// states: Uint8Array}. states[i] is the raw BAT state of payload block
-// first+i (MS-VHDX 2.5.1.1: 0 NOT_PRESENT, 1 UNDEFINED, 2 ZERO, 3 UNMAPPED,
-// 6 FULLY_PRESENT, 7 PARTIALLY_PRESENT; others are damaged entries).
+// map: {image, first?, count?, level?} → {format, first, count, blocks,
+// level, states: Uint8Array}. states[i] is the raw BAT state of payload
+// block first+i (MS-VHDX 2.5.1.1: 0 NOT_PRESENT, 1 UNDEFINED, 2 ZERO, 3
+// UNMAPPED, 6 FULLY_PRESENT, 7 PARTIALLY_PRESENT; others are damaged
+// entries). A VHD's blocks come in the same numbers (disk.Disk.States:
+// 0 not in the file, 6 in it, 7 in a differencing disk's file); a raw
+// disk and a fixed VHD have no blocks (blocks: 0).
 func (r *request) mapStates() (reply, error) {
 	sess, err := r.image()
 	if err != nil {
@@ -103,12 +107,10 @@ func (r *request) mapStates() (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	chain := sess.img.Chain()
-	if level >= int64(len(chain)) {
-		return reply{}, argErrorf("map: level %d, but the chain has %d levels", level, len(chain))
+	if level >= int64(sess.img.Levels()) {
+		return reply{}, argErrorf("map: level %d, but the chain has %d levels", level, sess.img.Levels())
 	}
-	img := chain[level]
-	total := sess.info(int(level)).PayloadBlocks
+	total := sess.img.Facts(int(level)).Blocks
 	first, err := a.int("first", 0)
 	if err != nil {
 		return reply{}, err
@@ -119,7 +121,7 @@ func (r *request) mapStates() (reply, error) {
 	}
 	first = min(first, total)
 	count = min(count, MaxMapBlocks, total-first)
-	states, err := img.States(make([]core.PayloadState, 0, count), first, count)
+	states, err := sess.img.States(make([]core.PayloadState, 0, count), int(level), first, count)
 	if err != nil {
 		return reply{}, sess.annotate(err)
 	}
@@ -129,6 +131,7 @@ func (r *request) mapStates() (reply, error) {
 	}
 	u := uint8Array(b)
 	res := newObject()
+	res.Set("format", sess.img.Format())
 	res.Set("first", float64(first))
 	res.Set("count", float64(count))
 	res.Set("blocks", float64(total))
@@ -247,11 +250,11 @@ func (sess *session) annotate(err error) error {
 	if !errors.Is(err, core.ErrNoParent) || sess.missing == nil {
 		return err
 	}
-	ce := sess.missing
+	m := sess.missing
 	var links []any
-	for _, l := range ce.Linkages {
+	for _, l := range m.Linkages {
 		links = append(links, l)
 	}
 	return &protoError{name: "MissingParentError", msg: err.Error(),
-		fields: map[string]any{"paths": pathsValue(ce), "linkages": links, "child": ce.Child, "level": ce.Level}}
+		fields: map[string]any{"paths": pathsValue(m), "linkages": links, "child": m.Child, "level": m.Level}}
 }

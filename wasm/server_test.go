@@ -468,9 +468,14 @@ func TestDamagedImage(t *testing.T) {
 	if e.Get("file").String() != "bad.vhdx" || !strings.Contains(e.Get("structure").String(), "region") || e.Get("offset").Type() != js.TypeNumber {
 		t.Fatalf("error: %s", jsonString(e))
 	}
-	// Not a VHDX at all.
+	// Not a disk at all: named by its signature.
 	e = c.fail("open", map[string]any{"files": []any{newFile(t, "notes.txt", bytes.Repeat([]byte("x"), 2*mib), 0)}}, "FormatError")
-	if e.Get("structure").String() != "file type identifier" || e.Get("offset").Int() != 0 {
+	if e.Get("kind").String() != "text" || !e.Get("raw_possible").Bool() {
+		t.Fatalf("error: %s", jsonString(e))
+	}
+	// Named .vhdx, it also says what the VHDX reader found.
+	e = c.fail("open", map[string]any{"files": []any{newFile(t, "junk.vhdx", make([]byte, 2*mib), 0)}}, "FormatError")
+	if e.Get("structure").String() != "file type identifier" || e.Get("offset").Int() != 0 || e.Get("kind").String() != "unknown" {
 		t.Fatalf("error: %s", jsonString(e))
 	}
 	c.fail("open", map[string]any{"files": []any{}}, "ArgumentError")

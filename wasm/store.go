@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/vhdxview/vhdxview/bridge"
+	"github.com/vhdxview/vhdxview/disk"
 )
 
 // headerHashSize is how much of a file its fingerprint hashes: the VHDX
@@ -447,7 +448,8 @@ func (r *request) reopen() (reply, error) {
 		f.name, f.mod = rc.Name, rc.LastModified
 		files = append(files, f)
 	}
-	return r.openFiles(files, partial, true)
+	// A disk opened as raw on request reopens as raw.
+	return r.openFiles(files, openOpts{partial: partial, raw: sum.Format == disk.FormatRaw}, true)
 }
 
 // forget: {key} or {all: true} → {}. Removes records and their bytes.

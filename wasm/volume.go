@@ -16,6 +16,7 @@ import (
 	"syscall/js"
 
 	"github.com/vhdxview/vhdxview/core"
+	"github.com/vhdxview/vhdxview/disk"
 	"github.com/vhdxview/vhdxview/volume"
 )
 
@@ -45,7 +46,7 @@ func (sess *session) partTable(ctx context.Context) (*volume.Table, error) {
 	if v.table != nil {
 		return v.table, nil
 	}
-	t, err := volume.Partitions(ctx, sess.img, sess.img.Size(), int(sess.info(0).LogicalSectorSize))
+	t, err := volume.Partitions(ctx, sess.img, sess.img.Size(), int(sess.img.Facts(0).LogicalSectorSize))
 	if err != nil {
 		return nil, sess.annotate(err)
 	}
@@ -311,7 +312,7 @@ func (r *request) filePlan() (reply, error) {
 // fileRuns emits the plan of file bytes [off, off+n) in file coordinates:
 // the file system's zero pieces as zero runs, the rest as the disk's own
 // plan of where the piece lies, shifted to file offsets.
-func fileRuns(ctx context.Context, img *core.Image, f *volume.File, off, n int64, emit func(core.Run) error) error {
+func fileRuns(ctx context.Context, img disk.Image, f *volume.File, off, n int64, emit func(core.Run) error) error {
 	return f.MapRange(off, n, func(fileOff, diskOff, length int64) error {
 		if diskOff < 0 {
 			return emit(core.Run{Kind: core.RunZero, Offset: fileOff, Length: length})

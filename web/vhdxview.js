@@ -168,9 +168,12 @@ function remember(result) {
 
 /**
  * Opens a disk from one or more Files (a FileList, an array or one File):
- * the leaf of a differencing chain with its parents, matched by GUID.
- * options: partial (open a child whose parent is missing), store (false:
- * do not remember it). Resolves to {image, key, summary, files,
+ * a VHDX or VHD file, the leaf of a differencing chain with its parents
+ * (matched by GUID), or a raw disk image (a file with a partition table
+ * or a file system at its start). options: partial (open a child whose
+ * parent is missing), raw (true: read the file as a raw disk whatever its
+ * signature; offered when an error has raw_possible), store (false: do
+ * not remember it). summary.format is "vhdx", "vhd" or "raw". Resolves to {image, key, summary, files,
  * store_error?, skipped?}: files[k] is the File (or stored Blob) of chain
  * level k.
  */

@@ -81,6 +81,7 @@ type options struct {
 	out      string
 	codePage string
 	debug    bool
+	raw      bool
 }
 
 // define registers the command's flags on fs, bound to o.
@@ -103,6 +104,7 @@ func (c *command) define(fs *flag.FlagSet, o *options) {
 	if c.flags&takesParent != 0 {
 		fs.Var(&o.parents, "parent", "a parent `PATH` of a differencing disk (repeat, nearest parent first)")
 	}
+	fs.BoolVar(&o.raw, "raw", false, "read IMAGE as a raw disk (the file is the disk), whatever its signature")
 	fs.BoolVar(&o.debug, "debug", false, "print a stack trace with an internal error")
 }
 

@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 
 	"github.com/vhdxview/vhdxview/core"
+	"github.com/vhdxview/vhdxview/disk"
 )
 
 const (
@@ -38,7 +39,7 @@ type source struct {
 }
 
 // diskSource is [off, off+n) of the virtual disk.
-func diskSource(ctx context.Context, img *core.Image, off, n int64) source {
+func diskSource(ctx context.Context, img *disk.Disk, off, n int64) source {
 	return source{r: img, off: off, n: n, zeros: func(off, n int64) (bool, error) {
 		zero := true
 		err := img.Plan(ctx, off, n, func(r core.Run) error {

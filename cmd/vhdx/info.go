@@ -1,7 +1,8 @@
 package main
 
-// vhdx info: the image's facts, then core's structure list as an indented
-// tree. Every offset, name and state printed here comes from core.Info.
+// vhdx info: the disk's facts, then its file's structure list as an
+// indented tree. Every offset, name and state printed here comes from the
+// format's Info (core.Info, vhd.Info, disk.RawInfo).
 
 import (
 	"fmt"
@@ -9,30 +10,63 @@ import (
 	"strings"
 
 	"github.com/vhdxview/vhdxview/core"
+	"github.com/vhdxview/vhdxview/disk"
+	"github.com/vhdxview/vhdxview/vhd"
 )
 
-func cmdInfo(img *core.Image, asJSON bool, stdout, stderr io.Writer) int {
-	in := img.Info()
+func cmdInfo(img *disk.Disk, asJSON bool, stdout, stderr io.Writer) int {
+	info := img.Info()
 	if asJSON {
-		return printJSON(stdout, stderr, in, exitOK)
+		return printJSON(stdout, stderr, info, exitOK)
 	}
 	w := &tw{w: stdout}
-	w.kv("type", in.Type)
-	w.kv("virtual size", fmt.Sprintf("%d (%s)", in.VirtualSize, human(in.VirtualSize)))
-	w.kv("block size", human(in.BlockSize))
-	w.kv("sector size", fmt.Sprintf("logical %d, physical %d", in.LogicalSectorSize, in.PhysicalSectorSize))
-	w.kv("virtual disk id", in.VirtualDiskID)
-	w.kv("creator", fmt.Sprintf("%q", in.Creator))
-	w.kv("file size", fmt.Sprintf("%d (%s)", in.FileSize, human(in.FileSize)))
-	w.kv("log", in.Log)
-	for _, c := range in.Chain {
-		w.kv(fmt.Sprintf("chain level %d", c.Level), fmt.Sprintf("%s (%s, DataWriteGuid %s)", c.Name, c.Type, c.DataWriteGUID))
-	}
-	if m := in.MissingParent; m != nil {
-		w.kv("missing parent", m.Msg)
+	w.kv("format", strings.ToUpper(img.Format()))
+	switch in := info.(type) {
+	case *core.Info:
+		w.kv("type", in.Type)
+		w.kv("virtual size", fmt.Sprintf("%d (%s)", in.VirtualSize, human(in.VirtualSize)))
+		w.kv("block size", human(in.BlockSize))
+		w.kv("sector size", fmt.Sprintf("logical %d, physical %d", in.LogicalSectorSize, in.PhysicalSectorSize))
+		w.kv("virtual disk id", in.VirtualDiskID)
+		w.kv("creator", fmt.Sprintf("%q", in.Creator))
+		w.kv("file size", fmt.Sprintf("%d (%s)", in.FileSize, human(in.FileSize)))
+		w.kv("log", in.Log)
+		for _, c := range in.Chain {
+			w.kv(fmt.Sprintf("chain level %d", c.Level), fmt.Sprintf("%s (%s, DataWriteGuid %s)", c.Name, c.Type, c.DataWriteGUID))
+		}
+		if m := in.MissingParent; m != nil {
+			w.kv("missing parent", m.Msg)
+		}
+	case *vhd.Info:
+		w.kv("type", in.Type)
+		w.kv("virtual size", fmt.Sprintf("%d (%s)", in.VirtualSize, human(in.VirtualSize)))
+		if in.BlockSize > 0 {
+			w.kv("block size", human(in.BlockSize))
+		}
+		w.kv("sector size", "512")
+		w.kv("geometry", fmt.Sprintf("C/H/S %d/%d/%d (%s)", in.Geometry.Cylinders, in.Geometry.Heads, in.Geometry.SectorsPerTrack, human(in.Geometry.Size)))
+		w.kv("unique id", in.UniqueID)
+		w.kv("creator", in.Creator)
+		w.kv("created", in.Created)
+		w.kv("file size", fmt.Sprintf("%d (%s)", in.FileSize, human(in.FileSize)))
+		w.kv("footer", in.Footer)
+		if in.ParentID != "" {
+			w.kv("parent", fmt.Sprintf("%s (unique id %s)", in.ParentName, in.ParentID))
+		}
+		for _, c := range in.Chain {
+			w.kv(fmt.Sprintf("chain level %d", c.Level), fmt.Sprintf("%s (%s, unique id %s)", c.Name, c.Type, c.UniqueID))
+		}
+		if m := in.MissingParent; m != nil {
+			w.kv("missing parent", m.Msg)
+		}
+	case *disk.RawInfo:
+		w.kv("type", "raw disk image (no container)")
+		w.kv("virtual size", fmt.Sprintf("%d (%s)", in.VirtualSize, human(in.VirtualSize)))
+		w.kv("sector size", fmt.Sprint(in.LogicalSectorSize))
+		w.kv("signature", in.Signature)
 	}
 	var b strings.Builder
-	for _, s := range in.Structures {
+	for _, s := range img.Structures() {
 		writeStructure(&b, s, "")
 	}
 	if _, err := io.WriteString(stdout, "\n"+b.String()); err != nil {

@@ -1,5 +1,7 @@
-// Command vhdx inspects and reads VHDX files: the native face of the same
-// engine the browser viewer runs. It never writes to an image.
+// Command vhdx inspects and reads VHDX, VHD and raw disk images: the
+// native face of the same engine the browser viewer runs. It never writes
+// to an image. --raw, on any command, reads IMAGE as a raw disk whatever
+// its signature.
 //
 //	vhdx info  [--json] [--parent P]... IMAGE
 //	vhdx check [--json] [--parent P]... IMAGE   exit 0 clean, 1 problems, 2 unreadable
@@ -25,7 +27,7 @@ import (
 	"os/signal"
 	"strings"
 
-	"github.com/vhdxview/vhdxview/core"
+	"github.com/vhdxview/vhdxview/disk"
 )
 
 // exit codes
@@ -134,7 +136,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	case "parts", "ls", "get":
 		return c.runVolume(ctx, name, &o, pos)
 	}
-	img, closeAll, err := openImage(ctx, pos, o.parents, c.stderr)
+	img, closeAll, err := openImage(ctx, pos, o.parents, o.raw, c.stderr)
 	if err != nil {
 		return c.fail(unexpected(err))
 	}
@@ -154,7 +156,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 
 func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", " ") }
 
-func cmdCheck(ctx context.Context, img *core.Image, asJSON bool, stdout, stderr io.Writer) int {
+func cmdCheck(ctx context.Context, img *disk.Disk, asJSON bool, stdout, stderr io.Writer) int {
 	rep := img.Verify(ctx, nil)
 	code := exitOK
 	switch {
@@ -191,7 +193,7 @@ func printJSON(stdout, stderr io.Writer, v any, code int) int {
 	return code
 }
 
-func (c *cli) cmdCat(ctx context.Context, img *core.Image, off, n int64, out string) int {
+func (c *cli) cmdCat(ctx context.Context, img *disk.Disk, off, n int64, out string) int {
 	if off < 0 || off > img.Size() {
 		fmt.Fprintf(c.stderr, "vhdx: offset %d outside the virtual disk (size %d)\n", off, img.Size())
 		return exitFail
@@ -205,7 +207,7 @@ func (c *cli) cmdCat(ctx context.Context, img *core.Image, off, n int64, out str
 	return exitOK
 }
 
-// blockJSON is one payload block in `map --json`.
+// blockJSON is one block in `map --json`.
 type blockJSON struct {
 	Index      int64  `json:"index"`
 	State      string `json:"state"`
@@ -213,18 +215,20 @@ type blockJSON struct {
 	Error      string `json:"error,omitempty"`
 }
 
-func cmdMap(ctx context.Context, img *core.Image, asJSON bool, stdout, stderr io.Writer) int {
-	g := img.Info()
+// cmdMap prints the disk's block table: VHDX payload block states, VHD
+// allocated and unallocated blocks. A raw disk and a fixed VHD have none.
+func cmdMap(ctx context.Context, img *disk.Disk, asJSON bool, stdout, stderr io.Writer) int {
+	g := img.Facts(0)
 	code := exitOK
 	if asJSON {
 		enc := json.NewEncoder(stdout)
-		fmt.Fprintf(stdout, "{\"block_size\":%d,\"payload_blocks\":%d,\"blocks\":[", g.BlockSize, g.PayloadBlocks)
-		for b := int64(0); b < g.PayloadBlocks; b++ {
+		fmt.Fprintf(stdout, "{\"format\":%q,\"block_size\":%d,\"payload_blocks\":%d,\"blocks\":[", g.Format, g.BlockSize, g.Blocks)
+		for b := int64(0); b < g.Blocks; b++ {
 			if ctx.Err() != nil {
 				return mapFailed(ctx.Err(), stderr)
 			}
 			blk, err := img.Block(b)
-			j := blockJSON{Index: b, State: blk.State.String(), FileOffset: blk.FileOffset}
+			j := blockJSON{Index: b, State: blk.State, FileOffset: blk.FileOffset}
 			if err != nil {
 				j.Error, code = err.Error(), exitProblems
 			}
@@ -240,10 +244,20 @@ func cmdMap(ctx context.Context, img *core.Image, asJSON bool, stdout, stderr io
 		}
 		return code
 	}
+	if g.Blocks == 0 {
+		why := "a raw disk image has no block table: the file is the disk"
+		if g.Format != disk.FormatRaw {
+			why = fmt.Sprintf("a %s %s disk has no block table: the virtual disk is the file's first %d bytes", g.Type, strings.ToUpper(g.Format), g.VirtualSize)
+		}
+		if _, err := fmt.Fprintln(stdout, why); err != nil {
+			return mapFailed(err, stderr)
+		}
+		return exitOK
+	}
 	// Text: runs of blocks with the same state (and consecutive offsets).
 	type run struct {
 		first, last int64
-		state       core.PayloadState
+		state       string
 		off         int64
 		err         string
 	}
@@ -262,7 +276,15 @@ func cmdMap(ctx context.Context, img *core.Image, asJSON bool, stdout, stderr io
 		}
 		_, werr = fmt.Fprintln(stdout, s)
 	}
-	for b := int64(0); b < g.PayloadBlocks; b++ {
+	// A VHD block's data follows its sector bitmap, so consecutive blocks
+	// are a block and a bitmap apart in the file.
+	stride := g.BlockSize
+	if g.Format == disk.FormatVHD && g.Blocks > 1 {
+		if b0, err := img.Block(0); err == nil && b0.FileOffset != 0 {
+			stride = g.BlockSize + vhdBitmapBytes(g.BlockSize)
+		}
+	}
+	for b := int64(0); b < g.Blocks; b++ {
 		if werr != nil {
 			return mapFailed(werr, stderr)
 		}
@@ -275,7 +297,7 @@ func cmdMap(ctx context.Context, img *core.Image, asJSON bool, stdout, stderr io
 			es, code = err.Error(), exitProblems
 		}
 		if cur != nil && es == "" && cur.err == "" && blk.State == cur.state &&
-			(cur.off == 0 && blk.FileOffset == 0 || cur.off+(b-cur.first)*g.BlockSize == blk.FileOffset) {
+			(cur.off == 0 && blk.FileOffset == 0 || cur.off+(b-cur.first)*stride == blk.FileOffset) {
 			cur.last = b
 			continue
 		}
@@ -287,6 +309,12 @@ func cmdMap(ctx context.Context, img *core.Image, asJSON bool, stdout, stderr io
 		return mapFailed(werr, stderr)
 	}
 	return code
+}
+
+// vhdBitmapBytes is a VHD block's sector bitmap, padded to whole sectors
+// (VHD spec, "Block Allocation Table (BAT) and Data Blocks").
+func vhdBitmapBytes(blockSize int64) int64 {
+	return ((blockSize/512+7)/8 + 511) / 512 * 512
 }
 
 // mapFailed ends `map` early: interrupted, or its output cannot be written.

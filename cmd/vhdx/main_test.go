@@ -242,7 +242,7 @@ func TestCatChain(t *testing.T) {
 	junk := filepath.Join(other, "notes.txt")
 	os.WriteFile(junk, []byte("not a disk"), 0o644)
 	code, out, errs = runCLI("cat", junk, childPath, moved)
-	if code != 0 || out != string(want) || !strings.Contains(errs, "skipped "+junk) || !strings.Contains(errs, "is a text file, not a VHDX image") {
+	if code != 0 || out != string(want) || !strings.Contains(errs, "skipped "+junk) || !strings.Contains(errs, "is a text file; vhdxview reads VHDX, VHD and raw disk images") {
 		t.Fatalf("with a stray file: exit %d %q", code, errs)
 	}
 }
@@ -634,12 +634,12 @@ func TestDebugStack(t *testing.T) {
 
 // A file that is another disk format is named as such, not called a
 // damaged VHDX.
-func TestNotVHDXNamed(t *testing.T) {
+func TestForeignFormatNamed(t *testing.T) {
 	dir := t.TempDir()
 	q := filepath.Join(dir, "disk.qcow2")
 	runTool(t, "qemu-img", "create", "-q", "-f", "qcow2", q, "8M")
 	code, _, errs := runCLI("info", q)
-	if code != 2 || !strings.Contains(errs, "disk.qcow2 is a QCOW image (QEMU), not a VHDX image") || strings.Count(errs, "\n") != 1 {
+	if code != 2 || !strings.Contains(errs, "disk.qcow2 is a QCOW image (QEMU); vhdxview reads VHDX, VHD and raw disk images (--raw reads any file as a raw disk)") || strings.Count(errs, "\n") != 1 {
 		t.Fatalf("exit %d %q", code, errs)
 	}
 }

@@ -12,15 +12,16 @@ import (
 	"strings"
 
 	"github.com/vhdxview/vhdxview/core"
-	"github.com/vhdxview/vhdxview/sniff"
+	"github.com/vhdxview/vhdxview/disk"
 )
 
 // openImage opens the disk among paths (a differencing chain's files in any
-// order, or one file) read-only. Parents not given are looked for where the
+// order, or one file) read-only: VHDX, VHD or raw (package disk decides by
+// signature; raw forces raw). Parents not given are looked for where the
 // child's locator says: --parent paths first (nearest parent first), then
 // the locator's relative_path against the child's folder, then its absolute
 // paths, then the parent's bare file name in the child's folder.
-func openImage(ctx context.Context, paths, parents []string, warn io.Writer) (*core.Image, func(), error) {
+func openImage(ctx context.Context, paths, parents []string, raw bool, warn io.Writer) (*disk.Disk, func(), error) {
 	var files []*os.File
 	closeAll := func() {
 		for _, f := range files {
@@ -81,28 +82,22 @@ func openImage(ctx context.Context, paths, parents []string, warn io.Writer) (*c
 		}
 		return cands
 	}
-	images, skipped, err := core.OpenFiles(ctx, given, &core.Options{Lookup: lookup})
+	images, skipped, err := disk.OpenFiles(ctx, given, &disk.Options{Options: core.Options{Lookup: lookup}, Raw: raw})
 	if err != nil {
-		if errors.Is(err, core.ErrNotVHDX) && len(given) == 1 {
-			return nil, closeAll, notVHDX(given[0], err)
+		var ke *disk.KindError
+		if errors.As(err, &ke) {
+			return nil, closeAll, userError("vhdx: " + ke.Error() + " (--raw reads any file as a raw disk)")
 		}
 		return nil, closeAll, err
 	}
 	if len(images) > 1 {
 		var names []string
 		for _, img := range images {
-			names = append(names, img.Info().Name)
+			names = append(names, img.Facts(0).Name)
 		}
 		return nil, closeAll, userError(fmt.Sprintf("vhdx: the files are %d separate disks, not one chain (%s); give one disk at a time", len(images), strings.Join(names, ", ")))
 	}
 	for _, s := range skipped {
-		if errors.Is(s.Err, core.ErrNotVHDX) {
-			for _, f := range given {
-				if f.Name == s.Name {
-					s.Reason = notVHDX(f, s.Err).Error()
-				}
-			}
-		}
 		fmt.Fprintf(warn, "vhdx: skipped %s\n", s)
 	}
 	return images[0], closeAll, nil
@@ -145,12 +140,4 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("bad size %q", s)
 	}
 	return v * mult, nil
-}
-
-// notVHDX says what a file that is no VHDX is, by its signature, with the
-// engine's finding (err) behind it.
-func notVHDX(f core.File, err error) error {
-	k := sniff.Identify(f.R, f.Size)
-	return userError(fmt.Sprintf("vhdx: %s is %s, not a VHDX image (%s); vhdx reads VHDX images (.vhdx, .avhdx)",
-		f.Name, k.Name, strings.TrimPrefix(err.Error(), "vhdx: ")))
 }

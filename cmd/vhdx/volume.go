@@ -20,7 +20,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/vhdxview/vhdxview/core"
+	"github.com/vhdxview/vhdxview/disk"
 	"github.com/vhdxview/vhdxview/volume"
 )
 
@@ -33,12 +33,12 @@ func (c *cli) runVolume(ctx context.Context, cmd string, o *options, pos []strin
 		return exitFail
 	}
 	fsOpts := &volume.FSOptions{CodePage: cp}
-	img, closeAll, err := openImage(ctx, pos[:1], parents, c.stderr)
+	img, closeAll, err := openImage(ctx, pos[:1], parents, o.raw, c.stderr)
 	if err != nil {
 		return c.fail(unexpected(err))
 	}
 	defer closeAll()
-	ss := int(img.Info().LogicalSectorSize)
+	ss := int(img.Facts(0).LogicalSectorSize)
 	tab, err := volume.Partitions(ctx, img, img.Size(), ss)
 	if err != nil {
 		fmt.Fprintln(stderr, "vhdx:", oneLine(err))
@@ -121,7 +121,7 @@ type partJSON struct {
 	Journal *volume.JournalReplay `json:"journal,omitempty"`
 }
 
-func cmdParts(ctx context.Context, img *core.Image, tab *volume.Table, fsOpts *volume.FSOptions, asJSON bool, stdout, stderr io.Writer) int {
+func cmdParts(ctx context.Context, img *disk.Disk, tab *volume.Table, fsOpts *volume.FSOptions, asJSON bool, stdout, stderr io.Writer) int {
 	parts := make([]partJSON, len(tab.Partitions))
 	for i, p := range tab.Partitions {
 		parts[i].Partition = p
@@ -201,7 +201,7 @@ func errTail(s string) string {
 	return s
 }
 
-func openVolume(ctx context.Context, img *core.Image, tab *volume.Table, fsOpts *volume.FSOptions, p volume.Partition) (*volume.FS, error) {
+func openVolume(ctx context.Context, img *disk.Disk, tab *volume.Table, fsOpts *volume.FSOptions, p volume.Partition) (*volume.FS, error) {
 	fsys, err := volume.OpenFSWith(img, p.Offset, p.Size, tab.SectorSize, fsOpts)
 	if err != nil {
 		hint := ""
@@ -213,7 +213,7 @@ func openVolume(ctx context.Context, img *core.Image, tab *volume.Table, fsOpts 
 	return fsys.WithContext(ctx), nil
 }
 
-func cmdLs(ctx context.Context, img *core.Image, tab *volume.Table, fsOpts *volume.FSOptions, p volume.Partition, path string, asJSON bool, stdout, stderr io.Writer) int {
+func cmdLs(ctx context.Context, img *disk.Disk, tab *volume.Table, fsOpts *volume.FSOptions, p volume.Partition, path string, asJSON bool, stdout, stderr io.Writer) int {
 	fsys, err := openVolume(ctx, img, tab, fsOpts, p)
 	if err != nil {
 		fmt.Fprintln(stderr, "vhdx:", oneLine(err))
@@ -281,7 +281,7 @@ func cmdLs(ctx context.Context, img *core.Image, tab *volume.Table, fsOpts *volu
 	return code
 }
 
-func (c *cli) cmdGet(ctx context.Context, img *core.Image, tab *volume.Table, fsOpts *volume.FSOptions, p volume.Partition, path, out string) int {
+func (c *cli) cmdGet(ctx context.Context, img *disk.Disk, tab *volume.Table, fsOpts *volume.FSOptions, p volume.Partition, path, out string) int {
 	stderr := c.stderr
 	fsys, err := openVolume(ctx, img, tab, fsOpts, p)
 	if err != nil {

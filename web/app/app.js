@@ -124,10 +124,10 @@ function advice(e, name) {
   const where = e && e.structure ? `${e.structure}${e.offset !== undefined ? ` at file offset 0x${hexPlain(e.offset)}` : ''}` : '';
   switch (n) {
     case 'FormatError':
-      if (e.structure === 'file type identifier' || /signature/i.test(e.message || '') && e.offset === 0) {
+      if (e.kind_name || e.structure === 'file type identifier' || /signature/i.test(e.message || '') && e.offset === 0) {
         return {
-          title: e.kind_name ? `${e.file || name} is ${e.kind_name}, not a VHDX file` : `${name} is not a VHDX file`,
-          next: 'vhdxview reads VHDX (Hyper-V virtual disk version 2, .vhdx and .avhdx). A VHD (version 1), VMDK or qcow2 file can be converted first, e.g. qemu-img convert -O vhdx disk.vhd disk.vhdx.',
+          title: e.kind_name ? `${e.file || name} is ${e.kind_name}, not a disk image vhdxview reads` : `${name} is not a disk image vhdxview reads`,
+          next: `vhdxview reads VHDX, VHD and raw disk images. ${e.raw_possible ? 'If the file is a disk without a container (a dd image, a partition or volume dump), open it as a raw disk: its bytes are read as the disk\'s. ' : ''}A VMDK or qcow2 file can be converted first, e.g. qemu-img convert -O vhdx disk.vmdk disk.vhdx.`,
         };
       }
       return {
@@ -144,7 +144,10 @@ function advice(e, name) {
       if (/cycle/.test(e.message || '')) {
         return { title: 'These files name each other as parents', next: 'A chain ends at a disk without a parent; drop the child with the parents its locator names.' };
       }
-      return { title: `The parent disk does not match ${e.child || name}`, next: 'A differencing disk records the DataWriteGuid of its parent; the file given has another one (it was changed after the child was made, or it is a different disk). Find the parent the locator names and drop it with the child.' };
+      if (/never chain/.test(e.message || '')) {
+        return { title: `The parent of ${e.child || name} must be of its own format`, next: 'A VHDX disk\'s parent is a VHDX file and a VHD disk\'s parent a VHD file. Find the parent the locator names and drop it with the child.' };
+      }
+      return { title: `The parent disk does not match ${e.child || name}`, next: 'A differencing disk records the identity of its parent (VHDX: DataWriteGuid; VHD: Unique Id); the file given has another one (it was changed after the child was made, or it is a different disk). Find the parent the locator names and drop it with the child.' };
     case 'MultipleImagesError':
       return { title: 'These files are separate disks, not one chain', next: 'Open one disk at a time; for a differencing disk, drop the child together with its own parents only.' };
     case 'ReadError':
@@ -159,7 +162,7 @@ function advice(e, name) {
     case 'WorkerError':
       return { title: 'The engine stopped', next: 'Reload the page. If it happens again with this file, please report it with the file\'s `vhdx check` output.' };
     default:
-      return { title: `Cannot open ${name}`, next: 'Check that the file is a complete .vhdx or .avhdx file, then try again.' };
+      return { title: `Cannot open ${name}`, next: 'Check that the file is a complete VHDX, VHD or raw disk image, then try again.' };
   }
 }
 
@@ -371,7 +374,9 @@ function showUnreadable(file, e) {
       el('dt', { text: 'Problem' }), el('dd', { text: errorText(e) }),
       e.structure ? [el('dt', { text: 'Where' }), el('dd', { text: `${e.structure}, file offset 0x${hexPlain(off)}` })] : null,
       el('dt', { text: 'File size' }), el('dd', { text: `${grouped(file.size)} bytes (${human(file.size)})` }),
-      el('dt', { text: 'What next' }), el('dd', { text: a.next })));
+      el('dt', { text: 'What next' }), el('dd', { text: a.next })),
+    e.raw_possible ? el('div', { class: 'actions' },
+      el('button', { type: 'button', class: 'primary', id: 'open-raw', text: 'Open as a raw disk', title: 'Read the file\'s bytes as the disk\'s: partitions and files inside it, hex, download', on: { click: () => openFiles([file], new Map(), { raw: true }) } })) : null);
   replace($('#panel-structure'), el('p', { class: 'muted', text: 'The structures cannot be listed because the file does not open.' }));
   replace($('#panel-checks'), el('p', { class: 'muted', text: errorText(e) }));
   setChecksCount(null);
@@ -524,12 +529,21 @@ function setupBatmap() {
   const info = S.info;
   const diff = info.type === 'differencing';
   const n = info.payload_blocks;
+  if (!n || !info.block_size) {
+    // No block table: the engine's map has nothing to draw.
+    $('#batmap-sub').textContent = 'no block map';
+    root.append(el('p', { class: 'muted', id: 'batmap-none', text: info.format === 'raw'
+      ? 'A raw disk image has no container and no block table: every byte of the file is the disk\'s.'
+      : `A ${info.type} disk has no block table: the disk is the file's first ${human(info.virtual_size)}.` }));
+    return;
+  }
   $('#batmap-sub').textContent = `${grouped(n)} blocks of ${human(info.block_size)}`;
   S.batmap = new BatMap(root, {
     blocks: n,
     blockSize: info.block_size,
     virtualSize: info.virtual_size,
     differencing: diff,
+    stateNames: info.format === 'vhd' ? VHD_STATE_NAMES : undefined,
     fetch: async (first, count) => api.map(S.res.image, first, count),
     onPick: (block) => {
       setHexSource('disk', { offset: block * info.block_size });
@@ -538,6 +552,11 @@ function setupBatmap() {
     describe: (block) => describeBlock(block),
   });
 }
+
+// VHD_STATE_NAMES names the engine's map states for a VHD's BAT, which
+// has only "a place in the file" or not (the engine maps them onto
+// VHDX's numbers: 0, 6, and 7 in a differencing disk).
+const VHD_STATE_NAMES = { 0: 'unallocated', 6: 'allocated', 7: 'allocated (sector bitmap)' };
 
 // describeBlock says where a block's bytes are, from the engine's plan.
 async function describeBlock(block) {
@@ -617,19 +636,21 @@ function setHexSource(key, where) {
   }
   sel.value = key;
   const disk = key === 'disk';
-  for (const o of $('#goto-unit').options) o.disabled = !disk && o.value !== 'offset';
-  if (!disk) $('#goto-unit').value = 'offset';
+  const blocks = !!(S.info && S.info.block_size > 0);
+  for (const o of $('#goto-unit').options) o.disabled = (!disk && o.value !== 'offset') || (o.value === 'block' && !blocks);
+  if (!disk || ($('#goto-unit').value === 'block' && !blocks)) $('#goto-unit').value = 'offset';
   if (S.batmap && !disk) S.batmap.setMarker(-1);
 }
 
 // describeOffset names what is at an offset, for the hex status bar.
 function describeOffset(off, src) {
-  if (src.kind === 'disk' && S.info) {
+  if (src.kind === 'disk' && S.info && S.info.block_size > 0) {
     const b = Math.floor(off / S.info.block_size);
     const st = S.batmap ? S.batmap.state(b) : undefined;
     if (st === undefined) return `Block ${grouped(b)}`;
     const cat = CATEGORIES[category(st, S.info.type === 'differencing')];
-    return `Block ${grouped(b)} · ${STATE_NAMES[st] || `state ${st}`}${cat.key === 'parent' ? ' (from parent)' : ''}`;
+    const names = S.info.format === 'vhd' ? VHD_STATE_NAMES : STATE_NAMES;
+    return `Block ${grouped(b)} · ${names[st] || `state ${st}`}${cat.key === 'parent' ? ' (from parent)' : ''}`;
   }
   if (src.kind === 'file' && src.level === 0 && S.info) {
     const s = structureAt(off);

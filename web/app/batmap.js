@@ -325,7 +325,7 @@ export class BatMap {
       lines.push(`Block ${grouped(first)}`);
       lines.push(`disk 0x${hexPlain(from)}–0x${hexPlain(to)} (${human(to - from + 1)})`);
       const cat = s === undefined ? null : CATEGORIES[category(s, this.o.differencing)];
-      lines.push(s === undefined ? 'state: loading' : `${STATE_NAMES[s] || `invalid state ${s}`}${cat.key === 'parent' ? ' · read from the parent' : ''}`);
+      lines.push(s === undefined ? 'state: loading' : `${(this.o.stateNames || STATE_NAMES)[s] || `invalid state ${s}`}${cat.key === 'parent' ? ' · read from the parent' : ''}`);
     } else {
       lines.push(`Blocks ${grouped(first)}–${grouped(last)}`);
       lines.push(`disk 0x${hexPlain(from)}–0x${hexPlain(to)} (${human(to - from + 1)})`);

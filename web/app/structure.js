@@ -1,5 +1,6 @@
 // structure.js: the structure tree: every on-disk structure of the opened
-// file (MS-VHDX 2.2-2.6) with its file offset and length, its state (valid,
+// file (MS-VHDX 2.2-2.6; a VHD's footers, dynamic header, locators and BAT;
+// a raw disk's one range of data) with its file offset and length, its state (valid,
 // CRC ok or bad, active and why), and a jump to it in the file hex view.
 
 import { el, replace, human, grouped, hexPlain } from './dom.js';
@@ -21,7 +22,7 @@ export function renderStructure(root, { info, report, onShow }) {
 // TAG_KIND styles the engine's tags (core.Structure.Tags).
 const TAG_KIND = {
   current: 'active', 'in use': 'active', 'active sequence': 'active',
-  'CRC ok': 'ok', 'CRC bad': 'bad', invalid: 'bad', skipped: 'bad',
+  'CRC ok': 'ok', 'CRC bad': 'bad', 'checksum ok': 'ok', 'checksum bad': 'bad', invalid: 'bad', skipped: 'bad', missing: 'warn',
   replayed: 'warn', required: 'muted', user: 'muted', 'earlier session': 'muted',
 };
 

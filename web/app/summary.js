@@ -1,8 +1,9 @@
 // summary.js: the summary panel: what the disk is, in a few lines, and the
 // overall verdict (clean / problems / unreadable) once verify has run.
 //
-// Every value row carries data-key (the core.Info JSON key) and data-value
-// (the raw value), so tests compare the page with `vhdx info --json`.
+// Every value row carries data-key (the JSON key of the format's Info:
+// core.Info, vhd.Info or disk.RawInfo) and data-value (the raw value), so
+// tests compare the page with `vhdx info --json`.
 
 import { el, replace, human, grouped, hexPlain } from './dom.js';
 
@@ -36,8 +37,31 @@ export function renderSummary(root, { info, summary, report, progress, onShowChe
     report && report.verdict !== 'clean' && onShowChecks ? el('button', { class: 'link', type: 'button', text: 'Show problems', on: { click: onShowChecks } }) : null,
   );
   const rows = [];
-  const typeText = { fixed: 'fixed (every block allocated)', dynamic: 'dynamic (blocks allocated as written)', differencing: 'differencing (changes over a parent)' }[info.type] || info.type;
-  rows.push(row('type', 'Type', typeText, info.type));
+  const format = info.format || 'vhdx';
+  rows.push(row('format', 'Format', FORMAT_TEXT[format] || format, format));
+  if (format === 'raw') rawRows(rows, info);
+  else if (format === 'vhd') vhdRows(rows, info);
+  else vhdxRows(rows, info);
+  const chain = chainList(info, summary);
+  if (chain) rows.push([el('dt', { text: 'Chain' }), el('dd', { data: { key: 'chain', value: (info.chain || []).length } }, chain)]);
+  replace(root,
+    verdict,
+    el('dl', { class: 'facts' }, rows),
+    report && report.bat && report.bat[0] ? batStats(report.bat[0], info) : null,
+  );
+}
+
+// FORMAT_TEXT names each format the engine reads.
+const FORMAT_TEXT = {
+  vhdx: 'VHDX (Hyper-V, version 2)',
+  vhd: 'VHD (Virtual PC / Hyper-V, version 1)',
+  raw: 'raw disk image (no container)',
+};
+
+const TYPE_TEXT = { fixed: 'fixed (every block allocated)', dynamic: 'dynamic (blocks allocated as written)', differencing: 'differencing (changes over a parent)' };
+
+function vhdxRows(rows, info) {
+  rows.push(row('type', 'Type', TYPE_TEXT[info.type] || info.type, info.type));
   rows.push(row('virtual_size', 'Virtual size', `${grouped(info.virtual_size)} bytes (${human(info.virtual_size)})`, info.virtual_size));
   rows.push(row('block_size', 'Block size', human(info.block_size), info.block_size));
   rows.push(row('logical_sector_size', 'Logical sector', `${grouped(info.logical_sector_size)} bytes`, info.logical_sector_size));
@@ -49,13 +73,34 @@ export function renderSummary(root, { info, summary, report, progress, onShowChe
   rows.push(row('log', 'Log', info.log, info.log_replayed ? 'replayed' : info.log.startsWith('empty') ? 'empty' : 'present'));
   const skipped = logSkipped(info);
   if (skipped) rows.push(row('log_damaged', 'Log damage', `${skipped} damaged or stale ${skipped === 1 ? 'entry' : 'entries'} skipped`, skipped));
-  const chain = chainList(info, summary);
-  if (chain) rows.push([el('dt', { text: 'Chain' }), el('dd', { data: { key: 'chain', value: (info.chain || []).length } }, chain)]);
-  replace(root,
-    verdict,
-    el('dl', { class: 'facts' }, rows),
-    report && report.bat && report.bat[0] ? batStats(report.bat[0], info) : null,
-  );
+}
+
+// vhdRows: the footer's facts (VHD spec, "Hard Disk Footer Format") and,
+// for dynamic and differencing disks, the dynamic header's block size.
+function vhdRows(rows, info) {
+  rows.push(row('type', 'Type', TYPE_TEXT[info.type] || info.type, info.type));
+  rows.push(row('virtual_size', 'Virtual size', `${grouped(info.virtual_size)} bytes (${human(info.virtual_size)})`, info.virtual_size));
+  if (info.block_size) {
+    rows.push(row('block_size', 'Block size', human(info.block_size), info.block_size));
+    rows.push(row('payload_blocks', 'Blocks', grouped(info.payload_blocks), info.payload_blocks));
+  }
+  rows.push(row('logical_sector_size', 'Sector', '512 bytes', 512));
+  const g = info.geometry || {};
+  rows.push(row('geometry', 'Geometry', `C/H/S ${g.cylinders}/${g.heads}/${g.sectors_per_track} (${human(g.size || 0)})`, `${g.cylinders}/${g.heads}/${g.sectors_per_track}`));
+  rows.push(row('unique_id', 'Unique ID', info.unique_id, info.unique_id));
+  rows.push(row('creator', 'Creator', info.creator, info.creator));
+  rows.push(row('created', 'Created', info.created, info.created));
+  rows.push(row('file_size', 'File size', `${grouped(info.file_size)} bytes (${human(info.file_size)})`, info.file_size));
+  rows.push(row('footer', 'Footer', info.footer, info.footer));
+  if (info.saved_state) rows.push(row('saved_state', 'Saved state', 'set: the disk was saved with a running virtual machine', true));
+  if (info.parent_name) rows.push(row('parent_name', 'Parent', `${info.parent_name} (unique ID ${info.parent_id})`, info.parent_id));
+}
+
+function rawRows(rows, info) {
+  rows.push(row('virtual_size', 'Size', `${grouped(info.virtual_size)} bytes (${human(info.virtual_size)})`, info.virtual_size));
+  rows.push(row('logical_sector_size', 'Sector', `${grouped(info.logical_sector_size)} bytes`, info.logical_sector_size));
+  rows.push(row('signature', 'Signature', info.signature, info.signature));
+  rows.push(row('container', 'Container', 'none: the file is the disk, byte for byte', 'none'));
 }
 
 // logSkipped counts the log entries the engine skipped (tagged so in its

@@ -477,20 +477,28 @@ test('keyboard: tabs, block map and hex view', async (t) => {
 
 test('an unreadable file says why and shows its bytes', async (t) => {
   const { page } = t;
-  writeFileSync(t.fx.path('notvhdx.vhdx'), Buffer.concat([Buffer.from('conectix'), Buffer.alloc(2 << 20)]));
+  // A VMDK (by signature) is named as one, not as a damaged disk.
+  writeFileSync(t.fx.path('disk.vmdk'), Buffer.concat([Buffer.from('KDMV'), Buffer.alloc(2 << 20)]));
   await home(page);
-  await drop(page, ['notvhdx.vhdx']);
+  await drop(page, ['disk.vmdk']);
   await page.waitForSelector('#verdict[data-verdict="unreadable"]');
   const text = await page.textContent('#panel-summary');
-  // Named by its signature: a VHD (v1) image, not a damaged VHDX.
-  assert.match(text, /notvhdx\.vhdx is a VHD image \(Virtual PC \/ Hyper-V, version 1\), not a VHDX file/);
+  assert.match(text, /disk\.vmdk is a VMDK image \(VMware\), not a disk image vhdxview reads/);
+  assert.match(text, /vhdxview reads VHDX, VHD and raw disk images/);
   assert.match(text, /qemu-img convert/);
-  assert.equal(await hexBytes(page, 0, 8), Buffer.from('conectix').toString('hex'));
+  assert.equal(await hexBytes(page, 0, 4), Buffer.from('KDMV').toString('hex'));
+  // A damaged VHDX (its signature intact) is damaged, and says where.
+  const bad = t.fx.make('badregions.vhdx', { virtualSize: 8 << 20, regionTables: [{ corruptChecksum: true }, { corruptChecksum: true }] });
+  await home(page);
+  await page.setInputFiles('#files', bad);
+  await page.waitForSelector('#verdict[data-verdict="unreadable"]');
+  assert.match(await page.textContent('#panel-summary'), /badregions\.vhdx is damaged and cannot be opened: region/);
+  assert.equal(await page.$('#open-raw'), null, 'no raw offer for a damaged VHDX');
   // A PNG is called a PNG.
   writeFileSync(t.fx.path('photo.png'), Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), Buffer.alloc(4096)]));
   await home(page);
   await drop(page, ['photo.png']);
-  await page.waitForFunction(() => /photo\.png is a PNG image, not a VHDX file/.test(document.querySelector('#panel-summary').textContent));
+  await page.waitForFunction(() => /photo\.png is a PNG image, not a disk image vhdxview reads/.test(document.querySelector('#panel-summary').textContent));
 });
 
 test('a 64 TiB disk: the block map aggregates, the hex view reaches the end', async (t) => {
@@ -1286,4 +1294,126 @@ test('files: an ext4 volume copied while mounted: its journal is replayed in mem
   await page.keyboard.press('ArrowRight');
   await page.waitForSelector('#fs-tree [role="treeitem"][data-path="/docs"][data-count]');
   assert.equal(await page.locator('#fs-tree [role="treeitem"][data-path="/docs"]').getAttribute('data-count'), '300');
+});
+
+// ---- VHD and raw disk images ------------------------------------------------------------
+
+// vhdDisk makes a raw disk with data in two places and holes elsewhere, and
+// its dynamic VHD made by qemu-img (force_size keeps the size exact).
+function vhdDisk(t) {
+  const raw = join(t.work, 'vhd-src.raw');
+  const b = Buffer.alloc(10 << 20);
+  FSI.randBytes(21, 1 << 20).copy(b, 2 << 20);
+  FSI.randBytes(22, 4096).copy(b, (8 << 20) + 512);
+  writeFileSync(raw, b);
+  const vhd = t.fx.path('dynamic.vhd');
+  t.sh('qemu-img', ['convert', '-f', 'raw', '-O', 'vpc', '-o', 'subformat=dynamic,force_size=on', raw, vhd]);
+  return vhd;
+}
+
+test('a dynamic VHD: summary, structures, clean checks, a block map, and a whole-disk download equal to qemu-img', async (t) => {
+  const { page } = t;
+  const vhd = vhdDisk(t);
+  const out = join(t.work, 'dynamic.vhd.qemu.raw');
+  t.sh('qemu-img', ['convert', '-f', 'vpc', '-O', 'raw', vhd, out]);
+  const raw = readFileSync(out);
+  const info = JSON.parse(t.cli('info', '--json', vhd).toString());
+  assert.equal(info.format, 'vhd');
+  await home(page);
+  await drop(page, ['dynamic.vhd']);
+  await opened(page);
+  assert.equal(await page.getAttribute('#verdict', 'data-verdict'), 'clean');
+  assert.equal(await summaryValue(page, 'format'), 'vhd');
+  for (const k of ['type', 'virtual_size', 'block_size', 'unique_id', 'creator', 'file_size', 'footer']) {
+    assert.equal(await summaryValue(page, k), String(info[k]), k);
+  }
+  assert.match(await page.textContent('#panel-summary'), /VHD \(Virtual PC \/ Hyper-V, version 1\)/);
+  // The structure list is the engine's: footer copy, dynamic header, BAT, footer.
+  await page.click('#tab-structure');
+  const tree = await page.textContent('#panel-structure');
+  for (const s of info.structures) assert.ok(tree.includes(s.name), `structure ${s.name} listed`);
+  // Checks: vhd's report, clean.
+  await page.click('#tab-checks');
+  assert.match(await page.textContent('#panel-checks'), /dynamic header/);
+  // The block map: VHD's allocated blocks as present, the others not.
+  const want = cliMap(t, vhd);
+  const got = await batCells(page);
+  assert.equal(got.blocks, want.payload_blocks);
+  want.blocks.forEach((b, i) => {
+    const cat = b.state === 'allocated' ? 'present' : 'absent';
+    assert.equal(got.cells[i], got.legend[cat].color, `block ${i} (${b.state}) drawn as ${cat}`);
+  });
+  assert.ok(want.blocks.some((b) => b.state === 'allocated') && want.blocks.some((b) => b.state === 'unallocated'));
+  await gotoHex(page, 2 << 20);
+  assert.match(await page.textContent('#hex .hex-status'), /Block 1 · allocated/);
+  const whole = await download(t, async () => { await page.check('#dl-whole'); });
+  assert.equal(whole.data.length, raw.length);
+  assert.equal(sha256(whole.data), sha256(raw));
+});
+
+test('a VHD differencing chain dropped together opens as a chain', async (t) => {
+  const { page } = t;
+  const parent = vhdDisk(t);
+  const info = JSON.parse(t.cli('info', '--json', parent).toString());
+  // The child, made by the test image writer from the VHD spec, overlays
+  // 4 KiB at 4 MiB.
+  const desc = {
+    Type: 4, Size: 10 << 20, UniqueID: '5f0c1d2e-3a4b-4c5d-8e6f-708192a3b4c5',
+    Parent: { ID: info.unique_id, Name: 'dynamic.vhd', Locators: [{ Code: 'W2ru', Data: Buffer.from('.\\dynamic.vhd', 'utf16le').toString('base64') }] },
+    Blocks: { 2: { Data: Buffer.from('child!'.repeat(700).slice(0, 4096)).toString('base64'), Present: [{ Start: 0, Count: 8 }] } },
+  };
+  const descPath = join(t.work, 'child-vhd.json');
+  writeFileSync(descPath, JSON.stringify(desc));
+  const child = t.fx.path('child.vhd');
+  t.sh('go', ['run', './internal/cmd/mkvhdx', '-vhd', '-o', child, descPath]);
+  const want = t.cli('cat', child);
+  assert.ok(want.includes(Buffer.from('child!child!')));
+  await home(page);
+  await drop(page, ['child.vhd', 'dynamic.vhd']);
+  await opened(page);
+  assert.equal(await summaryValue(page, 'format'), 'vhd');
+  assert.equal(await summaryValue(page, 'type'), 'differencing');
+  assert.equal(await page.getAttribute('#panel-summary dd[data-key="chain"]', 'data-value'), '2');
+  const whole = await download(t, async () => { await page.check('#dl-whole'); });
+  assert.equal(sha256(whole.data), sha256(want));
+});
+
+test('a raw GPT disk image opens directly; its Files tab lists the partition\'s files', async (t) => {
+  const { page } = t;
+  const work = join(t.work, 'rawgpt');
+  mkdirSync(work, { recursive: true });
+  const src = FSI.writeTree(join(work, 'src'), { 'hello.txt': 'hello from a raw disk\n', 'dir/inner.bin': FSI.randBytes(31, 5000) });
+  const ext = FSI.mkExt(work, 'ext4', src, 8, { label: 'rawvol' });
+  const { raw } = FSI.mkGPTDisk(work, 'rawgpt', 12, [{ sizeMiB: 8, type: '8300', name: 'data', img: ext }]);
+  copyFileSync(raw, t.fx.path('disk.img'));
+  await home(page);
+  await drop(page, ['disk.img']);
+  await opened(page);
+  assert.equal(await summaryValue(page, 'format'), 'raw');
+  assert.match(await page.textContent('#panel-summary'), /raw disk image \(no container\)/);
+  assert.match(await page.textContent('#batmap-card'), /no container and no block table/);
+  await page.click('#tab-files');
+  await page.waitForSelector('#parts-table');
+  await browse(page, 1);
+  const cli = JSON.parse(t.cli('ls', '--json', t.fx.path('disk.img'), '1', '/').toString());
+  const names = (await treeRows(page, 2)).map((r) => r.name).sort();
+  assert.deepEqual(names, cli.map((e) => e.name).sort());
+  assert.ok(names.includes('hello.txt') && names.includes('dir'));
+});
+
+test('a file of no known kind offers "Open as a raw disk", which opens it', async (t) => {
+  const { page } = t;
+  const data = FSI.randBytes(41, 1 << 20);
+  writeFileSync(t.fx.path('random.bin'), data);
+  await home(page);
+  await drop(page, ['random.bin']);
+  await page.waitForSelector('#verdict[data-verdict="unreadable"]');
+  assert.match(await page.textContent('#panel-summary'), /random\.bin is a file of unknown kind, not a disk image vhdxview reads/);
+  await page.click('#open-raw');
+  await opened(page);
+  assert.equal(await summaryValue(page, 'format'), 'raw');
+  assert.equal(await summaryValue(page, 'virtual_size'), String(data.length));
+  assert.equal(await hexBytes(page, 0, 16), data.subarray(0, 16).toString('hex'));
+  const whole = await download(t, async () => { await page.check('#dl-whole'); });
+  assert.equal(sha256(whole.data), sha256(data));
 });

@@ -5,6 +5,7 @@
 // Usage:
 //
 //	mkvhdx -o out.vhdx [-layout] [-expected out.raw] [-parent parent.raw] desc.json
+//	mkvhdx -vhd -o out.vhd desc.json    (a VHD v1 file; see vhd.go)
 //
 // desc.json may be "-" for standard input. -layout prints the builder's
 // Layout (where each structure went) as JSON on standard output. -expected
@@ -107,12 +108,16 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	showLayout := fs.Bool("layout", false, "print the layout as JSON on standard output")
 	expectedPath := fs.String("expected", "", "write the expected virtual disk to this raw `file`")
 	parentPath := fs.String("parent", "", "raw `file` with the parent's virtual disk (for -expected)")
+	asVHD := fs.Bool("vhd", false, "the description is a vhdbuilder.Image: write a VHD (v1) file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *out == "" || fs.NArg() != 1 {
 		fs.Usage()
 		return errors.New("need -o and exactly one description file")
+	}
+	if *asVHD {
+		return writeVHD(fs.Arg(0), stdin, *out)
 	}
 	im, err := readDescription(fs.Arg(0), stdin)
 	if err != nil {

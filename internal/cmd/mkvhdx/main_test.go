@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"github.com/vhdxview/vhdxview/internal/reftool"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/vhdxview/vhdxview/internal/builder"
+	"github.com/vhdxview/vhdxview/vhd"
 )
 
 const desc = `{
@@ -151,5 +153,30 @@ func TestExpectedWithParent(t *testing.T) {
 	}
 	if b[0] != 7 || b[builder.MiB] != 7 || b[builder.MiB+512] != 9 || b[builder.MiB+1024] != 7 {
 		t.Errorf("expected disk mixes parent and child wrongly: %d %d %d %d", b[0], b[builder.MiB], b[builder.MiB+512], b[builder.MiB+1024])
+	}
+}
+
+// -vhd writes a VHD file the vhd package reads back as described.
+func TestWriteVHD(t *testing.T) {
+	dir := t.TempDir()
+	desc := filepath.Join(dir, "d.json")
+	os.WriteFile(desc, []byte(`{"Type": 3, "Size": 4194304, "UniqueID": "5f0c1d2e-3a4b-4c5d-8e6f-708192a3b4c5",
+		"Blocks": {"1": {"Data": "aGVsbG8="}}}`), 0o644)
+	out := filepath.Join(dir, "d.vhd")
+	if err := run([]string{"-vhd", "-o", out, desc}, nil, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(out)
+	img, err := vhd.Open(t.Context(), bytes.NewReader(b), int64(len(b)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 5)
+	if _, err := img.ReadAt(got, 2<<20); err != nil || string(got) != "hello" || img.Type() != "dynamic" {
+		t.Fatalf("read %q, %v, type %s", got, err, img.Type())
+	}
+	os.WriteFile(desc, []byte(`{"Type": 3, "Size": 4194304, "Bogus": 1}`), 0o644)
+	if err := run([]string{"-vhd", "-o", out, desc}, nil, io.Discard); err == nil {
+		t.Fatal("unknown field accepted")
 	}
 }
