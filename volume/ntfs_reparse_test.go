@@ -1,3 +1,5 @@
+//go:build linux
+
 package volume
 
 // Issue #16: NTFS links. A volume is made with ntfs-3g (as root, through

@@ -1,3 +1,5 @@
+//go:build linux
+
 package volume
 
 // Issue #17: an aged NTFS volume whose directory index is split over
