@@ -23,9 +23,9 @@ func plantedDisk() []byte {
 	for _, at := range []int{100, 4096 - 3, 3*4096 - 2, 10 * 4096, len(d) - 6} {
 		copy(d[at:], "NEEDLE")
 	}
-	copy(d[5*4096:], "\x00\x00\x00AB")  // straddles the end of zero block 4
-	copy(d[6*4096-5:], "AB\x00\x00\x00") // runs into zero... block 5 is not zero: see below
-	copy(d[12*4096-2:], "AB")            // then zero blocks 12...
+	copy(d[5*4096:], "\x00\x00\x00AB")   // reaches back into zero block 4
+	copy(d[6*4096-5:], "AB\x00\x00\x00") // reaches into zero block 6
+	copy(d[12*4096-2:], "AB")            // zero blocks 12 to 15 follow
 	return d
 }
 
