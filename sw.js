@@ -31,8 +31,12 @@ const CORE = [
   'web/app/files.js',
   'web/app/verify.js',
   'web/app/recents.js',
+  'web/app/hash.js',
+  'web/app/search.js',
+  'web/app/inspector.js',
 ];
-const OPTIONAL = ['web/manifest.json', 'web/samples/sample.vhdx.gz', 'web/icon.svg'];
+const OPTIONAL = ['web/manifest.json', 'web/samples/sample.vhdx.gz', 'web/icon.svg',
+  'web/hash-wasm/sha256.umd.min.js', 'web/hash-wasm/sha1.umd.min.js', 'web/hash-wasm/md5.umd.min.js'];
 
 // Paths are relative to this script, so the viewer can live under any path.
 const path = (p) => new URL(p, self.location.href).pathname;

@@ -199,7 +199,9 @@ func init() {
 		"stat":      (*request).stat,
 		"file_read": (*request).fileRead,
 		"file_plan": (*request).filePlan,
-		"fault":     (*request).fault, // errors.go: for tests of error reports
+		"hash":      (*request).hash,   // scan.go
+		"search":    (*request).search, // scan.go
+		"fault":     (*request).fault,  // errors.go: for tests of error reports
 	}
 }
 

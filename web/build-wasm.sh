@@ -3,10 +3,12 @@
 #   web/vhdxview.wasm   the Go engine (./wasm), GOOS=js GOARCH=wasm
 #   web/wasm_exec.js    Go's JS runtime support, copied from this Go's GOROOT
 #                       (it must match the Go that built the wasm)
+#   web/hash-wasm/      hash-wasm's SHA-256, SHA-1 and MD5 (npm), which the
+#                       worker hashes with when present
 #   web/manifest.json   content hashes, which worker.js puts in the URLs it
 #                       loads so that a new build is never mixed with a
 #                       cached old one
-# None of the three is committed (.gitignore). Called by ./build.sh build.
+# None of them is committed (.gitignore). Called by ./build.sh build.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -23,6 +25,18 @@ mv web/wasm_exec.js.tmp web/wasm_exec.js
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 size() { wc -c <"$1" | tr -d ' '; }
+
+hashwasm=""
+if [ -d node_modules/hash-wasm/dist ]; then
+  mkdir -p web/hash-wasm
+  for a in sha256 sha1 md5; do
+    cp "node_modules/hash-wasm/dist/$a.umd.min.js" "web/hash-wasm/$a.umd.min.js"
+    hashwasm+="  \"hashwasm_${a}_sha256\": \"$(sha "web/hash-wasm/$a.umd.min.js")\",
+"
+  done
+else
+  echo "build-wasm.sh: node_modules/hash-wasm missing (npm ci): the engine will hash in Go, at half the speed" >&2
+fi
 cat >web/manifest.json.tmp <<EOF
 {
   "wasm": "vhdxview.wasm",
@@ -30,7 +44,7 @@ cat >web/manifest.json.tmp <<EOF
   "wasm_size": $(size web/vhdxview.wasm),
   "wasm_exec": "wasm_exec.js",
   "wasm_exec_sha256": "$(sha web/wasm_exec.js)",
-  "go": "$(go env GOVERSION)"
+${hashwasm}  "go": "$(go env GOVERSION)"
 }
 EOF
 mv web/manifest.json.tmp web/manifest.json

@@ -247,6 +247,37 @@ export async function blob(image, offset = 0, length = undefined, { signal, type
   return new Blob(parts, { type });
 }
 
+// ---- hashing and searching -------------------------------------------------
+
+/**
+ * Hashes [offset, offset+length) of the virtual disk (default: all of it)
+ * in one pass: algorithms is any of 'sha256', 'sha1', 'md5' (default
+ * ['sha256']). With partition (and path) it hashes that partition (or that
+ * file of it) instead, offset and length within it. Resolves to {sha256?,
+ * sha1?, md5?} in lowercase hex, only those asked. onProgress({done,
+ * total}) counts bytes; signal cancels.
+ */
+export function hash(image, { offset, length, algorithms, partition, path, onProgress, signal } = {}) {
+  return request('hash', { image, offset, length, algorithms, partition, path }, { onProgress, signal });
+}
+
+/** hash() of a file of a partition: the same options, offset and length within the file. */
+export function fileHash(image, partition, path, options = {}) {
+  return hash(image, { ...options, partition, path });
+}
+
+/**
+ * Finds pattern (a Uint8Array, 1 to 65536 bytes) in [offset,
+ * offset+length) of the virtual disk (or of a partition, or a file of it,
+ * with partition and path). Resolves to {hits, next}: hits are the offsets
+ * where it starts (matches may overlap), at most limit of them (default
+ * and most 1048576); next is where to search on from, or null when the
+ * range is done. onProgress({done, total}) counts bytes; signal cancels.
+ */
+export function search(image, pattern, { offset, length, limit, partition, path, onProgress, signal } = {}) {
+  return request('search', { image, pattern, offset, length, limit, partition, path }, { onProgress, signal });
+}
+
 // ---- inside the disk: partitions and file systems -------------------------
 
 // Files up to this size that file_plan cannot map are read through the

@@ -24,6 +24,7 @@ const (
 	takesRange                        // --offset N, --length N
 	takesOut                          // -o OUT
 	takesCodePage                     // --codepage NAME
+	takesScan                         // hash and search: --part, --path and their own (scan.go)
 )
 
 // command is one `vhdx` subcommand.
@@ -61,6 +62,12 @@ var commands = []command{
 	{"get", "[-o OUT] [--codepage NAME] [--parent PATH]... IMAGE PARTITION [PATH]",
 		"Write a file's bytes; without PATH, the raw partition.",
 		takesOut | takesParent | takesCodePage, 2, 3},
+	{"hash", "[--json] [--algo LIST] [--offset N] [--length N] [--part N] [--path P] [--parent PATH]... IMAGE...",
+		"Print the SHA-256 (or --algo sha256,sha1,md5) of the virtual disk, of --length\nbytes from --offset, of partition --part or of its file --path.",
+		takesJSON | takesRange | takesScan | takesParent, 1, maxImages},
+	{"search", "[--json] (--hex HEX | --text STR [--utf16]) [--limit N] [--offset N] [--length N]\n            [--part N] [--path P] [--parent PATH]... IMAGE...",
+		"Print every offset where the bytes start, in the disk, a range of it, partition\n--part or its file --path. Exit 0 found, 1 not found, 2 error.",
+		takesJSON | takesRange | takesScan | takesParent, 1, maxImages},
 }
 
 func lookupCommand(name string) *command {
@@ -82,6 +89,7 @@ type options struct {
 	codePage string
 	debug    bool
 	raw      bool
+	scan     scanOptions
 }
 
 // define registers the command's flags on fs, bound to o.
@@ -91,8 +99,15 @@ func (c *command) define(fs *flag.FlagSet, o *options) {
 		fs.BoolVar(&o.json, "json", false, "print JSON")
 	}
 	if c.flags&takesRange != 0 {
-		fs.Var(&o.offset, "offset", "virtual disk offset to start at (default 0)")
-		fs.Var(&o.length, "length", "bytes to write (default: to the end)")
+		what, verb := "virtual disk offset", "write"
+		if c.flags&takesScan != 0 {
+			what, verb = "offset in the disk, partition or file", c.name
+		}
+		fs.Var(&o.offset, "offset", what+" to start at (default 0)")
+		fs.Var(&o.length, "length", "bytes to "+verb+" (default: to the end)")
+	}
+	if c.flags&takesScan != 0 {
+		defineScan(fs, c, o)
 	}
 	if c.flags&takesOut != 0 {
 		fs.StringVar(&o.out, "o", "", "write to `OUT` instead of standard output (- is standard output);\n"+

@@ -10,6 +10,8 @@
 //	vhdx parts [--json] [--parent P]... IMAGE
 //	vhdx ls    [--json] [--parent P]... IMAGE [PARTITION] [PATH]
 //	vhdx get   [-o OUT] [--parent P]... IMAGE PARTITION [PATH]
+//	vhdx hash  [--json] [--algo LIST] [--offset N] [--length N] [--part N] [--path P] IMAGE...
+//	vhdx search [--json] (--hex HEX | --text STR [--utf16]) [--limit N] [--offset N] [--length N] [--part N] [--path P] IMAGE...
 //
 // Flags may come before or after the arguments (args.go); -o - is standard
 // output; --debug, before or after the command, prints the stack trace of
@@ -149,6 +151,10 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		return cmdCheck(ctx, img, o.json, c.stdout, c.stderr)
 	case "cat":
 		return c.cmdCat(ctx, img, int64(o.offset), int64(o.length), o.out)
+	case "hash":
+		return c.cmdHash(ctx, img, &o)
+	case "search":
+		return c.cmdSearch(ctx, img, &o)
 	default:
 		return cmdMap(ctx, img, o.json, c.stdout, c.stderr)
 	}

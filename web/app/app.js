@@ -14,6 +14,9 @@ import { renderVerify } from './verify.js';
 import { renderRecents, handles, fileFromHandle } from './recents.js';
 import { DownloadDialog, save, cleanTempDownloads } from './download.js';
 import { FilesPanel } from './files.js';
+import { HashDialog } from './hash.js';
+import { SearchBar } from './search.js';
+import { Inspector } from './inspector.js';
 import * as api from '../vhdxview.js';
 
 const SAMPLE_URL = 'web/samples/sample.vhdx.gz';
@@ -188,6 +191,7 @@ function showScreen(name) {
   const inImage = name === 'viewer';
   $('#close-button').hidden = !inImage && name !== 'parent';
   $('#download-button').hidden = !inImage || !S.res;
+  $('#hash-button').hidden = !inImage || !S.res;
   document.body.dataset.screen = name;
   if (name === 'start') {
     replace($('#image-title'));
@@ -585,6 +589,7 @@ function setupHex() {
         rememberPosition(h);
         const sel = h.selection();
         $('#selection-download').disabled = !sel;
+        if (inspector) inspector.show(h);
         if (S.batmap && h.src && h.src.kind === 'disk' && S.info) S.batmap.setMarker(Math.floor(h.cursor / S.info.block_size));
       },
       describe: describeOffset,
@@ -721,6 +726,21 @@ function setupGoto() {
   $('#goto-button').addEventListener('click', go);
   $('#goto-input').addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); go(); } });
   $('#hex-source').addEventListener('change', (e) => setHexSource(e.target.value, { offset: 0 }));
+}
+
+// ---- hash, search, data inspector ----------------------------------------------------
+
+let hashDialog, searchBar, inspector;
+function setupScan() {
+  hashDialog = new HashDialog($('#hash-dialog'), () => ({
+    name: S.res.summary.name,
+    size: S.info.virtual_size,
+    selection: S.hex && S.hex.src && S.hex.src.kind === 'disk' ? S.hex.selection() : null,
+    hash: (offset, length, algorithms, onProgress, signal) => api.hash(S.res.image, { offset, length, algorithms, onProgress, signal }),
+  }));
+  $('#hash-button').addEventListener('click', () => hashDialog.open());
+  searchBar = new SearchBar($('#hex-search'), () => (S.res && S.hex && S.hex.src && S.hex.src.kind === 'disk' ? { image: S.res.image, hex: S.hex } : null));
+  inspector = new Inspector($('#inspector'));
 }
 
 // ---- downloads ------------------------------------------------------------------------
@@ -892,6 +912,7 @@ function init() {
   setupFiles();
   setupGoto();
   setupDownload();
+  setupScan();
   setupDrop();
   api.on('store', onStoreEvent);
   api.on('fatal', (m) => notify({

@@ -3,7 +3,7 @@
 // of issue #7, and writes rows for internal/cmd/benchrun:
 //
 //   node web/test/bench.mjs [--out rows.json] [--rounds N] [--quick]
-//                           [--only open,cancel,read,download,files,size]
+//                           [--only open,cancel,read,download,hash,search,files,size]
 //
 //   - open to summary of a 1 GiB fully allocated VHDX and of a 64 TiB
 //     sparse one (target < 100 ms each, median)
@@ -30,6 +30,7 @@
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { MiB, ensureEngine, launch, root, run, serve, serveCSP, timedDownload } from './lib.mjs';
 import { benchFiles } from './bench-files.mjs';
 
@@ -41,7 +42,7 @@ const opt = (name, def) => {
 const quick = argv.includes('--quick');
 const out = opt('--out', '');
 const rounds = quick ? 1 : Number(opt('--rounds', process.env.ROUNDS || 5));
-// --only open,cancel,read,download,files,size runs only those benchmarks (to work on one).
+// --only open,cancel,read,download,hash,search,files,size runs only those benchmarks (to work on one).
 const only = opt('--only', '');
 const runs = (name) => !only || only.split(',').includes(name);
 
@@ -278,6 +279,55 @@ async function main() {
       rows.push({ name: `download a whole ${sizeName(ONE)} image vs a plain ${sizeName(ONE)} File (browser)`, A: 'vhdxview.blob + <a download>', B: 'plain File + <a download>', MedA: median(dl), MedB: median(plain), Target: 0, Rounds: rounds, Measured: 'time' });
       rows.push({ name: `download a whole ${sizeName(ONE)} image (browser)`, A: 'vhdxview.blob + <a download>', B: 'qemu-img convert -O raw', MedA: median(dl), MedB: median(qemu), Target: 1.5, Rounds: rounds, Measured: 'time' });
       memRow(`download a whole ${sizeName(ONE)} image, ${times(rounds, 'download')}`, peak);
+    }
+
+    // Hash and search of the fully allocated 1 GiB image against
+    // sha256sum and grep of its raw bytes, in one run (issue #13).
+    if (runs('hash') || runs('search')) {
+      const { value, peak } = await phase(context, base, [img1], async (page) => {
+        const image = await page.evaluate(async (name) => {
+          const f = Array.from(document.getElementById('bench-files').files).find((x) => x.name === name);
+          return (await window.vhdxview.open(f, { store: false })).image;
+        }, 'one.vhdx');
+        // The page's CSP allows no eval: each timed call is named.
+        const timed = (what) => page.evaluate(async ({ what, image }) => {
+          const v = window.vhdxview;
+          const t0 = performance.now();
+          if (what === 'wasm') await v.hash(image, { algorithms: ['sha256'] });
+          else if (what === 'go') await v.request('hash', { image, via: 'go' });
+          else await v.search(image, new TextEncoder().encode('VHDXVIEW-NEEDLE'));
+          return (performance.now() - t0) / 1000;
+        }, { what, image });
+        const native = (cmd, args) => {
+          const t0 = performance.now();
+          spawnSync(cmd, args, { stdio: 'ignore' });
+          return (performance.now() - t0) / 1000;
+        };
+        const r = { wasm: [], go: [], sum: [], search: [], grep: [] };
+        for (let i = 0; i < rounds; i++) {
+          if (runs('hash')) {
+            r.wasm.push(await timed('wasm'));
+            r.go.push(await timed('go'));
+            r.sum.push(native('sha256sum', [src1]));
+          }
+          if (runs('search')) {
+            r.search.push(await timed('search'));
+            r.grep.push(native('grep', ['-c', '-a', '-F', 'VHDXVIEW-NEEDLE', src1]));
+          }
+        }
+        return r;
+      });
+      const n = sizeName(ONE);
+      if (runs('hash')) {
+        console.log(`hash ${n}: hash-wasm ${median(value.wasm).toFixed(2)} s, Go ${median(value.go).toFixed(2)} s, sha256sum ${median(value.sum).toFixed(2)} s`);
+        rows.push({ name: `SHA-256 of a fully allocated ${n} disk (browser)`, A: 'vhdxview.hash (hash-wasm)', B: 'sha256sum of the raw bytes', MedA: median(value.wasm), MedB: median(value.sum), Target: 1, Rounds: rounds, Measured: 'time' });
+        rows.push({ name: `SHA-256 of a fully allocated ${n} disk, hash-wasm vs Go crypto in wasm (browser)`, A: 'vhdxview.hash (hash-wasm)', B: 'hash op via "go"', MedA: median(value.wasm), MedB: median(value.go), Target: 0, Rounds: rounds, Measured: 'time' });
+      }
+      if (runs('search')) {
+        console.log(`search ${n}: vhdxview.search ${median(value.search).toFixed(2)} s, grep -c ${median(value.grep).toFixed(2)} s`);
+        rows.push({ name: `search a fully allocated ${n} disk for an absent 15-byte text (browser)`, A: 'vhdxview.search', B: 'grep -c -a -F on the raw bytes', MedA: median(value.search), MedB: median(value.grep), Target: 0, Rounds: rounds, Measured: 'time' });
+      }
+      memRow(`hash and search a ${n} image, ${times(rounds, 'round')}`, peak);
     }
 
     // 4. issue #6: list a directory of 10,000 entries; download a 1 GiB

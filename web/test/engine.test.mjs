@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { openSync, readSync, closeSync, statSync, mkdirSync } from 'node:fs';
+import { openSync, readSync, closeSync, statSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const MiB = 1 << 20;
@@ -360,6 +360,114 @@ test('files: fileBlob and saveFile give every file of ext4 and NTFS; a cancel be
     assert.equal(g.engine, f.sha256, `${f.path}: saveFile through the engine`);
   }
   assert.deepEqual(got.cancel, { name: 'AbortError' });
+});
+
+// digestFile hashes [offset, offset+length) of a local file with Node's crypto.
+function digestFile(path, algo, offset = 0, length = statSync(path).size - offset) {
+  const fd = openSync(path, 'r');
+  const h = createHash(algo);
+  try {
+    const b = Buffer.alloc(4 * MiB);
+    for (let pos = offset; pos < offset + length;) {
+      const n = readSync(fd, b, 0, Math.min(b.length, offset + length - pos), pos);
+      h.update(b.subarray(0, n));
+      pos += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+// scanFile lists every offset where pattern starts in a local file.
+function scanFile(path, pattern) {
+  const b = readFileSync(path);
+  const hits = [];
+  for (let i = b.indexOf(pattern); i >= 0; i = b.indexOf(pattern, i + 1)) hits.push(i);
+  return hits;
+}
+
+test('hash: disks, ranges, a chain, a replayed log and files equal Node\'s digests of the reference bytes; hash-wasm and Go agree; cancel stops it', async (t) => {
+  await harness(t);
+  const out = await t.page.evaluate(async (fsFiles) => {
+    const v = window.vhdxview;
+    const open = async (...names) => v.open(await Promise.all(names.map(async (n) => new File([await (await fetch('/__test/' + n)).blob()], n))), { store: false });
+    const all = ['sha256', 'sha1', 'md5'];
+    const qemu = (await open('qemu.vhdx')).image;
+    const r = {
+      qemu: await v.hash(qemu, { algorithms: all }),
+      qemuGo: await v.hash(qemu, { algorithms: all, via: 'go' }),
+      range: await v.hash(qemu, { offset: 1048576 - 5, length: 17 * 1048576 + 9, algorithms: ['md5'] }),
+      dirty: await v.hash((await open('dirty.vhdx')).image),
+      child: await v.hash((await open('child.avhdx', 'parent.vhdx')).image, { algorithms: ['sha1'] }),
+    };
+    const progress = [];
+    await v.hash(qemu, { onProgress: (p) => progress.push(p) });
+    r.progressLast = progress[progress.length - 1];
+    const fsImg = (await open('fs.vhdx')).image;
+    r.files = {};
+    for (const f of fsFiles) r.files[f.partition + f.path] = (await v.fileHash(fsImg, f.partition, f.path)).sha256;
+    // A 64 TiB disk of zeros would take days: cancelled at its first progress.
+    const big = (await open('big.vhdx')).image;
+    const ac = new AbortController();
+    try {
+      await v.hash(big, { signal: ac.signal, onProgress: () => ac.abort() });
+    } catch (e) {
+      r.cancelled = e.name;
+    }
+    r.after = (await v.hash(qemu, { length: 10 })).sha256;
+    try { await v.hash(qemu, { algorithms: ['crc32'] }); } catch (e) { r.bad = e.name; }
+    return r;
+  }, t.fx.fsFiles);
+  const ref = t.fx.path('qemu.ref');
+  const want = Object.fromEntries(['sha256', 'sha1', 'md5'].map((a) => [a, digestFile(ref, a)]));
+  assert.deepEqual(out.qemu, want);
+  assert.deepEqual(out.qemuGo, want, 'Go\'s crypto gives the same digests');
+  assert.deepEqual(out.range, { md5: digestFile(ref, 'md5', MiB - 5, 17 * MiB + 9) });
+  assert.deepEqual(out.dirty, { sha256: t.fx.sha['dirty.raw'] });
+  assert.deepEqual(out.child, { sha1: digestFile(t.fx.path('child.raw'), 'sha1') });
+  assert.deepEqual(out.progressLast, { done: 40 * MiB, total: 40 * MiB });
+  for (const f of t.fx.fsFiles) assert.equal(out.files[f.partition + f.path], f.sha256, f.path);
+  assert.equal(out.cancelled, 'AbortError');
+  assert.equal(out.after, digestFile(ref, 'sha256', 0, 10));
+  assert.equal(out.bad, 'ArgumentError');
+  assert.match(t.requests.join('\n'), /\/web\/hash-wasm\/sha256\.umd\.min\.js\?v=[0-9a-f]{16}/, 'the worker loaded hash-wasm');
+});
+
+test('search: hits equal a scan of the reference bytes, pages through next, across zero runs', async (t) => {
+  await harness(t);
+  const patterns = [[0x5a, 0x5a, 0x5a], [0, 0x33, 0x33], [0x33, 0, 0, 0, 0], [0x01, 0x01]];
+  const out = await t.page.evaluate(async (patterns) => {
+    const v = window.vhdxview;
+    const file = new File([await (await fetch('/__test/qemu.vhdx')).blob()], 'qemu.vhdx');
+    const { image } = await v.open(file, { store: false });
+    const r = {};
+    for (const p of patterns) {
+      const hits = [];
+      let offset = 0;
+      let pages = 0;
+      for (;;) {
+        const res = await v.search(image, new Uint8Array(p), { offset, limit: 100000 });
+        hits.push(...res.hits);
+        pages++;
+        if (res.next === null) break;
+        offset = res.next;
+      }
+      r[p.join(',')] = { count: hits.length, first: hits.slice(0, 3), last: hits.slice(-3), pages };
+    }
+    const zeros = await v.search(image, new Uint8Array(4), { offset: 16 * 1048576, length: 2 * 1048576, limit: 5 });
+    r.zeros = zeros;
+    return r;
+  }, patterns);
+  const ref = t.fx.path('qemu.ref');
+  for (const p of patterns) {
+    const hits = scanFile(ref, Buffer.from(p));
+    const got = out[p.join(',')];
+    assert.deepEqual({ count: got.count, first: got.first, last: got.last }, { count: hits.length, first: hits.slice(0, 3), last: hits.slice(-3) }, `pattern ${p}`);
+    assert.equal(got.pages, Math.max(1, Math.ceil(hits.length / 100000)) + (hits.length && hits.length % 100000 === 0 ? 1 : 0));
+  }
+  const z = 16 * MiB;
+  assert.deepEqual(out.zeros, { hits: [z, z + 1, z + 2, z + 3, z + 4], next: z + 5 });
 });
 
 test('no request left the origin', async (t) => {

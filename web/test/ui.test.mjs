@@ -1417,3 +1417,161 @@ test('a file of no known kind offers "Open as a raw disk", which opens it', asyn
   const whole = await download(t, async () => { await page.check('#dl-whole'); });
   assert.equal(sha256(whole.data), sha256(data));
 });
+
+// ---- hash, search, data inspector ---------------------------------------------
+
+test('hash dialog: the whole disk and a selection equal Node\'s digests of qemu-img\'s raw; copy; verify match and mismatch; cancel', async (t) => {
+  const { page, context, origin } = t;
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+  const file = sampleFile(t);
+  const raw = qemuRaw(t, file);
+  await home(page);
+  await page.click('#sample-button');
+  await opened(page);
+  await page.click('#hash-button');
+  await page.waitForSelector('#hash-dialog[open]');
+  assert.ok(await page.isChecked('#hash-whole'));
+  assert.ok(await page.isChecked('#hash-sha256'));
+  await page.check('#hash-md5');
+  await page.click('#hash-go');
+  await page.waitForSelector('#hash-sha256-value', { timeout: 60000 });
+  assert.equal(await page.textContent('#hash-sha256-value'), sha256(raw));
+  assert.equal(await page.textContent('#hash-md5-value'), createHash('md5').update(raw).digest('hex'));
+  assert.equal(await page.$('#hash-sha1-value'), null, 'only what was asked');
+  await page.click('#hash-copy-sha256');
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), sha256(raw));
+  await page.fill('#hash-verify', `${sha256(raw).toUpperCase()}  disk.raw`);
+  assert.match(await page.textContent('#hash-verdict'), /^Match: the SHA-256/);
+  await page.fill('#hash-verify', createHash('md5').update(raw).digest('hex'));
+  assert.match(await page.textContent('#hash-verdict'), /^Match: the MD5/);
+  await page.fill('#hash-verify', '0'.repeat(64));
+  assert.match(await page.textContent('#hash-verdict'), /^Mismatch/);
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => !document.querySelector('#hash-dialog').open);
+
+  // A selection of the hex view: 0x200..0x21f (Shift+Down twice).
+  await gotoHex(page, 0x200);
+  await page.focus('#hex .hex-scroller');
+  await page.keyboard.press('Home');
+  await page.keyboard.down('Shift');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.up('Shift');
+  await page.waitForFunction(() => /Selection 0x200–0x220 \(33 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+  await page.click('#hash-button');
+  assert.ok(await page.isChecked('#hash-selection'));
+  assert.match(await page.textContent('#hash-dialog fieldset'), /Selection 0x200–0x220, 33 bytes/);
+  await page.check('#hash-sha1');
+  await page.uncheck('#hash-sha256');
+  await page.click('#hash-go');
+  await page.waitForSelector('#hash-sha1-value');
+  assert.equal(await page.textContent('#hash-sha1-value'), createHash('sha1').update(raw.subarray(0x200, 0x221)).digest('hex'));
+  await page.keyboard.press('Escape');
+
+  // Cancel: a 64 TiB disk of zeros would take days.
+  const huge = t.fx.make('hash-huge.vhdx', { virtualSize: 64 * 2 ** 40, blockSize: 256 << 20, blocks: {} });
+  await home(page);
+  await page.setInputFiles('#files', huge);
+  await opened(page);
+  await page.click('#hash-button');
+  await page.click('#hash-go');
+  await page.waitForFunction(() => document.querySelector('#hash-dialog progress:not([hidden])'));
+  assert.equal(await page.textContent('#hash-cancel'), 'Cancel');
+  await page.click('#hash-cancel');
+  await page.waitForFunction(() => document.querySelector('#hash-dialog .dl-msg').textContent === 'Cancelled.');
+  assert.equal(await page.textContent('#hash-cancel'), 'Close');
+  await page.click('#hash-cancel');
+});
+
+test('search box: hits equal a scan of qemu-img\'s raw; Enter, Shift+Enter and the buttons step through them, each selected in the hex view', async (t) => {
+  const { page } = t;
+  const raw = qemuRaw(t, sampleFile(t));
+  const hits = [];
+  for (let i = raw.indexOf('EFI PART'); i >= 0; i = raw.indexOf('EFI PART', i + 1)) hits.push(i);
+  assert.ok(hits.length >= 2, 'the sample has both GPT headers');
+  await home(page);
+  await page.click('#sample-button');
+  await opened(page);
+  const status = () => page.textContent('#search-status');
+  const selected = () => page.evaluate(() => document.querySelector('#hex .hex-status').textContent);
+  const hitIs = async (k) => {
+    const at = hits[k];
+    await page.waitForFunction((s) => document.querySelector('#search-status').textContent.startsWith(s), `Hit ${k + 1} of ${hits.length} at 0x${at.toString(16)}`);
+    assert.match(await selected(), new RegExp(`Selection 0x${at.toString(16)}–0x${(at + 7).toString(16)} \\(8 bytes\\)`));
+  };
+  await page.fill('#search-input', 'EFI PART');
+  await page.press('#search-input', 'Enter');
+  await hitIs(0);
+  await page.press('#search-input', 'Enter');
+  await hitIs(1);
+  await page.press('#search-input', 'Shift+Enter');
+  await hitIs(0);
+  await page.press('#search-input', 'Shift+Enter');
+  await hitIs(hits.length - 1); // wraps to the last
+  await page.click('#search-next');
+  await hitIs(0); // and back to the first
+  // Hex bytes, and something absent.
+  await page.selectOption('#search-mode', 'hex');
+  await page.fill('#search-input', '45 46 49 20 50 41 52 54');
+  await page.click('#search-next');
+  await hitIs(1);
+  await page.fill('#search-input', 'zz');
+  await page.press('#search-input', 'Enter');
+  assert.match(await status(), /Type hex bytes/);
+  await page.selectOption('#search-mode', 'utf16');
+  await page.fill('#search-input', 'no such text here');
+  await page.press('#search-input', 'Enter');
+  await page.waitForFunction(() => document.querySelector('#search-status').textContent === 'Not found.');
+});
+
+test('data inspector: known bytes decode as integers, floats, times, a GUID and text; the cursor\'s bytes match Node\'s reading', async (t) => {
+  const { page } = t;
+  const file = sampleFile(t);
+  await home(page);
+  await page.click('#sample-button');
+  await opened(page);
+  // rows() on known bytes.
+  const table = await page.evaluate(async () => {
+    const { rows } = await import('/web/app/inspector.js');
+    const r = (...b) => Object.fromEntries(rows(Uint8Array.from(b)).map(([k, le, be]) => [k, be === undefined ? le : [le, be]]));
+    return {
+      ints: r(0xff, 0xfe, 0x00, 0x80, 0x01, 0x02, 0x03, 0x84),
+      float: r(0x00, 0x00, 0x80, 0x3f),
+      filetime: r(0x00, 0x80, 0x3e, 0xd5, 0xde, 0xb1, 0x9d, 0x01),
+      unix: r(0x00, 0xe1, 0xf5, 0x05),
+      guid: r(0x33, 0x22, 0x11, 0x00, 0x55, 0x44, 0x77, 0x66, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff),
+      text: r(0x48, 0x00, 0x69, 0x00, 0x00, 0x00),
+      utf8: r(0xc3, 0xa9, 0x0a, 0x00),
+      short: r(0x07),
+    };
+  });
+  assert.deepEqual(table.ints.int8, ['-1', '-1']);
+  assert.deepEqual(table.ints.uint8, ['255', '255']);
+  assert.deepEqual(table.ints.int16, ['-257', '-2']);
+  assert.deepEqual(table.ints.uint16, ['65279', '65534']);
+  const ib = Buffer.from([0xff, 0xfe, 0x00, 0x80, 0x01, 0x02, 0x03, 0x84]); // Node's Buffer reads them too
+  assert.deepEqual(table.ints.int32, [String(ib.readInt32LE(0)), String(ib.readInt32BE(0))]);
+  assert.deepEqual(table.ints.uint32, [String(ib.readUInt32LE(0)), String(ib.readUInt32BE(0))]);
+  assert.deepEqual(table.ints.uint64, [String(ib.readBigUInt64LE(0)), String(ib.readBigUInt64BE(0))]);
+  assert.deepEqual(table.ints.int64, [String(ib.readBigInt64LE(0)), String(ib.readBigInt64BE(0))]);
+  assert.deepEqual(table.ints.float64, [String(ib.readDoubleLE(0)), String(ib.readDoubleBE(0))]);
+  assert.equal(table.float.float32[0], '1');
+  assert.equal(table.filetime.FILETIME, '1970-01-01T00:00:00Z');
+  assert.equal(table.unix['Unix time (32-bit)'], '1973-03-03T09:46:40Z');
+  assert.equal(table.guid.GUID, '00112233-4455-6677-8899-AABBCCDDEEFF');
+  assert.equal(table.text['UTF-16LE'], 'Hi');
+  assert.equal(table.utf8['UTF-8'], 'é\u240a');
+  assert.deepEqual(table.short.int16, ['—', '—'], 'too few bytes for 16 bits');
+
+  // The panel at the cursor: LBA 1's "EFI PART" and the GPT header fields.
+  await gotoHex(page, 0x200);
+  await page.waitForFunction(() => /At 0x200$/.test(document.querySelector('#inspector caption').textContent));
+  const b = Buffer.from(t.cli('cat', '--offset', '512', '--length', '64', file));
+  const shown = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#inspector tbody tr')].map((tr) => [tr.querySelector('th').textContent, [...tr.querySelectorAll('td')].map((td) => td.textContent)])));
+  assert.deepEqual(shown.uint64, [b.readBigUInt64LE(0).toString(), b.readBigUInt64BE(0).toString()]);
+  assert.deepEqual(shown.uint32, [String(b.readUInt32LE(0)), String(b.readUInt32BE(0))]);
+  assert.deepEqual(shown['UTF-8'], ['EFI PART']);
+  // Keyboard: the inspector is a focusable region after the hex view.
+  await page.focus('#inspector .inspector-scroll');
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('role')), 'region');
+});
