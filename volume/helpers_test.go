@@ -333,3 +333,41 @@ func checkTree(t *testing.T, fsys *FS, tr tree, ignore func(string) bool) {
 func ignoreSystem(name string) bool {
 	return name == "lost+found" || strings.HasPrefix(name, "$") || name == "System Volume Information"
 }
+
+// overlay reads base with some ranges replaced.
+type overlay struct {
+	base    []byte
+	patches map[int][]byte // offset → bytes
+}
+
+func (o *overlay) ReadAt(p []byte, off int64) (int, error) {
+	if off >= int64(len(o.base)) {
+		return 0, io.EOF
+	}
+	n := copy(p, o.base[off:])
+	for at, b := range o.patches {
+		lo, hi := max(int64(at), off), min(int64(at+len(b)), off+int64(n))
+		if lo < hi {
+			copy(p[lo-off:hi-off], b[lo-int64(at):])
+		}
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// patchOverlay turns a fuzz input into patches over base: records of a
+// 3-byte offset (little-endian, taken modulo len(base)), a length byte
+// (1 to 32) and that many bytes. A mutator can then damage any structure
+// of a megabyte volume with an input of a few dozen bytes.
+func patchOverlay(base, patch []byte) *overlay {
+	o := &overlay{base: base, patches: map[int][]byte{}}
+	for len(patch) >= 4 && len(base) > 0 {
+		at := int(patch[0]) | int(patch[1])<<8 | int(patch[2])<<16
+		n := min(int(patch[3])%32+1, len(patch)-4)
+		o.patches[at%len(base)] = patch[4 : 4+n]
+		patch = patch[4+n:]
+	}
+	return o
+}

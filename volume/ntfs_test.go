@@ -611,29 +611,6 @@ func TestNTFSRuns(t *testing.T) {
 	}
 }
 
-// overlay reads base with some ranges replaced.
-type overlay struct {
-	base    []byte
-	patches map[int][]byte // offset → bytes
-}
-
-func (o *overlay) ReadAt(p []byte, off int64) (int, error) {
-	if off >= int64(len(o.base)) {
-		return 0, io.EOF
-	}
-	n := copy(p, o.base[off:])
-	for at, b := range o.patches {
-		lo, hi := max(int64(at), off), min(int64(at+len(b)), off+int64(n))
-		if lo < hi {
-			copy(p[lo-off:hi-off], b[lo-int64(at):])
-		}
-	}
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
-}
-
 // FuzzNTFSIndex mutates the records and index blocks of the aged volume's
 // /big (its base record, the extension records holding its index pieces
 // and a few INDX blocks), then walks its index, carves its slack and
