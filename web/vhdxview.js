@@ -213,38 +213,198 @@ export function plan(image, offset = 0, length = undefined, { limit, signal } = 
   return request('plan', { image, offset, length, limit }, { signal });
 }
 
-function pushZeros(parts, n) {
-  if (!zeroBlob) zeroBlob = new Blob([new Uint8Array(ZERO_CHUNK)]);
-  for (; n >= ZERO_CHUNK; n -= ZERO_CHUNK) parts.push(zeroBlob);
-  if (n > 0) parts.push(zeroBlob.slice(0, n));
+// ---- Blob downloads: a bounded number of parts -------------------------------
+
+/**
+ * The most parts a download Blob may have. Chromium keeps each part of a
+ * Blob (a file slice, a zero slice) as an item in its blob registry,
+ * about 0.5-3.5 KB each, nested Blobs flattened: 65,536 parts stay under
+ * ~250 MB, while the 4 million zero slices of a 64 TiB sparse disk took
+ * the browser past 12 GB. blob() and fileBlob() stop with a TooLargeError
+ * once a plan needs more; save such a range with saveTo().
+ */
+export const BLOB_PART_LIMIT = 65536;
+
+/**
+ * The largest range blob() can take whatever its plan: BLOB_PART_LIMIT
+ * zero chunks (1 TiB). Beyond it a browser download also writes every
+ * zero byte, which no disk holds.
+ */
+export const BLOB_SIZE_LIMIT = BLOB_PART_LIMIT * ZERO_CHUNK;
+
+// BlobParts collects the parts of a download Blob, folded into nested
+// Blobs of FOLD parts: one flat array of 65,536 parts takes Chromium tens
+// of seconds to turn into a Blob, nested ones a fraction of a second.
+const FOLD = 1024;
+class BlobParts {
+  constructor(what, length) {
+    this.levels = [[]];
+    this.count = 0;
+    this.what = what;
+    this.length = length;
+  }
+
+  push(part) {
+    if (++this.count > BLOB_PART_LIMIT) throw tooLarge(this.what, this.length);
+    this.add(part, 0);
+  }
+
+  add(part, k) {
+    if (!this.levels[k]) this.levels[k] = [];
+    const l = this.levels[k];
+    l.push(part);
+    if (l.length >= FOLD) {
+      this.levels[k] = [];
+      this.add(new Blob(l), k + 1);
+    }
+  }
+
+  zeros(n) {
+    if (!zeroBlob) zeroBlob = new Blob([new Uint8Array(ZERO_CHUNK)]);
+    // Checked before any part is made: a 64 TiB run is refused at once.
+    if (this.count + Math.ceil(n / ZERO_CHUNK) > BLOB_PART_LIMIT) throw tooLarge(this.what, this.length);
+    for (; n >= ZERO_CHUNK; n -= ZERO_CHUNK) this.push(zeroBlob);
+    if (n > 0) this.push(zeroBlob.slice(0, n));
+  }
+
+  // run adds one plan run; files are the image's chain levels.
+  run(r, files) {
+    if (r.kind === 'file') this.push(files[r.level].slice(r.file_offset, r.file_offset + r.length));
+    else if (r.kind === 'zero') this.zeros(r.length);
+    else this.push(r.data);
+  }
+
+  // blob joins the levels, the oldest parts (folded highest) first.
+  blob(type) {
+    const parts = [];
+    for (let k = this.levels.length - 1; k >= 0; k--) parts.push(...this.levels[k]);
+    return new Blob(parts, { type });
+  }
+}
+
+function tooLarge(what, length) {
+  return new VhdxError({
+    name: 'TooLargeError', limit: BLOB_PART_LIMIT, length,
+    message: `${what} (${length} bytes) is too fragmented or too sparse for a browser download: its Blob would need more than ${BLOB_PART_LIMIT} parts (a part per run of the plan and per ${ZERO_CHUNK >> 20} MiB of zeros); save it to a file with saveTo() or download a partition or a smaller range`,
+  });
 }
 
 /**
  * A Blob of the virtual disk range [offset, offset+length) (default: the
  * whole disk), composed from slices of the image's files, a shared zero
  * chunk and the small byte arrays of log-replayed pages, following plan():
- * no payload passes through the engine, so it costs no memory whatever its
- * size. onProgress({done, total}) counts virtual bytes planned.
+ * no payload passes through the engine. The browser keeps a little memory
+ * per part, so a plan that needs more than BLOB_PART_LIMIT parts (more than
+ * 1 TiB of zeros, or that many runs) rejects with a TooLargeError {limit,
+ * length} before any Blob is made: save such a range with saveTo().
+ * onProgress({done, total}) counts virtual bytes planned.
  */
 export async function blob(image, offset = 0, length = undefined, { signal, type = 'application/octet-stream', onProgress } = {}) {
   const img = images.get(image);
   if (!img) throw new VhdxError({ name: 'NotOpenError', message: 'no open image ' + image });
   const start = Math.min(offset, img.size);
   const end = length === undefined ? img.size : Math.min(img.size, start + length);
-  const parts = [];
+  const parts = new BlobParts(`the range 0x${start.toString(16)}+0x${(end - start).toString(16)}`, end - start);
   let pos = start;
   while (pos < end) {
     const p = await plan(image, pos, end - pos, { limit: 65536, signal });
-    for (const r of p.runs) {
-      if (r.kind === 'file') parts.push(img.files[r.level].slice(r.file_offset, r.file_offset + r.length));
-      else if (r.kind === 'zero') pushZeros(parts, r.length);
-      else parts.push(r.data);
-    }
+    for (const r of p.runs) parts.run(r, img.files);
     if (onProgress) onProgress({ done: p.end - start, total: end - start });
     if (p.next === null || p.next === undefined) break;
     pos = p.next;
   }
-  return new Blob(parts, { type });
+  return parts.blob(type);
+}
+
+// ---- saving into a file: zero runs are skipped ------------------------------
+
+// A saveTo() plans at most PLAN_SPAN virtual bytes per request, so that a
+// huge sparse disk reports progress and a cancel is seen between requests.
+const PLAN_SPAN = 64 * 2 ** 30;
+// Data runs that follow each other are written as one Blob of up to
+// WRITE_BYTES bytes or WRITE_PARTS parts; at most WRITE_WINDOW writes are
+// in flight. Writes are Blobs of file slices, so memory stays at a few
+// plan pages however large the range.
+const WRITE_BYTES = 64 << 20;
+const WRITE_PARTS = 1024;
+const WRITE_WINDOW = 4;
+
+/**
+ * Saves the virtual disk range [offset, offset+length) (default: the whole
+ * disk) into target: a FileSystemFileHandle (from showSaveFilePicker, or
+ * an origin private file system file) or a FileSystemWritableFileStream.
+ * Data runs are written at their offsets; zero runs are skipped and the
+ * file is truncated to the range's length at the end, so it holds no
+ * written zeros (sparse where the file system can be) and memory stays
+ * bounded whatever the size. The writable is closed when every byte is
+ * written: only then does the promise resolve, to {bytes, written}
+ * (written counts the data bytes written, the rest being skipped zeros).
+ * On failure or when signal aborts, the writable is aborted, so the
+ * browser discards what was written instead of leaving a partial file in
+ * its place. onProgress({done, total, written}) counts virtual bytes.
+ */
+export async function saveTo(image, target, { offset = 0, length = undefined, signal, onProgress } = {}) {
+  const img = images.get(image);
+  if (!img) throw new VhdxError({ name: 'NotOpenError', message: 'no open image ' + image });
+  if (signal && signal.aborted) throw abortError(signal);
+  const start = Math.min(offset, img.size);
+  const end = length === undefined ? img.size : Math.min(img.size, start + length);
+  const w = typeof target.createWritable === 'function' ? await target.createWritable({ keepExistingData: false }) : target;
+  // A write the destination holds up (a slow or full disk) must not hold
+  // up a cancel: each wait races the signal.
+  let stop = null;
+  const aborted = signal && new Promise((_, reject) => {
+    stop = () => reject(abortError(signal));
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+  });
+  if (aborted) aborted.catch(() => {});
+  const wait = (p) => (aborted ? Promise.race([p, aborted]) : p);
+  const inFlight = [];
+  let written = 0;
+  let batch = null; // {at, parts, bytes}: data runs that follow each other
+  const flush = async () => {
+    if (!batch) return;
+    const b = batch;
+    batch = null;
+    const data = b.parts.length === 1 && b.parts[0] instanceof Blob ? b.parts[0] : new Blob(b.parts);
+    const p = w.write({ type: 'write', position: b.at - start, data });
+    p.catch(() => {});
+    inFlight.push(p);
+    written += b.bytes;
+    while (inFlight.length > WRITE_WINDOW) await wait(inFlight.shift());
+  };
+  try {
+    let pos = start;
+    while (pos < end) {
+      const p = await plan(image, pos, Math.min(end - pos, PLAN_SPAN), { limit: 65536, signal });
+      for (const r of p.runs) {
+        if (r.kind === 'zero') continue;
+        const part = r.kind === 'file' ? img.files[r.level].slice(r.file_offset, r.file_offset + r.length) : r.data;
+        if (batch && (batch.at + batch.bytes !== r.offset || batch.bytes + r.length > WRITE_BYTES || batch.parts.length >= WRITE_PARTS)) await flush();
+        if (!batch) batch = { at: r.offset, parts: [], bytes: 0 };
+        batch.parts.push(part);
+        batch.bytes += r.length;
+      }
+      if (batch && batch.bytes >= WRITE_BYTES) await flush();
+      pos = p.next === null || p.next === undefined ? Math.min(end, pos + PLAN_SPAN) : p.next;
+      if (pos >= end) await flush();
+      if (onProgress) onProgress({ done: pos - start, total: end - start, written });
+    }
+    await flush();
+    while (inFlight.length) await wait(inFlight.shift());
+    // The zero runs at the end: the file's length is the range's.
+    await wait(w.truncate(end - start));
+    await wait(w.close());
+    return { bytes: end - start, written };
+  } catch (e) {
+    // Not awaited: abort waits for a write in flight, which may be the
+    // one that stalled.
+    w.abort(e).catch(() => {});
+    throw e;
+  } finally {
+    if (stop) signal.removeEventListener('abort', stop);
+  }
 }
 
 // ---- hashing and searching -------------------------------------------------
@@ -333,19 +493,15 @@ export async function fileBlob(image, partition, path, { signal, type = 'applica
     if (onProgress) onProgress({ done: b.length, total: size });
     return new Blob([b], { type });
   }
-  const parts = [];
+  const parts = new BlobParts(path, size);
   let p = first;
   for (;;) {
-    for (const r of p.runs) {
-      if (r.kind === 'file') parts.push(img.files[r.level].slice(r.file_offset, r.file_offset + r.length));
-      else if (r.kind === 'zero') pushZeros(parts, r.length);
-      else parts.push(r.data);
-    }
+    for (const r of p.runs) parts.run(r, img.files);
     if (onProgress) onProgress({ done: p.end, total: size });
     if (p.next === null || p.next === undefined) break;
     p = await filePlan(image, partition, path, p.next, undefined, { limit: 65536, signal });
   }
-  return new Blob(parts, { type });
+  return parts.blob(type);
 }
 
 /**

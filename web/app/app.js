@@ -12,7 +12,8 @@ import { renderSummary, verdictOf } from './summary.js';
 import { renderStructure } from './structure.js';
 import { renderVerify } from './verify.js';
 import { renderRecents, handles, fileFromHandle } from './recents.js';
-import { DownloadDialog, save, cleanTempDownloads } from './download.js';
+import { DownloadDialog, save, saveRange, cleanTempDownloads } from './download.js';
+import { DownloadList } from './jobs.js';
 import { FilesPanel } from './files.js';
 import { HashDialog } from './hash.js';
 import { SearchBar } from './search.js';
@@ -36,6 +37,7 @@ const S = {
   pending: null, // missing parent: {files, handles, error}
   unreadable: null,
   filesPanel: null, // the Files tab (FilesPanel)
+  downloads: null, // the page's download list (DownloadList)
 };
 
 // The engine's API, as the placeholder page offered it (and for the console).
@@ -208,6 +210,7 @@ async function closeImage() {
   S.verifyCancel = null;
   const img = S.res && S.res.image;
   if (S.filesPanel) S.filesPanel.reset();
+  if (S.downloads) S.downloads.cancelAll();
   Object.assign(S, { res: null, info: null, report: null, verifyProgress: null, verifyError: null, files: [], unreadable: null });
   if (img !== undefined && img !== null) {
     try { await api.close(img); } catch { /* already closed */ }
@@ -693,11 +696,13 @@ function showDiskAt(offset) {
 }
 
 function setupFiles() {
+  S.downloads = new DownloadList($('#downloads'));
   S.filesPanel = new FilesPanel($('#panel-files'), {
     api,
     current: () => (S.res && S.info ? { image: S.res.image, name: S.res.summary.name } : null),
     unavailable: () => (S.unreadable ? 'The file does not open, so its partitions and files cannot be read.' : ''),
     showInHex: showDiskAt,
+    downloads: S.downloads,
   });
 }
 
@@ -752,8 +757,10 @@ function setupDownload() {
     size: S.info.virtual_size,
     sectorSize: S.info.logical_sector_size,
     selection: S.hex && S.hex.src && S.hex.src.kind === 'disk' ? S.hex.selection() : null,
-    makeBlob: (offset, length, onProgress, signal) => api.blob(S.res.image, offset, length, { onProgress, signal }),
-    onSaved: (name, size) => notify({ kind: 'info', id: 'saved', title: `Saved ${name}`, next: `${grouped(size)} bytes (${human(size)}), in your downloads folder.` }),
+    start: (offset, length, name, handle) => {
+      const image = S.res.image;
+      S.downloads.job(name, length, (signal, progress) => saveRange(api, image, name, offset, length, handle, signal, progress));
+    },
   }));
   $('#download-button').addEventListener('click', () => dialog.open());
   $('#selection-download').addEventListener('click', () => {

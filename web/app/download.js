@@ -1,17 +1,31 @@
 // download.js: the download dialog: the whole virtual disk as a raw image,
 // or a byte range (offset and length, or an LBA range, or the hex view's
-// selection). The file is a Blob made by vhdxview.blob() from slices of
-// the image files, zeros and the few bytes held in memory, so a download of
-// many GB needs no memory and passes no payload through the engine.
+// selection), and how any range of the disk is saved (saveRange).
+//
+// Where the browser can save into a file the person picks
+// (showSaveFilePicker: Chromium, Edge), the bytes are written there by
+// vhdxview.saveTo(): data runs at their offsets, zero runs skipped, so a
+// 64 TiB sparse disk costs no more memory than a small one and the file
+// holds only its data where the file system allows sparse files. "Saved"
+// is said once the file is closed. Elsewhere the range is a Blob made by
+// vhdxview.blob() from slices of the image files and zeros, handed to the
+// browser as a download ("Download started": the page cannot know when
+// the browser has written it); a Blob of more than BLOB_SIZE_LIMIT bytes
+// is refused before anything starts, with what to do instead.
 //
 // It also streams what cannot be a Blob of slices (a large NTFS file, read
 // through the engine 16 MiB at a time): saveStreamed() writes it into a
-// file the person picks (showSaveFilePicker) or, where the browser has no
-// picker, into a temporary file in the origin private file system, which
-// is then downloaded like any Blob. cleanTempDownloads() removes the
-// temporary files that earlier visits left.
+// file the person picks or, where the browser has no picker, into a
+// temporary file in the origin private file system, which is then
+// downloaded like any Blob. cleanTempDownloads() removes the temporary
+// files that earlier visits left.
 
-import { el, replace, human, grouped, hexPlain, parseNumber, baseName, errorText } from './dom.js';
+import { el, replace, human, grouped, hexPlain, parseNumber, baseName } from './dom.js';
+import { BLOB_SIZE_LIMIT } from '../vhdxview.js';
+
+// LARGE is the size from which the dialog reminds that the page cannot
+// know the free space where the bytes go.
+const LARGE = 4 * 2 ** 30;
 
 // fileName says what a download holds: "<image>-<offset>-<length>.raw" in
 // hex, or "<image>.raw" for the whole disk.
@@ -21,7 +35,8 @@ export function fileName(image, offset, length, size) {
   return `${b}-0x${hexPlain(offset)}-0x${hexPlain(length)}.raw`;
 }
 
-// save hands a Blob to the browser as a download.
+// save hands a Blob to the browser as a download. The browser writes it
+// when and where it will: the page is not told when it is done.
 export function save(blob, name) {
   const url = URL.createObjectURL(blob);
   const a = el('a', { href: url, download: name, hidden: true });
@@ -32,26 +47,62 @@ export function save(blob, name) {
   setTimeout(() => URL.revokeObjectURL(url), 10 * 60 * 1000);
 }
 
+// canPick says whether the browser can save into a file the person picks.
+export function canPick() {
+  return typeof window.showSaveFilePicker === 'function';
+}
+
+// pickFile asks where to save name: a FileSystemFileHandle, or null when
+// the browser has no picker or refuses it here (e.g. SecurityError, the
+// click being too long ago), so that the caller falls back to a Blob
+// download. Rejects with an AbortError when the person dismisses it. Call
+// it first thing in a click handler: the picker needs the click.
+export async function pickFile(name) {
+  if (!canPick()) return null;
+  try {
+    return await window.showSaveFilePicker({ suggestedName: name });
+  } catch (e) {
+    if (e && e.name === 'AbortError') throw cancelled();
+    return null;
+  }
+}
+
+// blobRefusal says why a range of length bytes cannot be a Blob download
+// (too large for one), or null when it can be tried.
+export function blobRefusal(length) {
+  if (length <= BLOB_SIZE_LIMIT) return null;
+  return `${human(length)} is more than this browser can download here: without a way to save into a file you pick, the page hands the browser a Blob, which writes every zero byte and cannot hold more than ${human(BLOB_SIZE_LIMIT)}. Download a partition (Files tab) or a range instead, or use a browser that can save into a file you pick (Chrome, Edge), where zero runs are skipped.`;
+}
+
+// saveRange saves [offset, offset+length) of the disk as name: into
+// handle with vhdxview.saveTo() when there is one, else as a Blob
+// download. Resolves to {bytes, how, written?} for DownloadList.job.
+export async function saveRange(api, image, name, offset, length, handle, signal, onProgress) {
+  if (handle) {
+    const r = await api.saveTo(image, handle, { offset, length, signal, onProgress: (p) => onProgress({ ...p, what: 'Saving…' }) });
+    return { ...r, how: 'picker' };
+  }
+  const refusal = blobRefusal(length);
+  if (refusal) throw new Error(refusal);
+  const blob = await api.blob(image, offset, length, { signal, onProgress: (p) => onProgress({ ...p, what: 'Preparing…' }) });
+  if (signal.aborted) throw cancelled();
+  save(blob, name);
+  return { bytes: blob.size, how: 'blob' };
+}
+
 // DownloadDialog is the <dialog> and its form. ctx(): {name, size,
-// sectorSize, selection: {start, end} | null, makeBlob(offset, length,
-// onProgress, signal) -> Promise<Blob>}.
+// sectorSize, selection: {start, end} | null, start(offset, length, name,
+// handle)}: start runs the download as a job of the page's download list
+// (jobs.js), handle being the picked file or null.
 //
-// While a download is being prepared (the engine plans where every byte
-// comes from, which for a huge sparse disk takes a while), Cancel stops
-// it: the signal passed to makeBlob aborts, which stops the engine's
-// plan, nothing is saved and the dialog says so. Closing the dialog
-// (Escape) stops it too.
+// The dialog says the size plainly before anything starts, refuses a
+// Blob download too large to make (blobRefusal), and with a picker asks
+// where to save when Download is pressed; the dialog then closes and the
+// download's progress and Cancel are in the list.
 export class DownloadDialog {
   constructor(dialog, ctx) {
     this.d = dialog;
     this.ctx = ctx;
-    this.ac = null; // the running download's AbortController
-    this.d.addEventListener('close', () => this.stop());
-  }
-
-  // stop aborts the running download, if any.
-  stop() {
-    if (this.ac) this.ac.abort();
   }
 
   open(preset) {
@@ -68,10 +119,9 @@ export class DownloadDialog {
     this.len = el('input', { id: 'dl-length', type: 'text', inputmode: 'text', spellcheck: 'false', autocomplete: 'off', placeholder: '4096, 0x1000, 64K' });
     this.name = el('output', { id: 'dl-name', class: 'mono' });
     this.msg = el('p', { class: 'dl-msg', role: 'alert' });
-    this.bar = el('progress', { max: '100', hidden: true });
-    this.go = el('button', { type: 'button', class: 'primary', id: 'dl-go', text: 'Download' });
-    // Cancel stops a download being prepared, else closes the dialog.
-    const cancel = el('button', { type: 'button', id: 'dl-cancel', text: 'Cancel', on: { click: () => (this.busy ? this.stop() : this.d.close()) } });
+    this.note = el('p', { class: 'dl-note', id: 'dl-note' });
+    this.go = el('button', { type: 'button', class: 'primary', id: 'dl-go', text: canPick() ? 'Save as…' : 'Download' });
+    const cancel = el('button', { type: 'button', id: 'dl-cancel', text: 'Cancel', on: { click: () => this.d.close() } });
 
     const pick = preset && preset.what ? preset.what : sel ? 'selection' : 'whole';
     ({ whole, selection: selR, range }[pick] || whole).checked = true;
@@ -95,7 +145,7 @@ export class DownloadDialog {
     replace(this.d,
       el('div', { class: 'dialog-body' },
         el('h2', { id: 'dl-title', text: 'Download raw bytes' }),
-        el('p', { class: 'muted', text: `From the virtual disk of ${c.name} (${grouped(c.size)} bytes, ${human(c.size)}). Zeros and unallocated blocks are written as zeros.` }),
+        el('p', { class: 'muted', text: `From the virtual disk of ${c.name} (${grouped(c.size)} bytes, ${human(c.size)}). Zeros and unallocated blocks are zeros in the file.` }),
         el('fieldset', {},
           el('legend', { text: 'What' }),
           el('label', { class: 'choice' }, whole, el('span', {}, el('b', { text: 'Whole disk' }), ` as a raw image, ${human(c.size)}`)),
@@ -107,7 +157,7 @@ export class DownloadDialog {
             el('label', { for: 'dl-from', id: 'dl-from-label', text: 'Offset' }), this.from,
             el('label', { for: 'dl-length', id: 'dl-length-label', text: 'Length' }), this.len)),
         el('p', { class: 'dl-file' }, 'File name: ', this.name),
-        this.msg, this.bar),
+        this.msg, this.note),
       el('div', { class: 'dialog-actions' }, cancel, this.go),
     );
     this.d.setAttribute('aria-labelledby', 'dl-title');
@@ -115,8 +165,18 @@ export class DownloadDialog {
     if (!this.d.open) this.d.showModal();
   }
 
-  // range gives {offset, length} for the current choice, or {error}.
+  // range gives {offset, length} for the current choice, or {error}
+  // (with offset and length when the range is valid but too large for a
+  // Blob download and there is no picker).
   range() {
+    const r = this.chosen();
+    if (r.error || canPick()) return r;
+    const refusal = blobRefusal(r.length);
+    return refusal ? { ...r, error: refusal } : r;
+  }
+
+  // chosen gives {offset, length} of the current choice, or {error}.
+  chosen() {
     const c = this.c;
     if (this.radios.whole.checked) return { offset: 0, length: c.size };
     if (this.radios.selR.checked && c.selection) return { offset: c.selection.start, length: c.selection.end - c.selection.start };
@@ -138,58 +198,40 @@ export class DownloadDialog {
 
   update() {
     const r = this.range();
+    this.name.textContent = r.offset === undefined ? '—' : fileName(this.c.name, r.offset, r.length, this.c.size);
+    this.note.textContent = '';
     if (r.error) {
-      this.name.textContent = '—';
       this.msg.textContent = r.error;
       this.msg.className = 'dl-msg error';
       this.go.disabled = true;
       return r;
     }
-    this.name.textContent = fileName(this.c.name, r.offset, r.length, this.c.size);
     this.msg.textContent = `${grouped(r.length)} bytes (${human(r.length)}) from 0x${hexPlain(r.offset)}.`;
     this.msg.className = 'dl-msg';
-    this.go.disabled = !!this.busy;
+    if (canPick()) {
+      this.note.textContent = 'You choose where to save it. Zero runs are skipped rather than written, so where the file system has sparse files the file takes only the space of its data.'
+        + (r.length >= LARGE ? ` Up to ${human(r.length)} is written there: the page cannot know how much free space that place has.` : '');
+    } else if (r.length >= LARGE) {
+      this.note.textContent = `Your browser will write all ${human(r.length)}, zeros included, into its downloads folder; the page cannot know how much free space is there.`;
+    }
+    this.go.disabled = false;
     return r;
   }
 
   async start() {
     const r = this.update();
-    if (r.error || this.busy) return;
-    const ac = new AbortController();
-    this.ac = ac;
-    this.busy = true;
-    this.go.disabled = true;
-    this.bar.hidden = false;
-    this.bar.removeAttribute('value');
-    this.msg.className = 'dl-msg';
-    this.msg.textContent = 'Preparing the download…';
-    const msg = this.msg;
+    if (r.error) return;
+    const name = fileName(this.c.name, r.offset, r.length, this.c.size);
+    let handle = null;
     try {
-      const blob = await this.c.makeBlob(r.offset, r.length, (p) => {
-        if (p && p.total && !ac.signal.aborted) {
-          this.bar.value = (p.done / p.total) * 100;
-          msg.textContent = `Preparing the download… ${Math.floor((p.done / p.total) * 100)}%`;
-        }
-      }, ac.signal);
-      if (ac.signal.aborted) throw cancelled();
-      const name = fileName(this.c.name, r.offset, r.length, this.c.size);
-      save(blob, name);
-      this.d.close();
-      if (this.c.onSaved) this.c.onSaved(name, blob.size);
-    } catch (e) {
-      if (ac.signal.aborted || (e && e.name === 'AbortError')) {
-        msg.className = 'dl-msg';
-        msg.textContent = 'The download was cancelled; nothing was saved.';
-      } else {
-        msg.className = 'dl-msg error';
-        msg.textContent = `Cannot make the download: ${errorText(e)}`;
-      }
-    } finally {
-      if (this.ac === ac) this.ac = null;
-      this.busy = false;
-      this.go.disabled = false;
-      this.bar.hidden = true;
+      handle = await pickFile(name);
+    } catch {
+      this.msg.className = 'dl-msg';
+      this.msg.textContent = 'No file was chosen; nothing was saved.';
+      return;
     }
+    this.d.close();
+    this.c.start(r.offset, r.length, name, handle);
   }
 }
 

@@ -17,10 +17,11 @@
 // must read (a compressed or resident NTFS stream) comes through the
 // engine, whole if it is at most 16 MiB, else streamed 16 MiB at a time
 // into a file the person picks or a temporary file (download.js,
-// saveStreamed). Each download shows its progress and can be cancelled.
+// saveStreamed). Each download is a job of the page's download list
+// (jobs.js): progress, Cancel, and what happened.
 
 import { el, replace, clear, human, grouped, hexPlain, baseName, errorText } from './dom.js';
-import { save, saveStreamed } from './download.js';
+import { save, saveStreamed, saveRange, pickFile } from './download.js';
 
 const FS_NAMES = {
   ntfs: 'NTFS', fat12: 'FAT12', fat16: 'FAT16', fat32: 'FAT32', ext2: 'ext2', ext3: 'ext3', ext4: 'ext4',
@@ -48,10 +49,6 @@ function longTime(s) {
   if (!s) return '—';
   const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d(?:\.\d+)?)Z$/.exec(s);
   return m ? `${m[1]} ${m[2]} UTC` : String(s);
-}
-
-function isCancel(e, signal) {
-  return (signal && signal.aborted) || (e && (e.name === 'AbortError' || e.name === 'CancelledError'));
 }
 
 // problemFor explains why a partition's files cannot be listed: {title,
@@ -105,7 +102,6 @@ export class FilesPanel {
     this.gen = 0;
     this.table = null;
     this.loading = null;
-    this.jobs = new Set();
     this.rowNode = new WeakMap();
     this.typed = '';
     this.typedAt = 0;
@@ -114,8 +110,6 @@ export class FilesPanel {
   // reset forgets the last image (its partitions, tree and downloads).
   reset() {
     this.gen++;
-    for (const j of this.jobs) j.abort();
-    this.jobs.clear();
     this.table = null;
     this.loading = null;
     this.cur = null;
@@ -165,7 +159,6 @@ export class FilesPanel {
 
   render() {
     const tab = this.table;
-    this.dlList = el('ul', { class: 'dl-jobs', id: 'file-downloads', 'aria-label': 'Downloads', 'aria-live': 'polite' });
     this.browser = el('section', { class: 'fs-browser', id: 'fs-browser', 'aria-labelledby': 'fs-title', hidden: true });
     replace(this.root,
       el('section', { class: 'parts', id: 'parts', 'aria-labelledby': 'parts-title', data: { scheme: tab.scheme } },
@@ -173,7 +166,6 @@ export class FilesPanel {
         this.renderProblems(tab),
         this.renderFacts(tab),
         this.renderTable(tab)),
-      this.dlList,
       this.browser);
   }
 
@@ -276,66 +268,18 @@ export class FilesPanel {
 
   // ---- downloads ------------------------------------------------------------------------
 
-  // job adds a download row and runs fn(signal, onProgress) ->
-  // {bytes, how?}: progress, Cancel, and what happened in the end.
-  async job(name, total, fn) {
-    const ac = new AbortController();
-    this.jobs.add(ac);
-    const bar = el('progress', { max: String(Math.max(1, total)), value: '0' });
-    const bytes = el('span', { class: 'dl-job-bytes', text: `0 of ${human(total)}` });
-    const state = el('span', { class: 'dl-job-state', text: 'Starting…' });
-    const cancel = el('button', { type: 'button', class: 'small', text: 'Cancel', 'aria-label': `Cancel the download of ${name}` });
-    const li = el('li', { class: 'dl-job', data: { name, state: 'running', total, done: 0 } },
-      el('div', { class: 'dl-job-head' }, el('span', { class: 'dl-job-name', text: name }), state),
-      bar, el('div', { class: 'dl-job-foot' }, bytes, cancel));
-    cancel.addEventListener('click', () => {
-      if (li.dataset.state === 'running') ac.abort();
-      else li.remove();
-    });
-    this.dlList.prepend(li);
-    const progress = (p) => {
-      if (!p || !Number.isFinite(p.done)) return;
-      const t = p.total || total;
-      bar.max = Math.max(1, t);
-      bar.value = p.done;
-      li.dataset.done = p.done;
-      li.dataset.total = t;
-      bytes.textContent = `${human(p.done)} of ${human(t)}`;
-      state.textContent = 'Downloading…';
-    };
-    const finish = (st, text) => {
-      this.jobs.delete(ac);
-      li.dataset.state = st;
-      state.textContent = text;
-      cancel.textContent = '✕';
-      cancel.className = 'small icon-button';
-      cancel.setAttribute('aria-label', `Remove ${name} from the list`);
-      cancel.title = 'Remove from the list';
-    };
-    try {
-      const r = await fn(ac.signal, progress);
-      progress({ done: r.bytes, total: r.bytes });
-      finish('done', r.how === 'picker' ? 'Saved where you chose'
-        : r.how === 'temporary file' ? 'Saved (streamed through a temporary file)' : 'Saved to your downloads');
-    } catch (e) {
-      if (isCancel(e, ac.signal)) {
-        finish('cancelled', 'Cancelled');
-      } else {
-        finish('failed', `Failed: ${errorText(e)}`);
-        li.setAttribute('role', 'alert');
-      }
-    }
-  }
-
-  downloadPartition(p) {
+  // downloadPartition saves the partition's raw bytes (into a picked file
+  // where the browser can, else as a Blob download; download.js).
+  async downloadPartition(p) {
     const cur = this.cur;
     const name = `${baseName(cur.name)}-p${p.index}.raw`;
-    return this.job(name, p.size, async (signal, progress) => {
-      const blob = await this.api.blob(cur.image, p.offset, p.size, { signal, onProgress: progress });
-      if (signal.aborted) throw new DOMException('cancelled', 'AbortError');
-      save(blob, name);
-      return { bytes: blob.size };
-    });
+    let handle;
+    try {
+      handle = await pickFile(name);
+    } catch {
+      return; // no file chosen
+    }
+    return this.ctx.downloads.job(name, p.size, (signal, progress) => saveRange(this.api, cur.image, name, p.offset, p.size, handle, signal, progress));
   }
 
   downloadNode(node) {
@@ -344,12 +288,12 @@ export class FilesPanel {
     const part = this.part.index;
     const path = node.path;
     const name = node.kind === 'stream' ? `${node.parent.name}_${node.name}` : node.name;
-    return this.job(name, node.entry.size, async (signal, progress) => {
+    return this.ctx.downloads.job(name, node.entry.size, async (signal, progress) => {
       const blob = await this.api.fileBlob(cur.image, part, path, { signal, onProgress: progress });
       if (signal.aborted) throw new DOMException('cancelled', 'AbortError');
       if (blob) {
         save(blob, name);
-        return { bytes: blob.size };
+        return { bytes: blob.size, how: 'blob' };
       }
       return saveStreamed(name, (w) => this.api.saveFile(cur.image, part, path, w, { signal, onProgress: progress }), { signal });
     });

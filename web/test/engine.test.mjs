@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { openSync, readSync, closeSync, statSync, mkdirSync, readFileSync } from 'node:fs';
+import { openSync, readSync, closeSync, statSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const MiB = 1 << 20;
@@ -468,6 +468,86 @@ test('search: hits equal a scan of the reference bytes, pages through next, acro
   }
   const z = 16 * MiB;
   assert.deepEqual(out.zeros, { hits: [z, z + 1, z + 2, z + 3, z + 4], next: z + 5 });
+});
+
+// profileFiles lists the regular files under dir of exactly size bytes
+// (the origin private file system keeps its files under the profile with
+// names of its own).
+function profileFiles(dir, size) {
+  const out = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...profileFiles(p, size));
+    else if (e.isFile() && statSync(p).size === size) out.push(p);
+  }
+  return out;
+}
+
+test('saveTo writes a sparse disk into a file: qemu-img convert\'s bytes, zero runs not written', async (t) => {
+  await harness(t);
+  const res = await openInput(t, 'sparse256.vhdx');
+  const out = await t.page.evaluate(async (img) => {
+    const root = await navigator.storage.getDirectory();
+    const h = await root.getFileHandle('saveto-sparse256.raw', { create: true });
+    const seen = [];
+    const r = await window.vhdxview.saveTo(img, h, { onProgress: (p) => seen.push(p) });
+    return { r, size: (await h.getFile()).size, seen };
+  }, res.image);
+  assert.deepEqual(out.r, { bytes: 256 * MiB, written: 4 * MiB });
+  assert.equal(out.size, 256 * MiB);
+  assert.deepEqual(out.seen.at(-1), { done: 256 * MiB, total: 256 * MiB, written: 4 * MiB });
+  // The file on disk: qemu-img's bytes, and only the 4 blocks of data
+  // take space (the zero runs were never written).
+  const files = profileFiles(join(t.fx.dir, 'profile'), 256 * MiB);
+  assert.equal(files.length, 1, `the saved file in the profile: ${files.join(', ')}`);
+  assert.deepEqual(fileHashes(files[0], 0, 256 * MiB, 256 * MiB), fileHashes(t.fx.path('sparse256.ref'), 0, 256 * MiB, 256 * MiB));
+  const used = statSync(files[0]).blocks * 512;
+  assert.ok(used <= 8 * MiB, `the saved file takes ${used} bytes of disk for 4 MiB of data`);
+  await t.page.evaluate(async (img) => {
+    await (await navigator.storage.getDirectory()).removeEntry('saveto-sparse256.raw');
+    await window.vhdxview.close(img);
+  }, res.image);
+});
+
+test('saveTo: log-replayed bytes, a range, a writable stream; a cancel aborts the file', async (t) => {
+  await harness(t);
+  const dirty = await openInput(t, 'dirty.vhdx');
+  const qemu = await openInput(t, 'qemu.vhdx');
+  const big = await openInput(t, 'sparse2t.vhdx');
+  const [off, len] = [MiB - 512, 17 * MiB + 1000];
+  const out = await t.page.evaluate(async ({ dirty, qemu, big, off, len }) => {
+    const hex = (b) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('');
+    const root = await navigator.storage.getDirectory();
+    const hash = async (h) => hex(await crypto.subtle.digest('SHA-256', await (await h.getFile()).arrayBuffer()));
+    const a = await root.getFileHandle('saveto-dirty.raw', { create: true });
+    await window.vhdxview.saveTo(dirty, a);
+    // A range, into a writable the caller made.
+    const b = await root.getFileHandle('saveto-range.raw', { create: true });
+    const rb = await window.vhdxview.saveTo(qemu, await b.createWritable(), { offset: off, length: len });
+    // Cancelled while the engine plans 2 TiB of zeros: the writable is
+    // aborted, so the file keeps what it had (nothing).
+    const c = await root.getFileHandle('saveto-cancel.raw', { create: true });
+    const ac = new AbortController();
+    let first = null;
+    const seen = new Promise((r) => { first = r; });
+    const p = window.vhdxview.saveTo(big, c, { signal: ac.signal, onProgress: first }).then(() => 'resolved', (e) => e.name);
+    await seen;
+    ac.abort();
+    const cancelled = await p;
+    await new Promise((r) => setTimeout(r, 200));
+    const left = (await c.getFile()).size;
+    const next = Array.from(await window.vhdxview.read(big, 0, 4));
+    const r = { dirty: await hash(a), range: await hash(b), rb, cancelled, left, next };
+    for (const n of ['saveto-dirty.raw', 'saveto-range.raw', 'saveto-cancel.raw']) await root.removeEntry(n);
+    return r;
+  }, { dirty: dirty.image, qemu: qemu.image, big: big.image, off, len });
+  assert.equal(out.dirty, t.fx.sha['dirty.raw']);
+  assert.deepEqual(out.rb.bytes, len);
+  assert.deepEqual([out.range], fileHashes(t.fx.path('qemu.ref'), off, len, len));
+  assert.equal(out.cancelled, 'AbortError');
+  assert.equal(out.left, 0, 'a cancelled save left bytes in the file');
+  assert.deepEqual(out.next, [0, 0, 0, 0], 'the engine answers after the cancel');
+  for (const r of [dirty, qemu, big]) await t.page.evaluate((img) => window.vhdxview.close(img), r.image);
 });
 
 test('no request left the origin', async (t) => {

@@ -125,3 +125,36 @@ export async function timedDownload(page, size, fn, arg) {
   if (got !== size) throw new Error(`download is ${got} bytes, want ${size}`);
   return s;
 }
+
+// browserMemory sums the memory of the Chromium started with profile dir
+// and all its processes (browser, renderers, GPU, utility), from /proc:
+// rss counts each process's resident pages, so pages shared between them
+// (the executable, fonts, shared memory) are counted once per process;
+// pss divides each shared page among its sharers, so it adds up to what
+// the browser really holds. Linux only.
+export function browserMemory(profile) {
+  const procs = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      procs.set(Number(d), { ppid, cmd });
+    } catch { /* gone */ }
+  }
+  const mine = new Set([...procs].filter(([, p]) => p.cmd.includes(`--user-data-dir=${profile}\0`)).map(([pid]) => pid));
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, p] of procs) if (!mine.has(pid) && mine.has(p.ppid)) { mine.add(pid); grew = true; }
+  }
+  let rss = 0, pss = 0;
+  for (const pid of mine) {
+    try {
+      const s = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      rss += Number(/^Rss:\s+(\d+) kB/m.exec(s)[1]) * 1024;
+      pss += Number(/^Pss:\s+(\d+) kB/m.exec(s)[1]) * 1024;
+    } catch { /* gone */ }
+  }
+  return { processes: mine.size, rss, pss };
+}

@@ -70,6 +70,12 @@ async function fixtures(dir) {
   // allocated, so that a plan of the whole disk walks them all.
   make('sparse2t.vhdx', { virtualSize: 2 * 1024 * 1024 * MiB, blockSize: MiB });
 
+  // A sparse disk with 1 MiB blocks, mostly never written, and qemu-img's
+  // raw conversion of it: saveTo() must give the same bytes and write
+  // only the allocated blocks.
+  make('sparse256.vhdx', { virtualSize: 256 * MiB, blockSize: MiB, blocks: { 0: fill(1), 1: fill(2), 50: { state: 'ZERO' }, 100: fill(100), 255: fill(255, 'byte') } });
+  run('qemu-img', ['convert', '-f', 'vhdx', '-O', 'raw', p('sparse256.vhdx'), p('sparse256.ref')]);
+
   // A small disk for the quota test.
   make('quota.vhdx', { virtualSize: 8 * MiB, creator: 'quota', blocks: { 1: fill(7) } });
 
@@ -84,7 +90,7 @@ async function fixtures(dir) {
   const fsFiles = JSON.parse(readFileSync(join(root, 'testdata/fs.json'), 'utf8')).files;
 
   const sha = {};
-  for (const f of ['dynamic.raw', 'dynamic.cat', 'dirty.raw', 'child.raw', 'qemu.ref']) sha[f] = await sha256File(p(f));
+  for (const f of ['dynamic.raw', 'dynamic.cat', 'dirty.raw', 'child.raw', 'qemu.ref', 'sparse256.ref']) sha[f] = await sha256File(p(f));
   return { dir, path: p, sha, vhdx, fsFiles };
 }
 

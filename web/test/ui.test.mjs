@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync, copyFileSync, mkdirSync, existsSync } from
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import * as FSI from './fsimage.mjs';
-import { serveCSP } from './lib.mjs';
+import { browserMemory, serveCSP } from './lib.mjs';
 
 const sha256 = (b) => createHash('sha256').update(b).digest('hex');
 
@@ -115,8 +115,19 @@ function qemuRaw(t, file) {
   return readFileSync(out);
 }
 
+// noPicker removes showSaveFilePicker from the page (headless Chromium
+// has one, with no one to answer it), so that downloads are Blobs the
+// test receives as download events.
+async function noPicker(page) {
+  await page.evaluate(() => {
+    delete Window.prototype.showSaveFilePicker;
+    delete window.showSaveFilePicker;
+  });
+}
+
 async function download(t, setup) {
   const { page } = t;
+  await noPicker(page);
   await page.click('#download-button');
   await page.waitForSelector('#download-dialog[open]');
   await setup();
@@ -724,6 +735,7 @@ function treeRows(page, level) {
 
 // saveDownload waits for the download action() starts and returns its name and bytes.
 async function saveDownload(t, action, timeout = 60000) {
+  await noPicker(t.page);
   const [dl] = await Promise.all([t.page.waitForEvent('download', { timeout }), action()]);
   const p = join(t.work, `dl-${Date.now()}-${dl.suggestedFilename().replace(/[^\w.-]/g, '_')}`);
   await dl.saveAs(p);
@@ -853,7 +865,7 @@ test('files: browse ext4 with the keyboard; listings equal vhdx ls; a download e
   assert.equal(big.name, 'big.bin');
   assert.equal(big.data.length, fx.files['big.bin'].length);
   assert.equal(sha256(big.data), sha256(fx.files['big.bin']));
-  await page.waitForSelector('#file-downloads li[data-name="big.bin"][data-state="done"]');
+  await page.waitForSelector('#downloads-list li[data-name="big.bin"][data-state="done"]');
   await page.screenshot({ path: join(t.work, 'files-ext4.png') });
   // The same bytes as vhdx get.
   assert.equal(sha256(t.cli('get', fx.vhdx, '1', '/big.bin')), sha256(big.data));
@@ -990,17 +1002,17 @@ test('files: NTFS: a 20 MiB file streams through a temporary file, a stream down
   await page.evaluate(() => {
     window.__progress = [];
     new MutationObserver(() => {
-      for (const li of document.querySelectorAll('#file-downloads li[data-state="running"]')) {
+      for (const li of document.querySelectorAll('#downloads-list li[data-state="running"]')) {
         window.__progress.push(`${li.dataset.name} ${li.dataset.done}/${li.dataset.total}`);
       }
-    }).observe(document.querySelector('#file-downloads'), { subtree: true, attributes: true, childList: true });
+    }).observe(document.querySelector('#downloads-list'), { subtree: true, attributes: true, childList: true });
   });
   // As the engine gives it: mapped onto the disk, a Blob of slices.
   const sliced = await saveDownload(t, () => page.click('#fs-tree [data-path="/huge.bin"] .ft-dl'));
   assert.equal(sliced.name, 'huge.bin');
   assert.equal(sha256(sliced.data), sha256(fx.ntfsFiles['huge.bin']));
-  const job = page.locator('#file-downloads li[data-name="huge.bin"]').first();
-  await page.waitForSelector('#file-downloads li[data-name="huge.bin"][data-state="done"]');
+  const job = page.locator('#downloads-list li[data-name="huge.bin"]').first();
+  await page.waitForSelector('#downloads-list li[data-name="huge.bin"][data-state="done"]');
   assert.equal((await tempFiles()).length, 0, 'no temporary file for a Blob of slices');
   // Unmapped: streamed through the engine, 16 MiB at a time, into a temporary file.
   await page.evaluate(() => { window.__unmapped = ['/huge.bin']; window.__progress = []; });
@@ -1008,7 +1020,7 @@ test('files: NTFS: a 20 MiB file streams through a temporary file, a stream down
   assert.equal(got.name, 'huge.bin');
   assert.equal(got.data.length, 20 << 20);
   assert.equal(sha256(got.data), sha256(fx.ntfsFiles['huge.bin']));
-  await page.waitForSelector('#file-downloads li[data-name="huge.bin"][data-state="done"]');
+  await page.waitForSelector('#downloads-list li[data-name="huge.bin"][data-state="done"]');
   assert.match(await job.textContent(), /temporary file/);
   assert.match(await job.textContent(), /20 MiB of 20 MiB/);
   assert.equal(await job.locator('progress').evaluate((p) => `${p.value}/${p.max}`), `${20 << 20}/${20 << 20}`);
@@ -1032,7 +1044,7 @@ test('files: NTFS: a 20 MiB file streams through a temporary file, a stream down
     };
   });
   await page.click('#fs-tree [data-path="/huge.bin"] .ft-dl');
-  await page.waitForFunction(() => document.querySelector('#file-downloads li[data-name="huge.bin"]').dataset.state === 'done');
+  await page.waitForFunction(() => document.querySelector('#downloads-list li[data-name="huge.bin"]').dataset.state === 'done');
   assert.match(await job.textContent(), /where you chose/);
   const picked = await page.evaluate(async () => {
     const root = await navigator.storage.getDirectory();
@@ -1057,9 +1069,9 @@ test('files: NTFS: a 20 MiB file streams through a temporary file, a stream down
     });
   });
   await page.click('#fs-tree [data-path="/huge.bin"] .ft-dl');
-  await page.waitForFunction(() => document.querySelector('#file-downloads li[data-name="huge.bin"]').dataset.state === 'running');
-  await page.click('#file-downloads li[data-name="huge.bin"] button');
-  await page.waitForFunction(() => document.querySelector('#file-downloads li[data-name="huge.bin"]').dataset.state === 'cancelled');
+  await page.waitForFunction(() => document.querySelector('#downloads-list li[data-name="huge.bin"]').dataset.state === 'running');
+  await page.click('#downloads-list li[data-name="huge.bin"] button');
+  await page.waitForFunction(() => document.querySelector('#downloads-list li[data-name="huge.bin"]').dataset.state === 'cancelled');
   // A stream is aborted once its write in flight ends.
   await page.evaluate(() => window.__endWrite && window.__endWrite());
   await page.waitForFunction(() => window.__aborted === true);
@@ -1149,9 +1161,9 @@ test('files: a damaged primary GPT falls back to the backup, and the page says s
 
 // ---- cancelling, and reporting bugs ------------------------------------------------
 
-test('the download dialog: Cancel stops a download being prepared, and nothing is saved', async (t) => {
+test('downloads without a save picker: too large is refused up front; Cancel in the list stops one being prepared; a Blob download "started"', async (t) => {
   const { page } = t;
-  // 2 Mi blocks, none allocated: planning the whole disk takes a while.
+  // 2 Mi blocks, none allocated: planning a large range takes a while.
   const file = t.fx.make('sparse2t.vhdx', { virtualSize: 2 * 2 ** 40, blockSize: 1 << 20 });
   await home(page);
   await page.setInputFiles('#files', file);
@@ -1160,26 +1172,175 @@ test('the download dialog: Cancel stops a download being prepared, and nothing i
   const count = () => { downloads++; };
   page.on('download', count);
   try {
+    await noPicker(page);
     await page.click('#download-button');
     await page.waitForSelector('#download-dialog[open]');
+    // The whole 2 TiB disk cannot be a Blob download: said before anything starts.
     await page.check('#dl-whole');
+    assert.ok(await page.isDisabled('#dl-go'));
+    assert.match(await page.textContent('#download-dialog .dl-msg'), /2 TiB is more than this browser can download here.*Download a partition \(Files tab\) or a range/);
+    // 1 TiB can: it is prepared in the download list, where Cancel stops it.
+    await page.check('#dl-range');
+    await page.selectOption('#dl-unit', 'bytes');
+    await page.fill('#dl-from', '0');
+    await page.fill('#dl-length', '1T');
+    assert.equal(await page.isDisabled('#dl-go'), false);
+    assert.match(await page.textContent('#dl-note'), /write all 1 TiB, zeros included.*cannot know how much free space/);
     await page.click('#dl-go');
-    await page.waitForFunction(() => /Preparing the download/.test(document.querySelector('#download-dialog .dl-msg').textContent));
-    await page.click('#dl-cancel');
-    await page.waitForFunction(() => /cancelled/.test(document.querySelector('#download-dialog .dl-msg').textContent));
-    assert.match(await page.textContent('#download-dialog .dl-msg'), /The download was cancelled; nothing was saved/);
-    assert.ok(await page.isVisible('#download-dialog[open]'), 'the dialog stays open, saying so');
-    assert.equal(await page.isDisabled('#dl-go'), false, 'another download can start');
+    await page.waitForSelector('#download-dialog:not([open])', { state: 'attached' });
+    const job = '#downloads-list li[data-name="sparse2t-0x0-0x10000000000.raw"]';
+    await page.waitForSelector(`${job}[data-state="running"]`);
+    await page.click(`${job} button`);
+    await page.waitForSelector(`${job}:not([data-state="running"])`, { state: 'attached' });
+    assert.equal(await page.getAttribute(job, 'data-state'), 'cancelled', await page.textContent(job));
+    assert.match(await page.textContent(job), /Cancelled; nothing was saved/);
     // The engine answers again, and still nothing was downloaded.
     const bytes = await page.evaluate(async () => Array.from(await window.vhdxview.read(window.vhdxviewUI.state.res.image, 0, 4)));
     assert.deepEqual(bytes, [0, 0, 0, 0]);
     assert.equal(downloads, 0, 'a cancelled download was saved');
-    // Cancel with nothing running closes the dialog.
-    await page.click('#dl-cancel');
-    await page.waitForSelector('#download-dialog:not([open])', { state: 'attached' });
-    assert.equal(downloads, 0);
+    // A Blob download: the page only knows it started.
+    await page.click('#download-button');
+    await page.check('#dl-range');
+    await page.fill('#dl-from', '0');
+    await page.fill('#dl-length', '4K');
+    await Promise.all([page.waitForEvent('download'), page.click('#dl-go')]);
+    const small = '#downloads-list li[data-name="sparse2t-0x0-0x1000.raw"]';
+    await page.waitForSelector(`${small}[data-state="done"]`);
+    assert.equal(await page.getAttribute(small, 'data-outcome'), 'started');
+    assert.match(await page.textContent(small), /Download started, 4 KiB/);
+    assert.doesNotMatch(await page.textContent(small), /Saved/);
+    // Finished jobs go with Clear finished.
+    await page.click('#downloads-clear');
+    await page.waitForSelector('#downloads', { state: 'hidden' });
   } finally {
     page.off('download', count);
+  }
+});
+
+// pickerInto makes window.showSaveFilePicker give origin private file
+// system files (a real FileSystemFileHandle, as a picked file is), so
+// that the page's own save path runs without a person at a picker.
+async function pickerInto(page, { holdClose = false } = {}) {
+  await page.evaluate((holdClose) => {
+    window.__picked = [];
+    window.showSaveFilePicker = async ({ suggestedName }) => {
+      const h = await (await navigator.storage.getDirectory()).getFileHandle(`picked-${suggestedName}`, { create: true });
+      window.__picked.push(suggestedName);
+      if (!holdClose) return h;
+      // close() waits until the test calls window.__releaseClose().
+      return {
+        createWritable: async (o) => {
+          const w = await h.createWritable(o);
+          return {
+            write: (x) => w.write(x), truncate: (n) => w.truncate(n), abort: (e) => w.abort(e),
+            close: () => new Promise((r) => { window.__closing = true; window.__releaseClose = () => r(w.close()); }),
+          };
+        },
+      };
+    };
+  }, holdClose);
+}
+
+test('a 64 TiB sparse disk with 1 MiB blocks: its whole-disk save runs in bounded memory, reports progress, and cancels', async (t) => {
+  const { page } = t;
+  const file = t.fx.make('sparse64t.vhdx', { virtualSize: 64 * 2 ** 40, blockSize: 1 << 20, blocks: { 3: { state: 'FULLY_PRESENT', fill: { pattern: 'index', value: 3 } } } });
+  await home(page);
+  await page.setInputFiles('#files', file);
+  await opened(page);
+  // Without a picker it would be a Blob: refused before anything starts.
+  await noPicker(page);
+  await page.click('#download-button');
+  await page.check('#dl-whole');
+  assert.ok(await page.isDisabled('#dl-go'));
+  assert.match(await page.textContent('#download-dialog .dl-msg'), /64 TiB is more than this browser can download here/);
+  await page.click('#dl-cancel');
+  // With a picker: written into the file, zero runs skipped.
+  await pickerInto(page);
+  try {
+    await page.evaluate(() => {
+      window.__states = [];
+      new MutationObserver(() => {
+        for (const li of document.querySelectorAll('#downloads-list li')) window.__states.push(li.textContent);
+      }).observe(document.querySelector('#downloads'), { subtree: true, attributes: true, childList: true, characterData: true });
+    });
+    await page.click('#download-button');
+    await page.check('#dl-whole');
+    assert.equal(await page.isDisabled('#dl-go'), false);
+    assert.match(await page.textContent('#dl-note'), /Zero runs are skipped.*Up to 64 TiB is written there: the page cannot know how much free space/);
+    const profile = join(t.work, 'profile');
+    const before = browserMemory(profile);
+    await page.click('#dl-go');
+    const job = '#downloads-list li[data-name="sparse64t.raw"]';
+    await page.waitForSelector(`${job}[data-state="running"]`);
+    const samples = [];
+    let done = 0;
+    for (let i = 0; i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      if (await page.getAttribute(job, 'data-state') !== 'running') break;
+      samples.push(browserMemory(profile));
+      done = Number(await page.getAttribute(job, 'data-done'));
+    }
+    assert.equal(await page.getAttribute(job, 'data-state'), 'running', 'the save ended before it could be cancelled');
+    assert.ok(done > 0 && done < 64 * 2 ** 40, `progress part way: ${done}`);
+    const peak = samples.reduce((m, s) => (s.pss > m.pss ? s : m), samples[0]);
+    console.log(`     64 TiB save: ${(done / 2 ** 40).toFixed(2)} TiB planned in ${samples.length / 2} s; browser memory at most ${(peak.pss / 2 ** 20).toFixed(0)} MB (PSS; RSS summed ${(peak.rss / 2 ** 20).toFixed(0)} MB) over ${peak.processes} processes; before the save ${(before.pss / 2 ** 20).toFixed(0)} MB; samples ${samples.map((x) => (x.pss / 2 ** 20).toFixed(0)).join(' ')}`);
+    // The viewer with this disk open already holds ~550 MB (PSS) before
+    // any download: the save must add next to nothing to it (a Blob of
+    // the same disk took the browser past 12 GB), and the whole stays
+    // far from that.
+    assert.ok(peak.pss - before.pss < 100 * 2 ** 20, `saving added ${peak.pss - before.pss} bytes to the browser's ${before.pss}`);
+    assert.ok(peak.pss < 1024 * 2 ** 20, `the browser holds ${peak.pss} bytes while saving`);
+    await page.click(`${job} button`);
+    await page.waitForSelector(`${job}[data-state="cancelled"]`);
+    assert.match(await page.textContent(job), /Cancelled; nothing was saved/);
+    const left = await page.evaluate(async () => {
+      await new Promise((r) => setTimeout(r, 200));
+      const root = await navigator.storage.getDirectory();
+      const size = (await (await root.getFileHandle('picked-sparse64t.raw')).getFile()).size;
+      await root.removeEntry('picked-sparse64t.raw');
+      return size;
+    });
+    assert.equal(left, 0, 'a cancelled save left bytes in the file');
+    assert.ok(!(await page.evaluate(() => window.__states)).some((s) => /Saved/.test(s)), 'a cancelled save said Saved');
+  } finally {
+    await page.evaluate(() => { delete window.showSaveFilePicker; });
+  }
+});
+
+test('a save into a picked file: "Saved" only once the file is closed, with qemu-img convert\'s bytes', async (t) => {
+  const { page } = t;
+  const file = t.fx.make('sparse64m.vhdx', {
+    virtualSize: 64 << 20, blockSize: 1 << 20,
+    blocks: { 0: { state: 'FULLY_PRESENT', fill: { pattern: 'index', value: 1 } }, 7: { state: 'ZERO' }, 40: { state: 'FULLY_PRESENT', fill: { pattern: 'byte', value: 90 } }, 63: { state: 'FULLY_PRESENT', data: 'aGVsbG8=' } },
+  });
+  const want = qemuRaw(t, file);
+  await home(page);
+  await page.setInputFiles('#files', file);
+  await opened(page);
+  await pickerInto(page, { holdClose: true });
+  try {
+    await page.click('#download-button');
+    await page.check('#dl-whole');
+    await page.click('#dl-go');
+    const job = '#downloads-list li[data-name="sparse64m.raw"]';
+    await page.waitForFunction(() => window.__closing === true);
+    // Every byte is written, but the file is not closed yet.
+    assert.equal(await page.getAttribute(job, 'data-state'), 'running');
+    assert.doesNotMatch(await page.textContent(job), /Saved/);
+    await page.evaluate(() => window.__releaseClose());
+    await page.waitForSelector(`${job}[data-state="done"]`);
+    assert.equal(await page.getAttribute(job, 'data-outcome'), 'saved');
+    assert.match(await page.textContent(job), /Saved where you chose, 64 MiB \(3 MiB of data; zero runs skipped\)/);
+    const got = await page.evaluate(async () => {
+      const root = await navigator.storage.getDirectory();
+      const f = await (await root.getFileHandle('picked-sparse64m.raw')).getFile();
+      const h = new Uint8Array(await crypto.subtle.digest('SHA-256', await f.arrayBuffer()));
+      await root.removeEntry('picked-sparse64m.raw');
+      return { names: window.__picked, size: f.size, sha: [...h].map((b) => b.toString(16).padStart(2, '0')).join('') };
+    });
+    assert.deepEqual(got, { names: ['sparse64m.raw'], size: 64 << 20, sha: sha256(want) });
+  } finally {
+    await page.evaluate(() => { delete window.showSaveFilePicker; });
   }
 });
 
