@@ -61,6 +61,13 @@ run_tests() {
   go vet ./...
   GOOS=js GOARCH=wasm go vet ./bridge/ ./wasm/ ./core/ ./internal/cmd/readbench/ ./internal/idbtest/ ./vhd/ ./disk/ ./volume/ ./sniff/ ./scan/
 
+  # The service worker's list of the page's modules is written by hand: a
+  # module missing from it breaks the page offline.
+  local f
+  for f in web/app/*.js; do
+    grep -q "'$f'" sw.js || { echo "sw.js does not cache $f (add it to CORE)" >&2; exit 1; }
+  done
+
   say "go test (native: core, CLI, builder, bridge cache)"
   go test -count=1 ./...
 
@@ -82,6 +89,22 @@ run_tests() {
     say "viewer tests (headless Chromium)"
     node web/test/ui.mjs
   fi
+
+  # Every parser's fuzz target, briefly: enough to run each on its seeds and
+  # a few thousand mutations in CI, so none rots or stalls (issue #16). Run
+  # one for longer with: go test -run '^$' -fuzz '^FuzzX$' -fuzztime 5m ./pkg
+  say "fuzz targets, ${FUZZTIME:-3s} each"
+  local pkg fz out
+  for pkg in $(go list ./...); do
+    for fz in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+      echo "-- $fz ($pkg)"
+      if ! out=$(go test -run '^$' -fuzz "^$fz\$" -fuzztime "${FUZZTIME:-3s}" "$pkg" 2>&1); then
+        echo "$out" >&2
+        exit 1
+      fi
+      echo "$out" | grep -E '^fuzz: elapsed' | tail -n 1 || true
+    done
+  done
 
   # Timings are printed, never checked: a benchmark fails only when it
   # cannot run.

@@ -34,6 +34,7 @@ const CORE = [
   'web/app/hash.js',
   'web/app/search.js',
   'web/app/inspector.js',
+  'web/app/jobs.js',
 ];
 const OPTIONAL = ['web/manifest.json', 'web/samples/sample.vhdx.gz', 'web/icon.svg',
   'web/hash-wasm/sha256.umd.min.js', 'web/hash-wasm/sha1.umd.min.js', 'web/hash-wasm/md5.umd.min.js'];
