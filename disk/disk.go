@@ -152,19 +152,19 @@ func MissingOf(err error) *Missing {
 }
 
 func missingVHDX(ce *core.ChainError) *Missing {
-	m := &Missing{Message: ce.Error(), Child: ce.Child, Level: ce.Level, Linkages: ce.Linkages, Paths: []KeyValue{}, Tried: ce.Tried}
-	for _, k := range vhdxPathKeys {
-		if v, ok := ce.Locator[k]; ok {
-			m.Paths = append(m.Paths, KeyValue{k, v})
-		}
-	}
-	return m
+	return newMissing(ce.Error(), ce.Child, ce.Level, ce.Linkages, ce.Tried, ce.Locator, vhdxPathKeys)
 }
 
 func missingVHD(ce *vhd.ChainError) *Missing {
-	m := &Missing{Message: ce.Error(), Child: ce.Child, Level: ce.Level, Linkages: ce.Linkages, Paths: []KeyValue{}, Tried: ce.Tried}
-	for _, k := range vhdPathCodes {
-		if v, ok := ce.Locator[k]; ok {
+	return newMissing(ce.Error(), ce.Child, ce.Level, ce.Linkages, ce.Tried, ce.Locator, vhdPathCodes)
+}
+
+// newMissing is a Missing from either format's chain error; keys orders
+// the locator's paths as the format lists them.
+func newMissing(msg, child string, level int, linkages, tried []string, locator map[string]string, keys []string) *Missing {
+	m := &Missing{Message: msg, Child: child, Level: level, Linkages: linkages, Paths: []KeyValue{}, Tried: tried}
+	for _, k := range keys {
+		if v, ok := locator[k]; ok {
 			m.Paths = append(m.Paths, KeyValue{k, v})
 		}
 	}

@@ -43,6 +43,21 @@ function abortError(signal) {
   return signal.reason !== undefined ? signal.reason : new DOMException('cancelled', 'AbortError');
 }
 
+// raceAbort makes promises lose to signal's abort: race(p) settles as p
+// does, or rejects with an AbortError as soon as the signal aborts, so a
+// write that never returns cannot hold up a cancel. done() stops listening.
+function raceAbort(signal) {
+  if (!signal) return { race: (p) => p, done: () => {} };
+  let stop = null;
+  const aborted = new Promise((_, reject) => {
+    stop = () => reject(abortError(signal));
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+  });
+  aborted.catch(() => {});
+  return { race: (p) => Promise.race([p, aborted]), done: () => signal.removeEventListener('abort', stop) };
+}
+
 /** Engine events: "ready", "store", "fatal" (CustomEvent, detail = message). */
 export const events = new EventTarget();
 
@@ -352,14 +367,7 @@ export async function saveTo(image, target, { offset = 0, length = undefined, si
   const w = typeof target.createWritable === 'function' ? await target.createWritable({ keepExistingData: false }) : target;
   // A write the destination holds up (a slow or full disk) must not hold
   // up a cancel: each wait races the signal.
-  let stop = null;
-  const aborted = signal && new Promise((_, reject) => {
-    stop = () => reject(abortError(signal));
-    if (signal.aborted) stop();
-    else signal.addEventListener('abort', stop, { once: true });
-  });
-  if (aborted) aborted.catch(() => {});
-  const wait = (p) => (aborted ? Promise.race([p, aborted]) : p);
+  const { race: wait, done: unwatch } = raceAbort(signal);
   const inFlight = [];
   let written = 0;
   let batch = null; // {at, parts, bytes}: data runs that follow each other
@@ -403,7 +411,7 @@ export async function saveTo(image, target, { offset = 0, length = undefined, si
     w.abort(e).catch(() => {});
     throw e;
   } finally {
-    if (stop) signal.removeEventListener('abort', stop);
+    unwatch();
   }
 }
 
@@ -518,14 +526,8 @@ export async function saveFile(image, partition, path, writable, { signal, onPro
   let next = null;
   // A write the destination holds up (a slow disk, a full one) must not
   // hold up a cancel: each write races the signal.
-  let stop = null;
-  const aborted = signal && new Promise((_, reject) => {
-    stop = () => reject(abortError(signal));
-    if (signal.aborted) stop();
-    else signal.addEventListener('abort', stop, { once: true });
-  });
-  if (aborted) aborted.catch(() => {});
-  const write = (chunk) => (aborted ? Promise.race([w.write(chunk), aborted]) : w.write(chunk));
+  const { race, done: unwatch } = raceAbort(signal);
+  const write = (chunk) => race(w.write(chunk));
   try {
     const first = await filePlan(image, partition, path, 0, 0, { signal });
     const size = first.size;
@@ -565,7 +567,7 @@ export async function saveFile(image, partition, path, writable, { signal, onPro
     w.abort(e).catch(() => {});
     throw e;
   } finally {
-    if (stop) signal.removeEventListener('abort', stop);
+    unwatch();
   }
 }
 
