@@ -558,7 +558,7 @@ export async function saveFile(image, partition, path, writable, { signal, onPro
         tick();
       }
     }
-    await (aborted ? Promise.race([w.close(), aborted]) : w.close());
+    await race(w.close());
     return done;
   } catch (e) {
     if (next) next.catch(() => {}); // the read ahead is no longer wanted
