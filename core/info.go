@@ -210,10 +210,11 @@ func (img *Image) logSentence() string {
 		return "empty (LogGuid is zero)"
 	case l.Replayed:
 		a := l.Active
-		return fmt.Sprintf("replayed in memory: active sequence %d..%d (%d entries), %d data sectors, %d zero ranges",
-			a[0].Sequence, a[len(a)-1].Sequence, len(a), l.DataSectors, l.ZeroRanges)
+		return fmt.Sprintf("replayed in memory: active sequence %d..%d (%s), %s, %s",
+			a[0].Sequence, a[len(a)-1].Sequence, count(len(a), "entry", "entries"),
+			count(l.DataSectors, "data sector", "data sectors"), count(l.ZeroRanges, "zero range", "zero ranges"))
 	}
-	return fmt.Sprintf("LogGuid set, nothing to replay (%d valid entries)", l.ValidEntries)
+	return fmt.Sprintf("LogGuid set, nothing to replay (%s)", count(l.ValidEntries, "valid entry", "valid entries"))
 }
 
 func (img *Image) logStructure() (Structure, bool) {
@@ -229,9 +230,11 @@ func (img *Image) logStructure() (Structure, bool) {
 	if l.Replayed {
 		s.Tags = append(s.Tags, "replayed")
 		s.Fields = append(s.Fields,
-			Field{Name: "Replay", Value: fmt.Sprintf("%d entries, %d descriptors: %d data sectors, %d zero ranges (%d bytes)",
-				l.Entries, l.Descriptors, l.DataSectors, l.ZeroRanges, l.ZeroBytes)},
-			Field{Name: "File ranges written", Value: fmt.Sprintf("%d ranges, %d bytes", l.RangeCount, l.RangeBytes)},
+			Field{Name: "Replay", Value: fmt.Sprintf("%s, %s: %s, %s (%s)",
+				count(l.Entries, "entry", "entries"), count(l.Descriptors, "descriptor", "descriptors"),
+				count(l.DataSectors, "data sector", "data sectors"), count(l.ZeroRanges, "zero range", "zero ranges"),
+				count(l.ZeroBytes, "byte", "bytes"))},
+			Field{Name: "File ranges written", Value: fmt.Sprintf("%s, %s", count(l.RangeCount, "range", "ranges"), count(l.RangeBytes, "byte", "bytes"))},
 			Field{Name: "File size", Value: fmt.Sprintf("%d bytes on disk, %d after replay", l.FileSize, l.ReplayedSize)})
 		for i, r := range l.Ranges { // at most the first few
 			s.Fields = append(s.Fields, Field{Name: fmt.Sprintf("Range %d", i+1), Value: fmt.Sprintf("0x%x +%d bytes", r.Offset, r.Length)})
@@ -329,4 +332,12 @@ func (img *Image) batStructure() Structure {
 			numField("Sector bitmap blocks", 0, 0, uint64(g.BitmapBlocks)),
 			numField("Chunk ratio", 0, 0, uint64(g.ChunkRatio)),
 		}}
+}
+
+// count says n things, in the singular for one: "1 data sector", "3 entries".
+func count[T ~int | ~int64](n T, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

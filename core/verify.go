@@ -166,10 +166,11 @@ func (img *Image) structureChecks() []Check {
 			// running VM. Replaying in memory is what the spec asks of a
 			// reader (MS-VHDX 2.3.3), so it is stated, not a problem.
 			a := img.log.Active
-			c.Message = fmt.Sprintf("not closed cleanly: active sequence %d..%d (%d entries) replayed in memory (the file is unchanged): %d data sectors, %d zero ranges",
-				a[0].Sequence, a[len(a)-1].Sequence, len(a), img.log.DataSectors, img.log.ZeroRanges)
+			c.Message = fmt.Sprintf("not closed cleanly: active sequence %d..%d (%s) replayed in memory (the file is unchanged): %s, %s",
+				a[0].Sequence, a[len(a)-1].Sequence, count(len(a), "entry", "entries"),
+				count(img.log.DataSectors, "data sector", "data sectors"), count(img.log.ZeroRanges, "zero range", "zero ranges"))
 		default:
-			c.Message = fmt.Sprintf("LogGuid set, nothing to replay (%d valid entries)", img.log.ValidEntries)
+			c.Message = fmt.Sprintf("LogGuid set, nothing to replay (%s)", count(img.log.ValidEntries, "valid entry", "valid entries"))
 		}
 		stale := 0
 		for _, d := range img.log.Damaged {

@@ -145,7 +145,7 @@ func cmdParts(ctx context.Context, img *disk.Disk, tab *volume.Table, fsOpts *vo
 	}
 	head := fmt.Sprintf("scheme: %s, %d-byte sectors, disk %s", tab.Scheme, tab.SectorSize, human(tab.DiskSize))
 	if tab.DiskGUID != "" {
-		head += ", disk id " + tab.DiskGUID
+		head += ", disk id " + tab.DiskGUID // the GPT disk GUID or the MBR disk signature
 	}
 	fmt.Fprintln(stdout, head)
 	for _, h := range tab.GPTHeaders {

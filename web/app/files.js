@@ -193,7 +193,7 @@ export class FilesPanel {
       ['Scheme', scheme, 'scheme'],
       ['Sector size', `${grouped(tab.sector_size)} bytes`, 'sector_size'],
       ['Disk size', `${grouped(tab.disk_size)} bytes (${human(tab.disk_size)})`, 'disk_size'],
-      tab.disk_guid ? ['Disk GUID', tab.disk_guid, 'disk_guid'] : null,
+      tab.disk_guid ? [tab.scheme === 'mbr' ? 'Disk signature' : 'Disk GUID', tab.disk_guid, 'disk_guid'] : null,
       tab.scheme === 'gpt' ? ['Protective MBR', tab.protective_mbr ? 'present' : 'missing or wrong', 'protective_mbr'] : null,
     ].filter(Boolean);
     const headers = (tab.gpt_headers || []).map((h) => el('li', { class: 'gpt-header', data: { which: h.which, valid: h.valid, used: h.used } },
