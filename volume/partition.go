@@ -162,11 +162,14 @@ func Partitions(ctx context.Context, r io.ReaderAt, size int64, sectorSize int) 
 	}
 	if fs := detectBoot(s0); fs != "" || !hasMBRSig {
 		// A volume boot record at sector 0, or no MBR signature at all.
+		// No table is normal for a disk that is one file system (WSL's
+		// ext4.vhdx, a volume image); it is a problem only when sector 0
+		// holds something else that is not a table either.
 		t.Scheme = "none"
-		if !hasMBRSig && !allZero(s0) && fs == "" {
+		t.whole(r, size)
+		if !hasMBRSig && !allZero(s0) && fs == "" && t.Partitions[0].FileSystem == "" {
 			t.Problems = append(t.Problems, "no partition table (sector 0 has no MBR signature)")
 		}
-		t.whole(r, size)
 		return t, nil
 	}
 	return t, t.readMBR(ctx, r, size, s0)

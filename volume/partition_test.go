@@ -188,3 +188,26 @@ func FuzzPartitions(f *testing.F) {
 		}
 	})
 }
+
+// TestWholeDiskFSNoProblem: a disk that is one ext4 file system (WSL's
+// ext4.vhdx) has no partition table, and that is no problem, whatever the
+// sector size: with 4 KiB sectors sector 0 holds the superblock
+// (issue #18: "The partition table has problems").
+func TestWholeDiskFSNoProblem(t *testing.T) {
+	b, _ := os.ReadFile(mkExt(t, "ext4", tree{"a.txt": []byte("a")}, 8))
+	for _, ss := range []int{512, 4096} {
+		tab, err := Partitions(t.Context(), bytes.NewReader(b), int64(len(b)), ss)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tab.Scheme != "none" || len(tab.Problems) != 0 || len(tab.Partitions) != 1 || tab.Partitions[0].FileSystem != "ext4" {
+			t.Errorf("%d-byte sectors: scheme %s, problems %v, partitions %+v", ss, tab.Scheme, tab.Problems, tab.Partitions)
+		}
+	}
+	// Sector 0 with neither a table nor a file system is still one.
+	junk := append(bytes.Repeat([]byte{0x5a}, 4096), make([]byte, 1<<20)...)
+	tab, err := Partitions(t.Context(), bytes.NewReader(junk), int64(len(junk)), 512)
+	if err != nil || len(tab.Problems) != 1 {
+		t.Errorf("junk sector 0: %+v %v", tab, err)
+	}
+}
