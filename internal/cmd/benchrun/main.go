@@ -128,6 +128,8 @@ func main() {
 		os.Remove(rawB)
 	}
 
+	results = append(results, scanRows(*rounds, *vhdx, tmp, full, fmt.Sprintf("%d MiB fully allocated", fullSize>>20))...)
+
 	wasmRows := wasmReads(*rounds, *quick, tmp, full, fmt.Sprintf("%d MiB fully allocated", fullSize>>20))
 
 	goBench := goBenchmarks(*quick)
@@ -336,6 +338,39 @@ func table(b *bytes.Buffer, rows []result) {
 			fmt.Fprintf(b, "- [%d] %s\n", i+1, n)
 		}
 	}
+}
+
+// scanRows times `vhdx hash` and `vhdx search` on img against sha256sum
+// and grep of its raw bytes (written untimed by qemu-img first), each
+// reading its own input, outputs compared (issue #13).
+func scanRows(rounds int, vhdx, tmp, img, name string) []result {
+	raw := filepath.Join(tmp, "scan.raw")
+	sh("qemu-img", "convert", "-f", "vhdx", "-O", "raw", img, raw)
+	defer os.Remove(raw)
+	out := func(name string, args ...string) string {
+		b, err := exec.Command(name, args...).Output()
+		if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 1 {
+			err = nil // search and grep: "not found"
+		}
+		check(err)
+		return string(b)
+	}
+	mine := strings.Fields(out(vhdx, "hash", "--algo", "sha256", img))
+	theirs := strings.Fields(out("sha256sum", raw))
+	if len(mine) == 0 || len(theirs) == 0 || mine[0] != theirs[0] {
+		fail(fmt.Sprintf("vhdx hash and sha256sum disagree on %s: %v %v", name, mine, theirs))
+	}
+	var rows []result
+	r := pair(rounds, nil, func() { out(vhdx, "hash", "--algo", "sha256", img) }, func() { out("sha256sum", raw) })
+	r.Name, r.A, r.B, r.Target = "SHA-256 of the whole disk, "+name, "vhdx hash", "sha256sum of the raw bytes", 1.0
+	rows = append(rows, r)
+	const needle = "no such text on this disk"
+	if a, b := out(vhdx, "search", "--text", needle, img), out("grep", "-c", "-a", "-F", needle, raw); a != "" || strings.TrimSpace(b) != "0" {
+		fail(fmt.Sprintf("vhdx search and grep disagree on %s: %q %q", name, a, b))
+	}
+	r = pair(rounds, nil, func() { out(vhdx, "search", "--text", needle, img) }, func() { out("grep", "-c", "-a", "-F", needle, raw) })
+	r.Name, r.A, r.B, r.Target = "search the whole disk for an absent text, "+name, "vhdx search --text", "grep -c -a -F on the raw bytes", 1.0
+	return append(rows, r)
 }
 
 func sameFile(a, b string) bool {
