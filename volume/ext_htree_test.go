@@ -18,6 +18,8 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/vhdxview/vhdxview/internal/reftool"
 )
 
 // countingReader records the byte ranges read from r.
@@ -263,5 +265,135 @@ func TestExtHtreeKernel(t *testing.T) {
 	}
 	if k := countRepeats(); k > 2*len(set) {
 		t.Errorf("the walk read directory blocks %d times for a directory of %d blocks", k, len(set))
+	}
+}
+
+// hashedDirImage makes an ext4 volume (1 KiB blocks) whose /big holds
+// names of htreeName, indexed by e2fsck -D with hash algorithm alg and
+// signed or unsigned name bytes. Without root: mkfs.ext4 -d writes the
+// directory, tune2fs and debugfs set the hash, e2fsck builds the index.
+func hashedDirImage(t *testing.T, n int, alg string, unsigned bool) (string, map[string]uint64) {
+	t.Helper()
+	for _, tool := range []string{"mkfs.ext4", "tune2fs", "debugfs", "e2fsck"} {
+		requireTool(t, tool)
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src", "big")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		if err := os.WriteFile(filepath.Join(src, htreeName(i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	img := filepath.Join(dir, "h.img")
+	run(t, "", "mkfs.ext4", "-q", "-F", "-b", "1024", "-N", fmt.Sprint(n+100), "-d", filepath.Join(dir, "src"), img, "16M")
+	run(t, "", "tune2fs", "-E", "hash_alg="+alg, img)
+	flags := "1" // signed_directory_hash
+	if unsigned {
+		flags = "2"
+	}
+	run(t, "", "debugfs", "-w", "-R", "ssv flags "+flags, img)
+	// e2fsck exits 1 when it changed the volume (it re-indexed /big).
+	reftool.Output("e2fsck", "-fyD", img)
+	if _, levels := dirBlocks(t, img, "/big"); levels == 0 {
+		t.Fatalf("e2fsck -D left /big without an index")
+	}
+	return img, debugfsInodes(t, img, "/big")
+}
+
+// lookupAll looks every name of want up in /big on a fresh volume each
+// time, checks the inode, and returns the most directory blocks one
+// lookup read.
+func lookupAll(t *testing.T, img string, want map[string]uint64, set map[int64]bool) int {
+	t.Helper()
+	file, err := os.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	st, _ := file.Stat()
+	cr := &countingReader{r: file}
+	worst := 0
+	for name, ino := range want {
+		_, mark := cr.blocksRead(0, set, 1024)
+		fsys, err := OpenFS(cr, 0, st.Size(), 512)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := fsys.Lookup("/big/" + name)
+		if err != nil || e.ID != ino {
+			t.Fatalf("Lookup %q: inode %d, %v; debugfs says %d", name, e.ID, err, ino)
+		}
+		if _, err := fsys.Lookup("/big/" + name + "-not"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("Lookup of %q, never made: %v", name+"-not", err)
+		}
+		k, _ := cr.blocksRead(mark, set, 1024)
+		worst = max(worst, k)
+	}
+	return worst
+}
+
+// TestExtHtreeHashVersions: directories indexed by e2fsck with each hash
+// (legacy, half-MD4, TEA; signed and unsigned) are looked up through the
+// index: every name gives debugfs's inode, and a lookup (a hit and a miss)
+// reads a few blocks of the directory, not all of them.
+func TestExtHtreeHashVersions(t *testing.T) {
+	for _, alg := range []string{"legacy", "half_md4", "tea"} {
+		for _, unsigned := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/unsigned=%v", alg, unsigned), func(t *testing.T) {
+				img, want := hashedDirImage(t, 1200, alg, unsigned)
+				if len(want) != 1200 {
+					t.Fatalf("debugfs lists %d entries", len(want))
+				}
+				set, levels := dirBlocks(t, img, "/big")
+				// Two lookups: the root and a leaf each, and a second
+				// leaf for a collision run.
+				if worst := lookupAll(t, img, want, set); worst > 2*(levels+1)+1 || worst*4 > len(set) {
+					t.Errorf("a lookup and a miss read %d of the directory's %d blocks", worst, len(set))
+				}
+			})
+		}
+	}
+}
+
+// TestExtHtreeDamaged: an index that sends names to the wrong leaf, one
+// with a hash version this reader does not compute, and one whose root is
+// garbage still find every file (by a scan), and names never made are
+// still not found.
+func TestExtHtreeDamaged(t *testing.T) {
+	img, want := hashedDirImage(t, 1200, "half_md4", false)
+	phys := strings.Fields(run(t, "", "debugfs", "-R", "bmap /big 0", img))
+	root, err := strconv.ParseInt(phys[len(phys)-1], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := root * 1024
+	for name, change := range map[string]func(b []byte){
+		// Entries 1 and 2 of the root trade leaves.
+		"swapped leaves": func(b []byte) {
+			e1, e2 := at+0x20+8+4, at+0x20+16+4
+			x := append([]byte(nil), b[e1:e1+4]...)
+			copy(b[e1:e1+4], b[e2:e2+4])
+			copy(b[e2:e2+4], x)
+		},
+		"siphash":      func(b []byte) { b[at+0x1c] = dxHashSipHash },
+		"garbage root": func(b []byte) { copy(b[at+0x18:at+0x40], randBytes(11, 0x28)) },
+		"count zero":   func(b []byte) { b[at+0x22], b[at+0x23] = 0, 0 },
+	} {
+		t.Run(name, func(t *testing.T) {
+			b := append([]byte(nil), base...)
+			change(b)
+			bad := filepath.Join(t.TempDir(), "bad.img")
+			if err := os.WriteFile(bad, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			lookupAll(t, bad, want, nil)
+		})
 	}
 }
