@@ -129,6 +129,7 @@ func main() {
 	}
 
 	wasmRows := wasmReads(*rounds, *quick, tmp, full, fmt.Sprintf("%d MiB fully allocated", fullSize>>20))
+	results = append(results, fsWalkRows(*rounds, *quick, tmp)...)
 
 	goBench := goBenchmarks(*quick)
 	var extraRows []result
