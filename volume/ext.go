@@ -72,6 +72,17 @@ type extFS struct {
 	extraIsize bool
 	journal    *JournalReplay  // set when the superblock says needs_recovery
 	overlay    *journalOverlay // the replayed blocks, nil if none
+	sbFlags    uint32          // s_flags: signed or unsigned directory hash
+	hashSeed   [4]uint32       // s_hash_seed
+	firstIno   uint64          // the first inode not reserved
+	dirs       *dirCache[uint64, *extDir]
+}
+
+// extDir is a decoded directory: its entries in disk order (deleted ones
+// marked) and where each live name is.
+type extDir struct {
+	ents   []dirent
+	byName map[string]uint64 // live name -> inode (the first of a name)
 }
 
 // openExt opens an ext volume; one that needs recovery is opened again
@@ -184,6 +195,15 @@ func parseExt(r io.ReaderAt, size int64) (*extFS, error) {
 		f.descSize = int64(le16(0xfe))
 	}
 	f.label = strings.TrimRight(string(sb[0x78:0x88]), "\x00")
+	f.sbFlags = le32(0x160)
+	for i := range f.hashSeed {
+		f.hashSeed[i] = le32(0xec + 4*i)
+	}
+	f.firstIno = 11
+	if le32(0x4c) >= 1 {
+		f.firstIno = uint64(le32(0x54))
+	}
+	f.dirs = newDirCache[uint64, *extDir](dirCacheBytes)
 	switch {
 	case f.incompat&extIncompatJournalDev != 0:
 		return nil, fmt.Errorf("%w: an external ext3/4 journal device, not a file system", ErrUnsupportedFS)
@@ -597,10 +617,10 @@ type dirent struct {
 }
 
 // readDirents decodes a directory's entries (linear and htree directories
-// alike: htree index blocks look like empty entries). Space an entry's
-// record length leaves after its name may hold entries deleted since, which
-// are returned marked. The directory is read a chunk at a time, checking
-// ctx between chunks.
+// alike: htree index blocks look like empty entries and are skipped).
+// Space an entry's record length leaves after its name may hold entries
+// deleted since, which are returned marked. The directory is read a chunk
+// at a time, checking ctx between chunks.
 func (f *extFS) readDirents(ctx context.Context, in *inode) ([]dirent, error) {
 	if !in.isDir() {
 		return nil, ErrNotDir
@@ -612,10 +632,15 @@ func (f *extFS) readDirents(ctx context.Context, in *inode) ([]dirent, error) {
 	var out []dirent
 	// block decodes the entries of directory block blk.
 	block := func(blk int64, b []byte) {
-		indexed := in.flags&extFlagIndex != 0 && blk == 0
+		indexed := in.flags&extFlagIndex != 0
+		if indexed && blk > 0 && len(b) >= 8 && binary.LittleEndian.Uint32(b) == 0 && extRecLen(b[4:], f.blockSize) == int64(len(b)) {
+			// A dx_node: one empty entry spanning the block, over the
+			// index's hashes and block numbers, which are no names.
+			return
+		}
 		for off := 0; off+8 <= len(b) && len(out) < MaxEntries; {
 			ino := uint64(binary.LittleEndian.Uint32(b[off:]))
-			rec := int(binary.LittleEndian.Uint16(b[off+4:]))
+			rec := int(extRecLen(b[off+4:], f.blockSize))
 			nl, ft := int(b[off+6]), b[off+7]
 			if !hasType {
 				nl, ft = int(binary.LittleEndian.Uint16(b[off+6:])), 0
@@ -631,7 +656,7 @@ func (f *extFS) readDirents(ctx context.Context, in *inode) ([]dirent, error) {
 				used = (8 + nl + 3) &^ 3
 			}
 			isDotDot := nl == 2 && string(b[off+8:off+10]) == ".."
-			if !(indexed && isDotDot) && !(ino == 0 && rec == len(b)) {
+			if !(indexed && blk == 0 && isDotDot) && !(ino == 0 && rec == len(b)) {
 				out = f.slack(b[off+used:off+rec], hasType, out)
 			}
 			off += rec
@@ -677,21 +702,27 @@ func (f *extFS) readDirents(ctx context.Context, in *inode) ([]dirent, error) {
 // dirChunk is how much of a directory readDirents reads at a time.
 const dirChunk = 1 << 20
 
-// slack looks for deleted entries in the unused tail of a record.
+// slack looks for deleted entries in the unused tail of a record. Besides
+// entries deleted whole, a tail holds the stale bytes of entries moved
+// when a leaf split, which read as short names of control characters at
+// odd places; an entry is shown only if all of it is plausible: an inode
+// number a file can have, a known file type, a record that fits the tail
+// and holds its name, and a name of valid UTF-8 without control
+// characters.
 func (f *extFS) slack(b []byte, hasType bool, out []dirent) []dirent {
 	for off := 0; off+12 <= len(b) && len(out) < MaxEntries; {
 		ino := uint64(binary.LittleEndian.Uint32(b[off:]))
-		rec := int(binary.LittleEndian.Uint16(b[off+4:]))
+		rec := int(extRecLen(b[off+4:], f.blockSize))
 		nl, ft := int(b[off+6]), b[off+7]
 		if !hasType {
-			nl = int(binary.LittleEndian.Uint16(b[off+6:]))
+			nl, ft = int(binary.LittleEndian.Uint16(b[off+6:])), 1
 		}
 		name := ""
 		if 8+nl <= len(b)-off {
 			name = string(b[off+8 : off+8+nl])
 		}
-		ok := ino != 0 && ino <= f.inodes && nl > 0 && 8+nl <= len(b)-off && rec >= 8+nl && rec%4 == 0 &&
-			ft < 8 && utf8.ValidString(name) && !strings.ContainsAny(name, "/\x00") && name != "." && name != ".."
+		ok := ino >= f.firstIno && ino <= f.inodes && nl > 0 && 8+nl <= len(b)-off &&
+			rec >= 8+nl && rec%4 == 0 && rec <= len(b)-off && ft >= 1 && ft <= 7 && plausibleName(name)
 		if !ok {
 			off += 4
 			continue
@@ -702,6 +733,76 @@ func (f *extFS) slack(b []byte, hasType bool, out []dirent) []dirent {
 	return out
 }
 
+// plausibleName: valid UTF-8, no control characters, no "/" and not "."
+// or "..". Linux allows control characters in live names (which are shown
+// as they are); in directory slack they are the mark of bytes that were
+// never a name.
+func plausibleName(n string) bool {
+	if !utf8.ValidString(n) || n == "." || n == ".." {
+		return false
+	}
+	for _, r := range n {
+		if r < 0x20 || r == 0x7f || r == '/' || (r >= 0x80 && r < 0xa0) {
+			return false
+		}
+	}
+	return true
+}
+
+// dir returns directory in decoded, from the cache or read now and kept.
+func (f *extFS) dir(ctx context.Context, in *inode) (*extDir, error) {
+	if d, ok := f.dirs.get(in.num); ok {
+		return d, nil
+	}
+	ds, err := f.readDirents(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	d := &extDir{ents: ds, byName: make(map[string]uint64, len(ds))}
+	var cost int64
+	for _, e := range ds {
+		cost += entryCost(e.name)
+		if _, dup := d.byName[e.name]; !e.deleted && !dup {
+			d.byName[e.name] = e.inode
+		}
+	}
+	if len(ds) < MaxEntries { // a truncated listing would answer lookups wrongly
+		f.dirs.add(in.num, d, cost)
+	}
+	return d, nil
+}
+
+// findEntry returns the inode number of the live entry name of directory
+// in: from the decoded directory when it is cached, else through the hash
+// index when the directory has a usable one, else by decoding the
+// directory (which is then cached).
+func (f *extFS) findEntry(ctx context.Context, in *inode, name string) (uint64, error) {
+	if d, ok := f.dirs.get(in.num); ok {
+		if ino, ok := d.byName[name]; ok {
+			return ino, nil
+		}
+		return 0, ErrNotFound
+	}
+	if !in.isDir() {
+		return 0, ErrNotDir
+	}
+	if ok, _ := f.htreeIndexed(in); ok {
+		ino, err := f.htreeFind(ctx, in, name)
+		if !errors.Is(err, errIndexUnusable) {
+			return ino, err
+		}
+		// Damaged or not understood: scan the directory instead.
+	}
+	d, err := f.dir(ctx, in)
+	if err != nil {
+		return 0, err
+	}
+	if ino, ok := d.byName[name]; ok {
+		return ino, nil
+	}
+	return 0, ErrNotFound
+}
+
 // lookup resolves a path to an inode; symlinks are not followed.
 func (f *extFS) lookup(ctx context.Context, p string) (*inode, error) {
 	in, err := f.readInode(2)
@@ -709,19 +810,9 @@ func (f *extFS) lookup(ctx context.Context, p string) (*inode, error) {
 		return nil, err
 	}
 	for _, name := range splitPath(p) {
-		ds, err := f.readDirents(ctx, in)
+		next, err := f.findEntry(ctx, in, name)
 		if err != nil {
 			return nil, err
-		}
-		var next uint64
-		for _, d := range ds {
-			if !d.deleted && d.name == name {
-				next = d.inode
-				break
-			}
-		}
-		if next == 0 {
-			return nil, ErrNotFound
 		}
 		if in, err = f.readInode(next); err != nil {
 			return nil, err
@@ -759,10 +850,11 @@ func (f *extFS) readDir(ctx context.Context, p string) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	ds, err := f.readDirents(ctx, in)
+	d, err := f.dir(ctx, in)
 	if err != nil {
 		return nil, err
 	}
+	ds := d.ents
 	live := map[string]bool{}
 	out := make([]Entry, 0, len(ds))
 	for _, d := range ds {
@@ -797,10 +889,19 @@ func (f *extFS) readDir(ctx context.Context, p string) ([]Entry, error) {
 		}
 		out = append(out, f.entry(ctx, ci, p, d.name))
 	}
-	// Drop deleted entries shadowed by a live one of the same name.
+	// Drop deleted entries shadowed by a live one of the same name, and
+	// those naming the inode of a live entry: a leaf split leaves stale
+	// copies of the entries it moved, and packing entries over them can
+	// leave a real name under a few bytes of another's as its inode.
+	liveIno := make(map[uint64]bool, len(live))
+	for _, e := range out {
+		if !e.Deleted {
+			liveIno[e.ID] = true
+		}
+	}
 	k := 0
 	for _, e := range out {
-		if e.Deleted && live[e.Name] {
+		if e.Deleted && (live[e.Name] || liveIno[e.ID]) {
 			continue
 		}
 		out[k] = e

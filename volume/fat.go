@@ -129,6 +129,15 @@ type fatFS struct {
 	// oem decodes 8.3 names and labels: they are bytes in the OEM code page
 	// of the system that wrote them (CP437 unless the caller says).
 	oem *charmap.Charmap
+	// dirs holds decoded directories by path, so opening each file of
+	// a directory does not read and decode the directory again.
+	dirs *dirCache[string, *fatDir]
+}
+
+// fatDir is a decoded directory and an index of its live names, lower-cased.
+type fatDir struct {
+	ents  []fatEntry
+	lower map[string]int // strings.ToLower(name) -> first live entry
 }
 
 func openFAT(r io.ReaderAt, size int64, oem *charmap.Charmap) (*fatFS, error) {
@@ -143,7 +152,8 @@ func openFAT(r io.ReaderAt, size int64, oem *charmap.Charmap) (*fatFS, error) {
 	if oem == nil {
 		oem = charmap.CodePage437
 	}
-	f := &fatFS{r: r, size: size, b: b, cache: newPageCache(r, size), oem: oem}
+	f := &fatFS{r: r, size: size, b: b, cache: newPageCache(r, size), oem: oem,
+		dirs: newDirCache[string, *fatDir](dirCacheBytes)}
 	bps := b.bytesPerSector
 	f.fatOff = b.reserved * bps
 	f.rootOff = f.fatOff + b.numFATs*b.fatSectors*bps
@@ -443,15 +453,21 @@ func (f *fatFS) lookup(ctx context.Context, p string) (fatEntry, error) {
 		if err := ctx.Err(); err != nil {
 			return cur, err
 		}
-		es, err := f.list(ctx, cur)
+		d, err := f.dir(ctx, cur)
 		if err != nil {
 			return cur, err
 		}
 		found := false
-		for _, e := range es {
-			if !e.Deleted && strings.EqualFold(e.Name, name) {
-				cur, found = e, true
-				break
+		if i, ok := d.lower[strings.ToLower(name)]; ok && strings.EqualFold(d.ents[i].Name, name) {
+			cur, found = d.ents[i], true
+		} else {
+			// Names equal under case folding but not under ToLower (a
+			// few non-Latin letters): the slow way.
+			for _, e := range d.ents {
+				if !e.Deleted && strings.EqualFold(e.Name, name) {
+					cur, found = e, true
+					break
+				}
 			}
 		}
 		if !found {
@@ -459,6 +475,28 @@ func (f *fatFS) lookup(ctx context.Context, p string) (fatEntry, error) {
 		}
 	}
 	return cur, nil
+}
+
+// dir returns directory d decoded, from the cache or read now and kept.
+func (f *fatFS) dir(ctx context.Context, d fatEntry) (*fatDir, error) {
+	if fd, ok := f.dirs.get(d.Path); ok {
+		return fd, nil
+	}
+	es, err := f.list(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	fd := &fatDir{ents: es, lower: make(map[string]int, len(es))}
+	var cost int64
+	for i, e := range es {
+		cost += entryCost(e.Name) + int64(len(e.Path)) + 64
+		k := strings.ToLower(e.Name)
+		if _, dup := fd.lower[k]; !e.Deleted && !dup {
+			fd.lower[k] = i
+		}
+	}
+	f.dirs.add(d.Path, fd, cost)
+	return fd, nil
 }
 
 func (f *fatFS) list(ctx context.Context, d fatEntry) ([]fatEntry, error) {
@@ -483,10 +521,11 @@ func (f *fatFS) readDir(ctx context.Context, p string) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	es, err := f.list(ctx, d)
+	fd, err := f.dir(ctx, d)
 	if err != nil {
 		return nil, err
 	}
+	es := fd.ents
 	out := make([]Entry, len(es))
 	for i, e := range es {
 		out[i] = e.Entry

@@ -43,6 +43,10 @@ const (
 const (
 	recordInUse = 0x0001
 	recordIsDir = 0x0002
+	// recordViewIndex: the record's index is a view index ($Quota's $O
+	// and $Q, $ObjId's $O, $Reparse's $R, $Secure's $SII and $SDH),
+	// which indexes something other than file names.
+	recordViewIndex = 0x0008
 )
 
 // Attribute flags (the attribute header's Flags field).
@@ -443,8 +447,23 @@ func (f *mftFile) attr(typ uint32, name string) *ntfsAttr {
 	return nil
 }
 
+// isDir: a directory is a file with a $I30 index of file names, or one
+// flagged a directory that has no index at all (damaged: listing it says
+// so). A view index is a file whatever its flags say: read as a $I30
+// directory, a $Quota flagged a directory listed as damaged.
 func (f *mftFile) isDir() bool {
-	return f.flags&recordIsDir != 0 || f.attr(attrIndexRoot, "$I30") != nil
+	if f.attr(attrIndexRoot, "$I30") != nil {
+		return true
+	}
+	if f.flags&recordIsDir == 0 || f.flags&recordViewIndex != 0 {
+		return false
+	}
+	for _, a := range f.all {
+		if a.typ == attrIndexRoot {
+			return false
+		}
+	}
+	return true
 }
 
 // ntfsStream is an attribute's value: resident bytes, or the runs of all

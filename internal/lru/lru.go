@@ -72,6 +72,17 @@ func (c *Cache[K, V]) removeElement(e *list.Element, evicted bool) {
 	}
 }
 
+// RemoveOldest drops the least recently used entry, calling OnEvict,
+// and reports whether there was one. A cache bounded by something other
+// than its count (bytes) evicts with it.
+func (c *Cache[K, V]) RemoveOldest() bool {
+	if e := c.order.Back(); e != nil {
+		c.removeElement(e, true)
+		return true
+	}
+	return false
+}
+
 // Len is the number of entries.
 func (c *Cache[K, V]) Len() int { return c.order.Len() }
 

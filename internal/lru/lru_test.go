@@ -43,3 +43,18 @@ func TestSizeAtLeastOne(t *testing.T) {
 		t.Error("a cache of size 0 holds nothing")
 	}
 }
+
+func TestRemoveOldest(t *testing.T) {
+	c := New[int, string](10)
+	var evicted []int
+	c.OnEvict = func(k int, _ string) { evicted = append(evicted, k) }
+	if c.RemoveOldest() {
+		t.Fatal("RemoveOldest on an empty cache reported an entry")
+	}
+	c.Add(1, "a")
+	c.Add(2, "b")
+	c.Get(1)
+	if !c.RemoveOldest() || !slices.Equal(evicted, []int{2}) || c.Len() != 1 {
+		t.Fatalf("evicted %v, len %d; want [2], 1", evicted, c.Len())
+	}
+}

@@ -131,6 +131,7 @@ func main() {
 	results = append(results, scanRows(*rounds, *vhdx, tmp, full, fmt.Sprintf("%d MiB fully allocated", fullSize>>20))...)
 
 	wasmRows := wasmReads(*rounds, *quick, tmp, full, fmt.Sprintf("%d MiB fully allocated", fullSize>>20))
+	results = append(results, fsWalkRows(*rounds, *quick, tmp)...)
 
 	goBench := goBenchmarks(*quick)
 	var extraRows []result
