@@ -238,9 +238,7 @@ func contains(ids []uint64, id uint64) bool {
 // streams.
 func (w *walker) emitEntry(e volume.Entry, problem string, at Cursor) error {
 	r := Row{Entry: e, Problem: problem}
-	if e.Type == "file" && !e.Deleted {
-		w.hash(&r, e.Path)
-	}
+	w.hash(&r)
 	if err := w.fn(r, at); err != nil {
 		return err
 	}
@@ -250,7 +248,7 @@ func (w *walker) emitEntry(e volume.Entry, problem string, at Cursor) error {
 	for _, s := range e.Streams {
 		sr := Row{Entry: e, Stream: s.Name}
 		sr.Size = s.Size
-		w.hash(&sr, e.Path+":"+s.Name)
+		w.hash(&sr)
 		if err := w.fn(sr, at); err != nil {
 			return err
 		}
@@ -259,22 +257,38 @@ func (w *walker) emitEntry(e volume.Entry, problem string, at Cursor) error {
 }
 
 // hash fills r.Sums, or r.Problem when the file cannot be read.
-func (w *walker) hash(r *Row, p string) {
-	if len(w.opts.Hash) == 0 {
-		return
+func (w *walker) hash(r *Row) {
+	if len(w.opts.Hash) > 0 {
+		HashRow(w.ctx, w.fsys, w.opts.Disk, r, w.opts.Hash, w.opts.Progress)
 	}
-	f, err := w.fsys.OpenFile(p)
+}
+
+// HashRow fills r.Sums with the digests algos of the row's file or
+// stream, read from fsys (through disk's plan when disk is not nil), or
+// sets r.Problem when it cannot be read; it returns the context's error
+// when ctx ends. Rows that are not live files or streams are left alone.
+// Walk calls it for Options.Hash; a caller that pages a walk calls it
+// itself, so that the row it stops at is not hashed for nothing.
+func HashRow(ctx context.Context, fsys *volume.FS, disk scan.Source, r *Row, algos []string, progress func(done, total int64)) error {
+	if r.Deleted || (r.Type != "file" && r.Stream == "") || len(algos) == 0 {
+		return nil
+	}
+	f, err := fsys.WithContext(ctx).OpenFile(r.FullPath())
 	if err == nil {
 		var src scan.Source = fsFile{f}
-		if w.opts.Disk != nil {
-			src = scan.File{Disk: w.opts.Disk, F: f}
+		if disk != nil {
+			src = scan.File{Disk: disk, F: f}
 		}
-		r.Sums, err = scan.Hash(w.ctx, src, 0, f.Size(), w.opts.Hash, w.opts.Progress)
+		r.Sums, err = scan.Hash(ctx, src, 0, f.Size(), algos, progress)
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
 	}
 	if err != nil {
 		r.Sums = nil
 		r.Problem = "not hashed: " + err.Error()
 	}
+	return nil
 }
 
 // fsFile is a file as a scan.Source read through its file system (no
