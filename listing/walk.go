@@ -65,6 +65,50 @@ type Options struct {
 	// Progress, when set, is called as bytes are hashed (the current
 	// file's done and total).
 	Progress func(done, total int64)
+	// List, when set, lists a directory instead of the FS's List (which
+	// it must behave as). A caller that pages a walk keeps the listings
+	// of the directories on the way down to its cursor, so that resuming
+	// in a directory of a million entries does not read it again for
+	// every page (ListCache).
+	List func(path string) ([]volume.Entry, error)
+}
+
+// ListCache keeps the listings of the directories on the way to a walk's
+// cursor between pages: Lister lists through it, Keep drops all but the
+// directories above a path. It holds at most one listing per level.
+type ListCache struct {
+	dirs map[string]cachedList
+}
+
+type cachedList struct {
+	es  []volume.Entry
+	err error
+}
+
+// NewListCache makes an empty cache.
+func NewListCache() *ListCache { return &ListCache{dirs: map[string]cachedList{}} }
+
+// Lister lists with fsys, from the cache when it has the directory.
+func (c *ListCache) Lister(fsys *volume.FS) func(string) ([]volume.Entry, error) {
+	return func(p string) ([]volume.Entry, error) {
+		if l, ok := c.dirs[p]; ok {
+			return l.es, l.err
+		}
+		es, err := fsys.List(p)
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			c.dirs[p] = cachedList{es, err}
+		}
+		return es, err
+	}
+}
+
+// Keep drops the listings of directories that are not p or above it.
+func (c *ListCache) Keep(p string) {
+	for d := range c.dirs {
+		if !(d == p || d == "/" || strings.HasPrefix(p, d+"/")) {
+			delete(c.dirs, d)
+		}
+	}
 }
 
 // Cursor says where a walk stopped: the index of the last row's entry in
@@ -102,11 +146,8 @@ func ParseCursor(s string) (Cursor, error) {
 	return c, nil
 }
 
-// errStop ends a walk early without error (see Walk's fn).
-var errStop = errors.New("stop")
-
 // Stop, returned by fn, ends Walk without an error.
-var Stop = errStop
+var Stop = errors.New("listing: stop")
 
 // Walk lists the directory root of fsys and everything under it, in
 // pre-order, each directory in List's order (by name, deleted entries
@@ -146,7 +187,7 @@ func Walk(ctx context.Context, fsys *volume.FS, root string, cursor Cursor, opts
 			}
 		}
 	}
-	if err == errStop {
+	if err == Stop {
 		return nil
 	}
 	return err
@@ -166,7 +207,11 @@ func (w *walker) list(p string) ([]volume.Entry, string, error) {
 	if err := w.ctx.Err(); err != nil {
 		return nil, "", err
 	}
-	es, err := w.fsys.List(p)
+	list := w.fsys.List
+	if w.opts.List != nil {
+		list = w.opts.List
+	}
+	es, err := list(p)
 	if err != nil {
 		if cerr := w.ctx.Err(); cerr != nil {
 			return nil, "", cerr

@@ -52,7 +52,7 @@ type listingEntry struct {
 // is the cursor to ask for the following page with, or null at the end.
 // Progress {done, total}: bytes hashed in this page.
 func (r *request) listing() (reply, error) {
-	sess, _, fsys, path, err := r.fsPath(false)
+	sess, part, fsys, path, err := r.fsPath(false)
 	if err != nil {
 		return reply{}, err
 	}
@@ -99,8 +99,13 @@ func (r *request) listing() (reply, error) {
 		fileDone = done
 		r.progress(hashed+done, hashed+total)
 	}
+	// The listings on the way to the cursor, kept from the walk's last
+	// page (a page that resumes inside a directory of a million entries
+	// must not read it again), or a new cache.
+	cache := sess.takeWalkCache(part.Index, path, cs)
+	lastPath := path
 	full := false
-	err = listing.Walk(r.ctx, fsys, path, cursor, listing.Options{}, func(row listing.Row, c listing.Cursor) error {
+	err = listing.Walk(r.ctx, fsys, path, cursor, listing.Options{List: cache.Lister(fsys)}, func(row listing.Row, c listing.Cursor) error {
 		// A page ends before an entry (never between a file and its
 		// streams, which share its cursor).
 		if full && row.Stream == "" && c != nil {
@@ -126,12 +131,17 @@ func (r *request) listing() (reply, error) {
 		count++
 		if c != nil {
 			next = c
+			lastPath = row.Path
 		}
 		full = count >= int(limit) || hashed >= listingPageHash
 		return nil
 	})
 	if err != nil {
 		return reply{}, sess.annotate(err)
+	}
+	if full {
+		cache.Keep(lastPath)
+		sess.putWalkCache(part.Index, path, next.String(), cache)
 	}
 	if w != nil {
 		if err := w.Flush(); err != nil {
@@ -277,4 +287,33 @@ func (r *request) filePreview() (reply, error) {
 		preview.Result
 	}{f.Size(), n, res})
 	return reply{v: v}, err
+}
+
+// walkCache is the listing cache of an image's last paged walk, for the
+// page that resumes it (at most one walk is kept).
+type walkCache struct {
+	part         int
+	root, cursor string
+	cache        *listing.ListCache
+}
+
+// takeWalkCache gives the cache kept for the walk of root on partition
+// part stopped at cursor, or a new one; it is taken, so a concurrent
+// request gets its own.
+func (sess *session) takeWalkCache(part int, root, cursor string) *listing.ListCache {
+	v := &sess.vol
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if w := v.walk; w != nil && cursor != "" && w.part == part && w.root == root && w.cursor == cursor {
+		v.walk = nil
+		return w.cache
+	}
+	return listing.NewListCache()
+}
+
+func (sess *session) putWalkCache(part int, root, cursor string, c *listing.ListCache) {
+	v := &sess.vol
+	v.mu.Lock()
+	v.walk = &walkCache{part, root, cursor, c}
+	v.mu.Unlock()
 }
