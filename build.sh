@@ -35,6 +35,9 @@ deps() {
   command -v sfdisk >/dev/null || pkgs+=(fdisk)
   command -v sgdisk >/dev/null || pkgs+=(gdisk)
   command -v brotli >/dev/null || pkgs+=(brotli)
+  command -v mactime >/dev/null || pkgs+=(sleuthkit) # listings: fls and mactime are the body file's oracles
+  command -v unzip >/dev/null || pkgs+=(unzip)
+  command -v zip >/dev/null || pkgs+=(zip)
   command -v node >/dev/null || pkgs+=(nodejs npm)
   if [ ${#pkgs[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -35,9 +35,14 @@ const CORE = [
   'web/app/search.js',
   'web/app/inspector.js',
   'web/app/jobs.js',
+  'web/app/preview.js',
+  'web/app/zipexport.js',
+  'web/app/listing.js',
+  'web/app/treetools.js',
 ];
 const OPTIONAL = ['web/manifest.json', 'web/samples/sample.vhdx.gz', 'web/icon.svg',
-  'web/hash-wasm/sha256.umd.min.js', 'web/hash-wasm/sha1.umd.min.js', 'web/hash-wasm/md5.umd.min.js'];
+  'web/hash-wasm/sha256.umd.min.js', 'web/hash-wasm/sha1.umd.min.js', 'web/hash-wasm/md5.umd.min.js',
+  'web/client-zip/index.js'];
 
 // Paths are relative to this script, so the viewer can live under any path.
 const path = (p) => new URL(p, self.location.href).pathname;

@@ -180,28 +180,31 @@ var handlers map[string]handler
 
 func init() {
 	handlers = map[string]handler{
-		"open":      (*request).open,
-		"reopen":    (*request).reopen,
-		"info":      (*request).info,
-		"verify":    (*request).verify,
-		"read":      (*request).read,
-		"map":       (*request).mapStates,
-		"plan":      (*request).plan,
-		"close":     (*request).closeImage, // store.go: close, then its stores end
-		"recent":    (*request).recent,
-		"forget":    (*request).forget,
-		"pin":       (*request).pin,
-		"set_state": (*request).setState,
-		"config":    (*request).config,
-		"cancel":    (*request).cancel,
-		"parts":     (*request).parts,
-		"ls":        (*request).ls,
-		"stat":      (*request).stat,
-		"file_read": (*request).fileRead,
-		"file_plan": (*request).filePlan,
-		"hash":      (*request).hash,   // scan.go
-		"search":    (*request).search, // scan.go
-		"fault":     (*request).fault,  // errors.go: for tests of error reports
+		"open":         (*request).open,
+		"reopen":       (*request).reopen,
+		"info":         (*request).info,
+		"verify":       (*request).verify,
+		"read":         (*request).read,
+		"map":          (*request).mapStates,
+		"plan":         (*request).plan,
+		"close":        (*request).closeImage, // store.go: close, then its stores end
+		"recent":       (*request).recent,
+		"forget":       (*request).forget,
+		"pin":          (*request).pin,
+		"set_state":    (*request).setState,
+		"config":       (*request).config,
+		"cancel":       (*request).cancel,
+		"parts":        (*request).parts,
+		"ls":           (*request).ls,
+		"stat":         (*request).stat,
+		"file_read":    (*request).fileRead,
+		"file_plan":    (*request).filePlan,
+		"listing":      (*request).listing,     // fileflows.go
+		"file_extents": (*request).fileExtents, // fileflows.go
+		"file_preview": (*request).filePreview, // fileflows.go
+		"hash":         (*request).hash,        // scan.go
+		"search":       (*request).search,      // scan.go
+		"fault":        (*request).fault,       // errors.go: for tests of error reports
 	}
 }
 

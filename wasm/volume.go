@@ -30,6 +30,7 @@ type volumes struct {
 	table *volume.Table
 	fs    map[int]*volume.FS // by partition index; failures are not kept (a read error may pass)
 	files []openFile         // most recently used last
+	walk  *walkCache         // the last paged listing's directories (fileflows.go)
 }
 
 type openFile struct {

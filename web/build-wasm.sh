@@ -5,6 +5,8 @@
 #                       (it must match the Go that built the wasm)
 #   web/hash-wasm/      hash-wasm's SHA-256, SHA-1 and MD5 (npm), which the
 #                       worker hashes with when present
+#   web/client-zip/     client-zip's streaming ZIP writer (npm), which the
+#                       Files tab's ZIP export loads (vhdxview.zip)
 #   web/manifest.json   content hashes, which worker.js puts in the URLs it
 #                       loads so that a new build is never mixed with a
 #                       cached old one
@@ -37,6 +39,16 @@ if [ -d node_modules/hash-wasm/dist ]; then
 else
   echo "build-wasm.sh: node_modules/hash-wasm missing (npm ci): the engine will hash in Go, at half the speed" >&2
 fi
+clientzip=""
+if [ -f node_modules/client-zip/index.js ]; then
+  mkdir -p web/client-zip
+  cp node_modules/client-zip/index.js web/client-zip/index.js
+  cp node_modules/client-zip/LICENSE.txt web/client-zip/LICENSE.txt
+  clientzip="  \"client_zip_sha256\": \"$(sha web/client-zip/index.js)\",
+"
+else
+  echo "build-wasm.sh: node_modules/client-zip missing (npm ci): ZIP export will not work" >&2
+fi
 cat >web/manifest.json.tmp <<EOF
 {
   "wasm": "vhdxview.wasm",
@@ -44,7 +56,7 @@ cat >web/manifest.json.tmp <<EOF
   "wasm_size": $(size web/vhdxview.wasm),
   "wasm_exec": "wasm_exec.js",
   "wasm_exec_sha256": "$(sha web/wasm_exec.js)",
-${hashwasm}  "go": "$(go env GOVERSION)"
+${hashwasm}${clientzip}  "go": "$(go env GOVERSION)"
 }
 EOF
 mv web/manifest.json.tmp web/manifest.json

@@ -571,6 +571,133 @@ export async function saveFile(image, partition, path, writable, { signal, onPro
   }
 }
 
+// ---- what people do with files: listings, previews, where files lie, ZIP ----
+
+/**
+ * The recursive listing of a partition's directory path (default "/"), in
+ * pages: an async iterator of {format, text | entries, count, next}.
+ * format is 'csv' (the header is in the first page's text), 'bodyfile'
+ * (The Sleuth Kit's body file, for mactime) or 'entries' (objects {path,
+ * name, type, size, mod_time, create_time, access_time, deleted, id,
+ * target, sums, problem}); hash lists digests of every live file ('md5',
+ * 'sha256', 'sha1'). Pages hold at most limit rows (default 5000) and end
+ * early after 256 MiB hashed, so memory is one page whatever the volume.
+ * onProgress({rows, hashed}) counts rows and bytes hashed so far; signal
+ * cancels (the iterator throws an AbortError).
+ */
+export async function* listing(image, partition, { path = '/', format = 'csv', hash, limit, signal, onProgress } = {}) {
+  let cursor = '';
+  let rows = 0;
+  let hashed = 0;
+  for (;;) {
+    let pageHashed = 0;
+    const page = await request('listing', { image, partition, path, format, hash, limit, cursor }, {
+      signal,
+      onProgress: (p) => {
+        pageHashed = p.done;
+        if (onProgress) onProgress({ rows, hashed: hashed + pageHashed });
+      },
+    });
+    rows += page.count;
+    hashed += pageHashed;
+    if (onProgress) onProgress({ rows, hashed });
+    yield page;
+    if (page.next === null || page.next === undefined) return;
+    cursor = page.next;
+  }
+}
+
+/**
+ * What a file's first bytes are: {size, read, kind: 'text' | 'image' |
+ * 'binary' | 'empty', encoding ('UTF-8', 'UTF-16LE', 'UTF-16BE',
+ * 'windows-1252'), bom, text, mime}. It looks at the first limit bytes
+ * (default 1 MiB, at most 16 MiB); text is those decoded (read < size when
+ * it is the file's beginning). An image's bytes are not sent: draw it from
+ * fileBlob().
+ */
+export function filePreview(image, partition, path, { limit, signal } = {}) {
+  return request('file_preview', { image, partition, path, limit }, { signal });
+}
+
+/**
+ * Where a file's bytes are on the virtual disk: {size, mapped, extents:
+ * [{file_offset, disk_offset, length}], next}, in file order, disk_offset
+ * -1 for a hole (reads as zeros). mapped is false when the file system
+ * cannot say (an NTFS file kept in its MFT record, compressed or
+ * encrypted). At most limit pieces (default and most 65536); next is the
+ * file offset of the rest, or null.
+ */
+export function fileExtents(image, partition, path, { limit, signal } = {}) {
+  return request('file_extents', { image, partition, path, limit }, { signal });
+}
+
+let clientZip = null;
+
+// fileStream gives a ReadableStream of a file's bytes: its fileBlob()'s
+// stream (slices of the image files), or, for a large file the engine
+// must read (compressed NTFS), chunks of fileRead() pulled one at a time.
+async function fileStream(image, partition, path, size, signal) {
+  const blob = await fileBlob(image, partition, path, { signal });
+  if (blob) return blob.stream();
+  let at = 0;
+  return new ReadableStream({
+    async pull(c) {
+      if (at >= size) { c.close(); return; }
+      const b = await fileRead(image, partition, path, at, Math.min(SMALL_FILE, size - at), { signal });
+      if (b.length === 0) throw new VhdxError({ name: 'FileSystemError', reason: 'damaged', message: `${path}: short read at ${at} of ${size} bytes` });
+      at += b.length;
+      c.enqueue(b);
+    },
+  }, { highWaterMark: 0 });
+}
+
+/**
+ * A ZIP of files of a partition as a Response whose body is streamed
+ * (client-zip: stored, not compressed; ZIP64 where a size needs it).
+ * items are [{path, name, size, mod_time, type}]: path on the volume,
+ * name in the archive ("dir/file"), type 'file' or 'dir' (an entry of
+ * its own, so that empty folders are kept), mod_time (RFC 3339) as the
+ * entry's time. Each file is read only when the archive reaches it, from
+ * its fileBlob() (no bytes through the engine) or in 16 MiB chunks, so
+ * memory stays at a chunk or two whatever the total. The Response has a
+ * Content-Length (the exact archive size). onProgress({done, total})
+ * counts file bytes put in; signal aborts the body.
+ */
+export async function zip(image, partition, items, { signal, onProgress } = {}) {
+  if (!clientZip) clientZip = await import('./client-zip/index.js');
+  const list = Array.from(items);
+  const total = list.reduce((n, it) => n + (it.type === 'dir' ? 0 : it.size), 0);
+  const meta = list.map((it) => (it.type === 'dir' ? { name: `${it.name.replace(/\/+$/, '')}/` } : { name: it.name, size: it.size }));
+  let done = 0;
+  async function* inputs() {
+    for (const it of list) {
+      if (signal && signal.aborted) throw abortError(signal);
+      const lastModified = it.mod_time ? new Date(it.mod_time) : undefined;
+      if (it.type === 'dir') {
+        yield { name: `${it.name.replace(/\/+$/, '')}/`, lastModified };
+        continue;
+      }
+      const src = await fileStream(image, partition, it.path, it.size, signal);
+      let got = 0;
+      const count = new TransformStream({
+        transform(chunk, c) {
+          if (signal && signal.aborted) throw abortError(signal);
+          got += chunk.length;
+          done += chunk.length;
+          if (got > it.size) throw new VhdxError({ name: 'FileSystemError', reason: 'damaged', message: `${it.path}: more than its ${it.size} bytes` });
+          if (onProgress) onProgress({ done, total });
+          c.enqueue(chunk);
+        },
+        flush() {
+          if (got !== it.size) throw new VhdxError({ name: 'FileSystemError', reason: 'damaged', message: `${it.path}: ${got} of its ${it.size} bytes` });
+        },
+      });
+      yield { name: it.name, lastModified, size: it.size, input: src.pipeThrough(count) };
+    }
+  }
+  return clientZip.downloadZip(inputs(), { metadata: meta });
+}
+
 /** Remembered images, most recently used first, and storage use: {records, usage}. */
 export function recent() {
   return request('recent');

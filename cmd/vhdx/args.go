@@ -25,6 +25,7 @@ const (
 	takesOut                          // -o OUT
 	takesCodePage                     // --codepage NAME
 	takesScan                         // hash and search: --part, --path and their own (scan.go)
+	takesList                         // list: --bodyfile, --hash (list.go)
 )
 
 // command is one `vhdx` subcommand.
@@ -59,6 +60,9 @@ var commands = []command{
 	{"ls", "[--json] [--codepage NAME] [--parent PATH]... IMAGE [PARTITION] [PATH]",
 		"List a directory (or one file) of a partition; PARTITION may be left out\nwhen the disk has one volume.",
 		takesJSON | takesParent | takesCodePage, 1, 3},
+	{"list", "[--bodyfile] [--hash LIST] [-o OUT] [--codepage NAME] [--parent PATH]... IMAGE [PARTITION] [PATH]",
+		"Write the recursive listing of a partition (or of its directory PATH) as CSV:\npath, type, size, times (UTC ISO 8601), deleted, inode or MFT record, the\n--hash digests (md5, sha256, sha1) and any problem; with --bodyfile as The Sleuth\nKit's body file, for mactime. PARTITION may be left out when the disk has one volume.",
+		takesOut | takesParent | takesCodePage | takesList, 1, 3},
 	{"get", "[-o OUT] [--codepage NAME] [--parent PATH]... IMAGE PARTITION [PATH]",
 		"Write a file's bytes; without PATH, the raw partition.",
 		takesOut | takesParent | takesCodePage, 2, 3},
@@ -90,6 +94,8 @@ type options struct {
 	debug    bool
 	raw      bool
 	scan     scanOptions
+	bodyfile bool   // list
+	hash     string // list
 }
 
 // define registers the command's flags on fs, bound to o.
@@ -109,7 +115,13 @@ func (c *command) define(fs *flag.FlagSet, o *options) {
 	if c.flags&takesScan != 0 {
 		defineScan(fs, c, o)
 	}
-	if c.flags&takesOut != 0 {
+	if c.flags&takesList != 0 {
+		fs.BoolVar(&o.bodyfile, "bodyfile", false, "write The Sleuth Kit's body file (MD5|name|inode|mode|UID|GID|size|atime|mtime|ctime|crtime)")
+		fs.StringVar(&o.hash, "hash", "", "digests of every file to add, comma-separated: md5, sha256, sha1 (reads every byte)")
+	}
+	if c.flags&takesOut != 0 && c.flags&takesList != 0 {
+		fs.StringVar(&o.out, "o", "", "write to `OUT` instead of standard output (- is standard output)")
+	} else if c.flags&takesOut != 0 {
 		fs.StringVar(&o.out, "o", "", "write to `OUT` instead of standard output (- is standard output);\n"+
 			"a regular file gets holes where the bytes are zeros")
 	}

@@ -47,7 +47,7 @@ func (c *cli) runVolume(ctx context.Context, cmd string, o *options, pos []strin
 	switch cmd {
 	case "parts":
 		return cmdParts(ctx, img, tab, fsOpts, *asJSON, stdout, stderr)
-	case "ls":
+	case "ls", "list":
 		// ls IMAGE [PARTITION] [PATH]: a lone argument is a partition if it
 		// is a number, else a path.
 		part, path := "", "/"
@@ -65,6 +65,9 @@ func (c *cli) runVolume(ctx context.Context, cmd string, o *options, pos []strin
 		if err != nil {
 			fmt.Fprintln(stderr, "vhdx:", err)
 			return exitFail
+		}
+		if cmd == "list" {
+			return c.cmdList(ctx, img, tab, fsOpts, p, path, o)
 		}
 		return cmdLs(ctx, img, tab, fsOpts, p, path, *asJSON, stdout, stderr)
 	default:

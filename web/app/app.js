@@ -687,10 +687,12 @@ function structureAt(off) {
   return `${best.name}${tags.length ? ` (${tags.join(', ')})` : ''}`;
 }
 
-// showDiskAt shows the virtual disk in the hex view at offset.
-function showDiskAt(offset) {
+// showDiskAt shows the virtual disk in the hex view at offset, with
+// marks (byte ranges, e.g. a file's pieces) marked, or none.
+function showDiskAt(offset, { marks = null } = {}) {
   if (!S.res || !S.hex) return;
   setHexSource('disk', { offset });
+  S.hex.setMarks(marks);
   S.hex.focus();
   $('#hex-card').scrollIntoView({ block: 'nearest' });
 }

@@ -22,6 +22,10 @@
 
 import { el, replace, clear, human, grouped, hexPlain, baseName, errorText } from './dom.js';
 import { save, saveStreamed, saveRange, pickFile } from './download.js';
+import { Preview } from './preview.js';
+import { exportZip } from './zipexport.js';
+import { listingTools } from './listing.js';
+import { treeTools } from './treetools.js';
 
 const FS_NAMES = {
   ntfs: 'NTFS', fat12: 'FAT12', fat16: 'FAT16', fat32: 'FAT32', ext2: 'ext2', ext3: 'ext3', ext4: 'ext4',
@@ -105,6 +109,10 @@ export class FilesPanel {
     this.rowNode = new WeakMap();
     this.typed = '';
     this.typedAt = 0;
+    // Hooks of preview.js, zipexport.js and treetools.js: the file's
+    // preview, and the nodes marked for a ZIP (Ctrl+click, Ctrl+Space).
+    this.preview = new Preview({ api: this.api, showInHex: (o, opts) => this.ctx.showInHex(o, opts) });
+    this.marked = new Set();
   }
 
   // reset forgets the last image (its partitions, tree and downloads).
@@ -116,6 +124,8 @@ export class FilesPanel {
     this.part = null;
     this.rootNode = null;
     this.active = null;
+    this.preview.clear();
+    this.marked.clear();
     clear(this.root);
   }
 
@@ -317,9 +327,14 @@ export class FilesPanel {
       el('span', { class: 'ft-time', text: 'Modified (UTC)' }), el('span', { class: 'ft-time ft-created', text: 'Created (UTC)' }), el('span', { class: 'ft-act' }));
     this.treeBox = el('div', { class: 'ft-box' }, head, this.tree);
     this.note = el('p', { class: 'note', id: 'fs-note', hidden: true });
+    this.marked.clear();
+    this.previewNode = null;
+    const tools = el('div', { class: 'fs-tools', id: 'fs-tools' },
+      treeTools(this),
+      listingTools({ api: this.api, downloads: this.ctx.downloads, target: () => ({ image: cur.image, partition: p.index, path: '/', name: baseName(cur.name) }) }));
     replace(this.browser,
       el('div', { class: 'fs-head' }, this.title, this.fsLine),
-      this.note, this.treeBox, this.details);
+      tools, this.note, this.treeBox, this.details);
     this.browser.hidden = false;
     this.browser.dataset.partition = p.index;
     this.browser.dataset.state = 'loading';
@@ -427,7 +442,7 @@ export class FilesPanel {
       }
       kids.push(c);
     }
-    return kids;
+    return this.sortKids ? this.sortKids(kids) : kids; // treetools.js
   }
 
   // appendRows adds the rows of node's children (and of their open
@@ -464,7 +479,7 @@ export class FilesPanel {
   // rows walks the rows in the order shown, from row.
   rows(row) {
     const w = document.createTreeWalker(this.tree, NodeFilter.SHOW_ELEMENT, {
-      acceptNode: (x) => (x.classList.contains('ft-row') ? NodeFilter.FILTER_ACCEPT
+      acceptNode: (x) => (x.classList.contains('ft-row') ? (x.classList.contains('filtered-out') ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT)
         : x.classList.contains('ft-chunk') ? NodeFilter.FILTER_SKIP : NodeFilter.FILTER_REJECT),
     });
     w.currentNode = row;
@@ -617,11 +632,49 @@ export class FilesPanel {
     if (expandable(node)) {
       actions.push(el('button', { type: 'button', class: 'small', id: 'fs-toggle', text: node.expanded ? 'Close' : 'Open', on: { click: () => { this.toggle(node); this.showDetails(node); } } }));
     }
+    if ((node.kind === 'dir' || node.kind === 'root') && !e.deleted) {
+      actions.push(el('button', { type: 'button', class: 'small', id: 'fs-zip', text: 'Download as ZIP', title: 'This folder and everything in it, as one ZIP', on: { click: () => this.zipNodes([node]) } }));
+    }
+    if (this.marked.size) {
+      actions.push(el('button', { type: 'button', class: 'small', id: 'fs-zip-marked', text: `Download ${this.marked.size} marked as ZIP`, on: { click: () => this.zipNodes([...this.marked]) } }));
+    }
+    // The preview (text, image) and Show in hex of a file, kept while the
+    // same file stays selected.
+    let pv = null;
+    if (canDownload(node)) {
+      if (this.previewNode !== node) {
+        this.previewNode = node;
+        this.previewBox = el('div', { class: 'ft-preview', id: 'fs-preview-box' });
+        this.preview.show(this.previewBox, this.cur.image, this.part.index, node.path, node.entry);
+      }
+      pv = this.previewBox;
+    } else if (this.previewNode) {
+      this.previewNode = null;
+      this.preview.clear();
+    }
     replace(this.details,
       el('p', { class: 'ft-details-name' }, el('b', { text: node.kind === 'stream' ? `${node.parent.name}:${node.name}` : node.name })),
       e.deleted ? el('p', { class: 'ft-deleted-note', text: 'Deleted: the file system still lists its name, but its data may have been reused, so it cannot be opened.' }) : null,
       el('dl', { class: 'kv' }, rows.map(([k, v, cls]) => [el('dt', { text: k }), el('dd', { text: v, class: cls || null })])),
-      actions.length ? el('div', { class: 'ft-actions' }, actions) : null);
+      actions.length ? el('div', { class: 'ft-actions' }, actions) : null,
+      pv);
+  }
+
+  // zipNodes downloads nodes (folders, files) as one ZIP (zipexport.js).
+  zipNodes(nodes) {
+    const one = nodes.length === 1 ? nodes[0] : null;
+    const base = one ? (one.kind === 'root' ? `${baseName(this.cur.name)}-p${this.part.index}` : one.name) : `${baseName(this.cur.name)}-p${this.part.index}-files`;
+    return exportZip({ api: this.api, downloads: this.ctx.downloads }, this.cur.image, this.part.index, nodes, `${base}.zip`);
+  }
+
+  // toggleMark marks or unmarks a node for a ZIP of several.
+  toggleMark(node) {
+    if (node.entry.deleted || node.kind === 'stream' || node.kind === 'symlink' || node.kind === 'other') return;
+    if (this.marked.has(node)) this.marked.delete(node);
+    else this.marked.add(node);
+    node.row.classList.toggle('marked', this.marked.has(node));
+    node.row.dataset.marked = String(this.marked.has(node));
+    this.showDetails(this.active || node);
   }
 
   onClick(ev) {
@@ -631,6 +684,11 @@ export class FilesPanel {
     if (ev.target.closest('.ft-dl')) {
       this.select(node);
       this.downloadNode(node);
+      return;
+    }
+    if (ev.ctrlKey || ev.metaKey) {
+      this.select(node);
+      this.toggleMark(node);
       return;
     }
     this.select(node);
@@ -644,6 +702,11 @@ export class FilesPanel {
 
   onKey(ev) {
     const node = this.active;
+    if (node && ev.ctrlKey && ev.key === ' ') {
+      ev.preventDefault();
+      this.toggleMark(node);
+      return;
+    }
     if (!node || ev.altKey || ev.ctrlKey || ev.metaKey) return;
     const row = node.row;
     let to = null;

@@ -63,6 +63,7 @@ export class HexView {
   // sectorSize, blockSize, read(offset, length) -> Promise<Uint8Array>}.
   setSource(src, { offset = 0, select = null } = {}) {
     this.src = src;
+    this.marks = null;
     this.gen++;
     this.cache.clear();
     this.pending.clear();
@@ -277,6 +278,29 @@ export class HexView {
     this.changed();
   }
 
+  // setMarks marks byte ranges ([{start, end}], end exclusive; null for
+  // none), e.g. the pieces of a file; they stay until the next setMarks or
+  // setSource.
+  setMarks(ranges) {
+    this.marks = ranges && ranges.length ? [...ranges].sort((a, b) => a.start - b.start) : null;
+    this.root.dataset.marks = this.marks ? String(this.marks.length) : '0';
+    this.render();
+  }
+
+  // marked says whether off is in a marked range (binary search).
+  marked(off) {
+    const m = this.marks;
+    let lo = 0;
+    let hi = m.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (off < m[mid].start) hi = mid - 1;
+      else if (off >= m[mid].end) lo = mid + 1;
+      else return true;
+    }
+    return false;
+  }
+
   // selection returns {start, end} (end exclusive) or null.
   selection() {
     if (this.anchor === null) return null;
@@ -340,6 +364,7 @@ export class HexView {
           cls += ' wait';
           need.push(Math.floor(off / PAGE));
         }
+        if (this.marks && this.marked(off)) { cls += ' mark'; acls += ' mark'; }
         if (sel && off >= sel.start && off < sel.end) { cls += ' sel'; acls += ' sel'; }
         if (off === this.cursor) { cls += ' cur'; acls += ' cur'; }
         hb.className = cls;

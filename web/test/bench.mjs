@@ -3,7 +3,7 @@
 // of issue #7, and writes rows for internal/cmd/benchrun:
 //
 //   node web/test/bench.mjs [--out rows.json] [--rounds N] [--quick]
-//                           [--only open,cancel,read,download,sparse,hash,search,files,size]
+//                           [--only open,cancel,read,download,sparse,hash,search,files,zip,size]
 //
 //   - open to summary of a 1 GiB fully allocated VHDX and of a 64 TiB
 //     sparse one (target < 100 ms each, median)
@@ -17,6 +17,9 @@
 //   - issue #6: listing a directory of 10,000 entries (target < 1 s) and
 //     downloading a 1 GiB file from ext4 and NTFS at ≥ 50 % of the speed
 //     of a raw range of the same length (web/test/bench-files.mjs)
+//   - issue #13: a folder's ZIP export (vhdxview.listing + vhdxview.zip,
+//     streamed to an OPFS file and downloaded) against `zip -0 -r` of the
+//     same files (web/test/bench-zip.mjs)
 //   - the size of web/vhdxview.wasm raw, gzip -9 and brotli -q 11 (goal
 //     ≤ 1 MB brotli)
 //
@@ -33,6 +36,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { MiB, ensureEngine, launch, root, run, serve, serveCSP, timedDownload } from './lib.mjs';
 import { benchFiles } from './bench-files.mjs';
+import { benchZip, zipDisk } from './bench-zip.mjs';
 
 const argv = process.argv.slice(2);
 const opt = (name, def) => {
@@ -42,7 +46,7 @@ const opt = (name, def) => {
 const quick = argv.includes('--quick');
 const out = opt('--out', '');
 const rounds = quick ? 1 : Number(opt('--rounds', process.env.ROUNDS || 5));
-// --only open,cancel,read,download,sparse,hash,search,files,size runs only those benchmarks (to work on one).
+// --only open,cancel,read,download,sparse,hash,search,files,zip,size runs only those benchmarks (to work on one).
 const only = opt('--only', '');
 const runs = (name) => !only || only.split(',').includes(name);
 
@@ -376,6 +380,15 @@ async function main() {
       const { value, peak } = await phase(context, base, [], (page) => benchFiles({ page, dir, rounds, quick }));
       rows.push(...value);
       memRow(`list 10,000 entries and download a ${quick ? '32 MiB' : '1 GiB'} file, ${times(rounds, 'round')}`, peak);
+    }
+
+    // 5. issue #13: ZIP export of a folder against zip -0 -r.
+    if (runs('zip')) {
+      const total = quick ? 32 : 512;
+      const zd = zipDisk(dir, total);
+      const { value, peak } = await phase(context, base, [zd.vhdx], (page) => benchZip({ page, dir, src: zd.src, total, rounds }));
+      rows.push(...value);
+      memRow(`ZIP a ${total} MiB folder, ${times(rounds, 'round')}`, peak);
     }
 
     rows.push(...memRows);

@@ -21,7 +21,8 @@ import { chromium } from 'playwright-core';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tests } from './ui.test.mjs';
+import { tests as viewerTests } from './ui.test.mjs';
+import { tests as fileflowTests } from './fileflows.test.mjs';
 import { root, run as runText, serve, serveCSP, CHROMIUM } from './lib.mjs';
 
 const filter = process.argv[2] || '';
@@ -99,7 +100,7 @@ async function main() {
 
   let passed = 0;
   let failed = 0;
-  for (const test of tests) {
+  for (const test of [...viewerTests, ...fileflowTests]) {
     if (filter && !test.name.includes(filter)) continue;
     problems = [];
     const t0 = Date.now();
