@@ -62,7 +62,7 @@ run_tests() {
   bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
   if [ -n "$bad" ]; then echo "gofmt needed: $bad" >&2; exit 1; fi
   go vet ./...
-  GOOS=js GOARCH=wasm go vet ./bridge/ ./wasm/ ./core/ ./internal/cmd/readbench/ ./internal/idbtest/ ./vhd/ ./disk/ ./volume/ ./sniff/ ./scan/
+  GOOS=js GOARCH=wasm go vet ./bridge/ ./wasm/ ./core/ ./internal/cmd/readbench/ ./internal/idbtest/ ./vhd/ ./disk/ ./volume/ ./sniff/ ./scan/ ./listing/ ./preview/
 
   # The service worker's list of the page's modules is written by hand: a
   # module missing from it breaks the page offline.
