@@ -1262,7 +1262,8 @@ test('a 64 TiB sparse disk with 1 MiB blocks: its whole-disk save runs in bounde
     await page.evaluate(() => {
       window.__states = [];
       new MutationObserver(() => {
-        for (const li of document.querySelectorAll('#downloads-list li')) window.__states.push(li.textContent);
+        // This save's row only: rows of earlier downloads may say Saved.
+        for (const li of document.querySelectorAll('#downloads-list li[data-name="sparse64t.raw"]')) window.__states.push(li.textContent);
       }).observe(document.querySelector('#downloads'), { subtree: true, attributes: true, childList: true, characterData: true });
     });
     await page.click('#download-button');
