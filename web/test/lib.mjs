@@ -148,13 +148,16 @@ export function browserMemory(profile) {
     grew = false;
     for (const [pid, p] of procs) if (!mine.has(pid) && mine.has(p.ppid)) { mine.add(pid); grew = true; }
   }
-  let rss = 0, pss = 0;
+  let rss = 0, pss = 0, renderer = 0;
   for (const pid of mine) {
     try {
       const s = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      const p = Number(/^Pss:\s+(\d+) kB/m.exec(s)[1]) * 1024;
       rss += Number(/^Rss:\s+(\d+) kB/m.exec(s)[1]) * 1024;
-      pss += Number(/^Pss:\s+(\d+) kB/m.exec(s)[1]) * 1024;
+      pss += p;
+      // The renderers hold the pages and their workers: "the tab".
+      if (procs.get(pid).cmd.includes('--type=renderer')) renderer += p;
     } catch { /* gone */ }
   }
-  return { processes: mine.size, rss, pss };
+  return { processes: mine.size, rss, pss, renderer };
 }
