@@ -873,12 +873,16 @@ func (f *extFS) readDir(ctx context.Context, p string) ([]Entry, error) {
 				e.Type, e.IsDir = "dir", true
 			}
 			// A deleted inode not yet reused still has its times.
-			if ci, err := f.readInode(d.inode); err == nil && ci.links == 0 && ci.dtime != 0 {
+			ci, err := f.readInode(d.inode)
+			if err != nil {
+				ci = nil
+			} else if ci.links == 0 && ci.dtime != 0 {
 				e.ModTime, e.AccessTime, e.CreateTime = ci.mtime, ci.atime, ci.crtime
 				if ci.isReg() {
 					e.Size = ci.size
 				}
 			}
+			e.setRecovery(f.extRecovery(ci, e.IsDir))
 			out = append(out, e)
 			continue
 		}
