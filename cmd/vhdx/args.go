@@ -25,6 +25,7 @@ const (
 	takesOut                          // -o OUT
 	takesCodePage                     // --codepage NAME
 	takesScan                         // hash and search: --part, --path and their own (scan.go)
+	takesDeleted                      // get: --deleted, --id
 )
 
 // command is one `vhdx` subcommand.
@@ -59,9 +60,9 @@ var commands = []command{
 	{"ls", "[--json] [--codepage NAME] [--parent PATH]... IMAGE [PARTITION] [PATH]",
 		"List a directory (or one file) of a partition; PARTITION may be left out\nwhen the disk has one volume.",
 		takesJSON | takesParent | takesCodePage, 1, 3},
-	{"get", "[-o OUT] [--codepage NAME] [--parent PATH]... IMAGE PARTITION [PATH]",
-		"Write a file's bytes; without PATH, the raw partition.",
-		takesOut | takesParent | takesCodePage, 2, 3},
+	{"get", "[-o OUT] [--deleted [--id N]] [--codepage NAME] [--parent PATH]... IMAGE PARTITION [PATH]",
+		"Write a file's bytes; without PATH, the raw partition. With --deleted, the\nbytes a deleted file (as ls lists it) still has on the volume, if the file\nsystem still says where they are: recovered data that may have been overwritten.",
+		takesOut | takesParent | takesCodePage | takesDeleted, 2, 3},
 	{"hash", "[--json] [--algo LIST] [--offset N] [--length N] [--part N] [--path P] [--parent PATH]... IMAGE...",
 		"Print the SHA-256 (or --algo sha256,sha1,md5) of the virtual disk, of --length\nbytes from --offset, of partition --part or of its file --path.",
 		takesJSON | takesRange | takesScan | takesParent, 1, maxImages},
@@ -90,6 +91,8 @@ type options struct {
 	debug    bool
 	raw      bool
 	scan     scanOptions
+	deleted  bool
+	id       size
 }
 
 // define registers the command's flags on fs, bound to o.
@@ -112,6 +115,10 @@ func (c *command) define(fs *flag.FlagSet, o *options) {
 	if c.flags&takesOut != 0 {
 		fs.StringVar(&o.out, "o", "", "write to `OUT` instead of standard output (- is standard output);\n"+
 			"a regular file gets holes where the bytes are zeros")
+	}
+	if c.flags&takesDeleted != 0 {
+		fs.BoolVar(&o.deleted, "deleted", false, "PATH is a deleted entry: write what is left of its bytes")
+		fs.Var(&o.id, "id", "with --deleted, the entry's `N` (inode, MFT record or first cluster, as\nls --json gives it) when several deleted entries have PATH's name")
 	}
 	if c.flags&takesCodePage != 0 {
 		fs.StringVar(&o.codePage, "codepage", "cp437", "the OEM code page of FAT 8.3 `NAME`s ("+strings.Join(volume.CodePages(), ", ")+")")
