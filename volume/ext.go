@@ -809,6 +809,10 @@ func (f *extFS) lookup(ctx context.Context, p string) (*inode, error) {
 	if err != nil {
 		return nil, err
 	}
+	// ext directories have one name each ("." and ".." aside), so a path
+	// through the same directory twice is a loop in damaged metadata: an
+	// io/fs walk would descend it for ever.
+	dirs := map[uint64]bool{2: true}
 	for _, name := range splitPath(p) {
 		next, err := f.findEntry(ctx, in, name)
 		if err != nil {
@@ -816,6 +820,12 @@ func (f *extFS) lookup(ctx context.Context, p string) (*inode, error) {
 		}
 		if in, err = f.readInode(next); err != nil {
 			return nil, err
+		}
+		if in.isDir() {
+			if dirs[next] {
+				return nil, fmt.Errorf("%w: %s is directory inode %d again: a directory loop", ErrDamaged, name, next)
+			}
+			dirs[next] = true
 		}
 	}
 	return in, nil
