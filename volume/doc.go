@@ -23,6 +23,9 @@
 //		f, err := fsys.OpenFile("/file:stream") // an NTFS alternate data stream
 //		f.ReadAt(buf, off)                      // pull chunks; f.Size() bytes in all
 //		f.MapRange(off, n, emit)                // or where the bytes are on the disk
+//		if e.Deleted && e.Recoverable {         // an entry of a listing
+//			f, err = fsys.OpenDeleted(e)   // what is left of its bytes (may be overwritten)
+//		}
 //	}
 //
 // FS has both faces because a viewer needs more than io/fs carries, and
@@ -45,7 +48,7 @@
 // OpenFS, errors, the lock, panic guard and context), iofs.go (the io/fs
 // methods, symlink resolution), file.go (File), extent.go (extents and
 // MapRange's walk), cache.go (the metadata page cache), fat.go
-// (FAT12/16/32), ext.go (ext2/3/4), jbd2.go (the ext3/4 journal,
+// (FAT12/16/32), deleted.go (recovering deleted files), ext.go (ext2/3/4), jbd2.go (the ext3/4 journal,
 // replayed in memory), ntfs.go (NTFS via go-ntfs).
 //
 // Libraries: www.velocidex.com/golang/go-ntfs reads NTFS. Partition

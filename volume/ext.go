@@ -809,6 +809,10 @@ func (f *extFS) lookup(ctx context.Context, p string) (*inode, error) {
 	if err != nil {
 		return nil, err
 	}
+	// ext directories have one name each ("." and ".." aside), so a path
+	// through the same directory twice is a loop in damaged metadata: an
+	// io/fs walk would descend it for ever.
+	dirs := map[uint64]bool{2: true}
 	for _, name := range splitPath(p) {
 		next, err := f.findEntry(ctx, in, name)
 		if err != nil {
@@ -816,6 +820,12 @@ func (f *extFS) lookup(ctx context.Context, p string) (*inode, error) {
 		}
 		if in, err = f.readInode(next); err != nil {
 			return nil, err
+		}
+		if in.isDir() {
+			if dirs[next] {
+				return nil, fmt.Errorf("%w: %s is directory inode %d again: a directory loop", ErrDamaged, name, next)
+			}
+			dirs[next] = true
 		}
 	}
 	return in, nil
@@ -873,12 +883,16 @@ func (f *extFS) readDir(ctx context.Context, p string) ([]Entry, error) {
 				e.Type, e.IsDir = "dir", true
 			}
 			// A deleted inode not yet reused still has its times.
-			if ci, err := f.readInode(d.inode); err == nil && ci.links == 0 && ci.dtime != 0 {
+			ci, err := f.readInode(d.inode)
+			if err != nil {
+				ci = nil
+			} else if ci.links == 0 && ci.dtime != 0 {
 				e.ModTime, e.AccessTime, e.CreateTime = ci.mtime, ci.atime, ci.crtime
 				if ci.isReg() {
 					e.Size = ci.size
 				}
 			}
+			e.setRecovery(f.extRecovery(ci, e.IsDir))
 			out = append(out, e)
 			continue
 		}

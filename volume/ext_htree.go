@@ -115,6 +115,13 @@ func (f *extFS) htreeFind(ctx context.Context, dir *inode, name string) (uint64,
 	if err != nil {
 		return unusable("dx_root: %v", err)
 	}
+	// With one level every block after the root is a leaf the root lists
+	// (directories never shrink): a count cut short would leave the last
+	// leaf's range open upwards, and the names past it unfindable, with
+	// nothing in that leaf to disagree.
+	if levels == 0 && int64(len(ents)) != nblocks-1 {
+		return unusable("dx_root lists %d leaves, the directory has %d blocks after it", len(ents), nblocks-1)
+	}
 	l := &htreeLookup{f: f, read: read, name: name, hash: h, version: version, levels: levels}
 	ino, _, err := l.search(ents, 0, 1<<32, 0)
 	switch {
@@ -179,6 +186,9 @@ func (l *htreeLookup) search(ents []dxEntry, lo, hi uint64, depth int) (uint64, 
 		more := false
 		if depth == l.levels {
 			ino, err = l.leaf(b, start, end)
+			if err == nil && ino == 0 {
+				ino, err = l.neighbours(ents, i, lo, hi)
+			}
 			more = true
 		} else {
 			var child []dxEntry
@@ -203,6 +213,39 @@ func (l *htreeLookup) search(ents []dxEntry, lo, hi uint64, depth int) (uint64, 
 		}
 	}
 	return 0, true, nil
+}
+
+// neighbours checks, after a miss in leaf i of ents (covering [lo, hi)),
+// the leaves either side of it in the same index block: a boundary hash
+// moved into a neighbour's range (lowered for leaf i, raised for leaf
+// i+1) sends names of that neighbour to leaf i, whose own names still
+// fit; the neighbour's do not. A name found there is found.
+func (l *htreeLookup) neighbours(ents []dxEntry, i int, lo, hi uint64) (uint64, error) {
+	bound := func(k int) uint64 { // the start of entry k's range, hi past the last
+		switch {
+		case k == 0:
+			return lo
+		case k >= len(ents):
+			return hi
+		}
+		return uint64(ents[k].hash)
+	}
+	for _, k := range []int{i - 1, i + 1} {
+		if k < 0 || k >= len(ents) {
+			continue
+		}
+		if l.visited++; uint64(l.visited) > l.f.blocks {
+			return 0, errors.New("the index visits more blocks than the volume has")
+		}
+		b, err := l.read(ents[k].blk)
+		if err != nil {
+			return 0, err
+		}
+		if ino, err := l.leaf(b, bound(k), bound(k+1)); err != nil || ino != 0 {
+			return ino, err
+		}
+	}
+	return 0, nil
 }
 
 // leaf scans leaf block b, which the index gives hashes [start, end), for

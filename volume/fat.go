@@ -529,6 +529,9 @@ func (f *fatFS) readDir(ctx context.Context, p string) ([]Entry, error) {
 	out := make([]Entry, len(es))
 	for i, e := range es {
 		out[i] = e.Entry
+		if e.Deleted {
+			out[i].setRecovery(f.fatRecovery(e))
+		}
 	}
 	if len(out) >= MaxEntries {
 		return out, ErrTruncated

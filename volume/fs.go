@@ -95,10 +95,18 @@ type Entry struct {
 	CreateTime time.Time `json:"create_time,omitzero"`
 	AccessTime time.Time `json:"access_time,omitzero"`
 	// Deleted marks an entry the file system has removed but still shows
-	// (FAT 0xE5 entries, ext directory slack, NTFS index slack). Its data
-	// may be gone or reused; nothing opens it, and the io/fs methods do
-	// not list it.
+	// (FAT 0xE5 entries, ext directory slack, NTFS index slack). The io/fs
+	// methods do not list it and OpenFile does not open it; OpenDeleted
+	// reads what is left of its bytes when Recoverable is set.
 	Deleted bool `json:"deleted,omitempty"`
+	// Recoverable (deleted entries only): the file system still says
+	// where the bytes were, and OpenDeleted reads them.
+	Recoverable bool `json:"recoverable,omitempty"`
+	// RecoverNote (deleted entries only): when Recoverable, what to
+	// beware of in the recovered bytes (they may have been overwritten;
+	// FAT's are assumed contiguous); otherwise why they cannot be
+	// recovered ("ext4 cleared its extents when it was deleted").
+	RecoverNote string `json:"recover_note,omitempty"`
 	// Streams are the NTFS alternate data streams of a file, each opened
 	// as "path:name".
 	Streams []Stream `json:"streams,omitempty"`

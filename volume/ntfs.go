@@ -331,6 +331,7 @@ func (n *ntfsFS) readDir(ctx context.Context, p string) ([]Entry, error) {
 		gone[low] = true
 		e := nameEntry(fn, joinPath(p, fn.name))
 		e.Deleted = true
+		n.ntfsRecovery(ctx, dir, &e)
 		out = append(out, e)
 	}
 	if len(problems) > 0 {
@@ -423,6 +424,11 @@ func (n *ntfsFS) open(ctx context.Context, p string) (fileImpl, error) {
 		}
 		return nil, ErrNotFound
 	}
+	return n.streamFile(f, s, name)
+}
+
+// streamFile is a reader over stream name of f, as gathered by stream.
+func (n *ntfsFS) streamFile(f *mftFile, s *ntfsStream, name string) (fileImpl, error) {
 	if err := s.damage(); err != nil {
 		return nil, err
 	}

@@ -440,6 +440,11 @@ func walkAll(fsys *FS, dir string, depth int) {
 	es, _ := fsys.List(dir)
 	for _, e := range es {
 		if e.Deleted {
+			// Recovery follows what damaged metadata says too.
+			if f, err := fsys.OpenDeleted(e); err == nil {
+				f.ReadAt(make([]byte, min(f.Size(), 1<<20)), 0)
+				checkExtents(f)
+			}
 			continue
 		}
 		fsys.Lookup(e.Path)

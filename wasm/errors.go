@@ -251,6 +251,8 @@ func fsReason(err error) string {
 		return "is_a_directory"
 	case errors.Is(err, volume.ErrDamaged):
 		return "damaged"
+	case errors.Is(err, volume.ErrNotRecoverable):
+		return "not_recoverable"
 	}
 	return ""
 }

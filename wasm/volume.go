@@ -34,9 +34,11 @@ type volumes struct {
 }
 
 type openFile struct {
-	part int
-	path string
-	f    *volume.File
+	part    int
+	path    string
+	deleted bool   // opened by OpenDeleted: the deleted entry path, id
+	id      uint64 // the deleted entry's id
+	f       *volume.File
 }
 
 // partTable reads the partition table once.
@@ -142,32 +144,54 @@ type openedFile struct {
 	*volume.File
 }
 
+// With args.deleted true, path and args.id name a deleted entry as ls
+// lists it, and the file is what volume.FS.OpenDeleted recovers of it.
 func (r *request) file() (*openedFile, error) {
 	sess, p, fsys, path, err := r.fsPath(true)
 	if err != nil {
 		return nil, err
 	}
-	f, err := sess.openFile(p, fsys, path)
+	a := args{r.args}
+	deleted, err := a.bool("deleted", false)
+	if err != nil {
+		return nil, err
+	}
+	var id int64
+	if deleted {
+		if id, err = a.int("id", 0); err != nil {
+			return nil, err
+		}
+		if id < 0 {
+			return nil, argErrorf("id %d is negative", id)
+		}
+	}
+	f, err := sess.openFile(p, fsys, openFile{part: p.Index, path: path, deleted: deleted, id: uint64(id)})
 	if err != nil {
 		return nil, err
 	}
 	return &openedFile{sess, p, path, f.WithContext(r.ctx)}, nil
 }
 
-// openFile opens path on the partition, or takes it from the image's
-// recently opened files.
-func (sess *session) openFile(p volume.Partition, fsys *volume.FS, path string) (*volume.File, error) {
+// openFile opens the file key names (f unset) on the partition, or takes
+// it from the image's recently opened files.
+func (sess *session) openFile(p volume.Partition, fsys *volume.FS, key openFile) (*volume.File, error) {
 	v := &sess.vol
 	v.mu.Lock()
 	for i, of := range v.files {
-		if of.part == p.Index && of.path == path {
+		if of.part == key.part && of.path == key.path && of.deleted == key.deleted && of.id == key.id {
 			v.files = append(append(v.files[:i:i], v.files[i+1:]...), of)
 			v.mu.Unlock()
 			return of.f, nil
 		}
 	}
 	v.mu.Unlock()
-	f, err := fsys.OpenFile(path)
+	var f *volume.File
+	var err error
+	if key.deleted {
+		f, err = fsys.OpenDeleted(volume.Entry{Path: key.path, ID: key.id})
+	} else {
+		f, err = fsys.OpenFile(key.path)
+	}
 	if err != nil {
 		return nil, sess.annotate(err)
 	}
@@ -175,7 +199,8 @@ func (sess *session) openFile(p volume.Partition, fsys *volume.FS, path string) 
 	if len(v.files) >= openFiles {
 		v.files = v.files[1:]
 	}
-	v.files = append(v.files, openFile{p.Index, path, f})
+	key.f = f
+	v.files = append(v.files, key)
 	v.mu.Unlock()
 	return f, nil
 }

@@ -472,14 +472,20 @@ export function stat(image, partition, path) {
   return request('stat', { image, partition, path });
 }
 
+// The file functions below take { deleted: true, id } to read what a
+// deleted entry (as ls lists it, recoverable: true) still has on the
+// volume: path and id are the entry's. Those are recovered bytes, which
+// may have been overwritten since; entry.recover_note says what else to
+// beware of, or why an entry cannot be recovered.
+
 /** Reads up to 16 MiB of a file at offset; shorter at its end. */
-export async function fileRead(image, partition, path, offset, length, { signal } = {}) {
-  return new Uint8Array(await request('file_read', { image, partition, path, offset, length }, { signal }));
+export async function fileRead(image, partition, path, offset, length, { signal, deleted, id } = {}) {
+  return new Uint8Array(await request('file_read', { image, partition, path, offset, length, deleted, id }, { signal }));
 }
 
 /** One page of a file's plan: {size, mapped, offset, end, next, runs}, runs in file coordinates. */
-export function filePlan(image, partition, path, offset = 0, length = undefined, { limit, signal } = {}) {
-  return request('file_plan', { image, partition, path, offset, length, limit }, { signal });
+export function filePlan(image, partition, path, offset = 0, length = undefined, { limit, signal, deleted, id } = {}) {
+  return request('file_plan', { image, partition, path, offset, length, limit, deleted, id }, { signal });
 }
 
 /**
@@ -490,14 +496,14 @@ export function filePlan(image, partition, path, offset = 0, length = undefined,
  * unmapped file (compressed NTFS) gives null: stream it with saveFile().
  * onProgress({done, total}) counts file bytes planned or read.
  */
-export async function fileBlob(image, partition, path, { signal, type = 'application/octet-stream', onProgress } = {}) {
+export async function fileBlob(image, partition, path, { signal, type = 'application/octet-stream', onProgress, deleted, id } = {}) {
   const img = images.get(image);
   if (!img) throw new VhdxError({ name: 'NotOpenError', message: 'no open image ' + image });
-  const first = await filePlan(image, partition, path, 0, undefined, { limit: 65536, signal });
+  const first = await filePlan(image, partition, path, 0, undefined, { limit: 65536, signal, deleted, id });
   const size = first.size;
   if (!first.mapped) {
     if (size > SMALL_FILE) return null;
-    const b = await fileRead(image, partition, path, 0, size, { signal });
+    const b = await fileRead(image, partition, path, 0, size, { signal, deleted, id });
     if (onProgress) onProgress({ done: b.length, total: size });
     return new Blob([b], { type });
   }
@@ -507,7 +513,7 @@ export async function fileBlob(image, partition, path, { signal, type = 'applica
     for (const r of p.runs) parts.run(r, img.files);
     if (onProgress) onProgress({ done: p.end, total: size });
     if (p.next === null || p.next === undefined) break;
-    p = await filePlan(image, partition, path, p.next, undefined, { limit: 65536, signal });
+    p = await filePlan(image, partition, path, p.next, undefined, { limit: 65536, signal, deleted, id });
   }
   return parts.blob(type);
 }
@@ -521,7 +527,7 @@ export async function fileBlob(image, partition, path, { signal, type = 'applica
  * one chunk whatever the file's size. Resolves to the number of bytes
  * written.
  */
-export async function saveFile(image, partition, path, writable, { signal, onProgress, chunkSize = SMALL_FILE, viaEngine = false } = {}) {
+export async function saveFile(image, partition, path, writable, { signal, onProgress, chunkSize = SMALL_FILE, viaEngine = false, deleted, id } = {}) {
   const w = writable.getWriter();
   let next = null;
   // A write the destination holds up (a slow disk, a full one) must not
@@ -529,12 +535,12 @@ export async function saveFile(image, partition, path, writable, { signal, onPro
   const { race, done: unwatch } = raceAbort(signal);
   const write = (chunk) => race(w.write(chunk));
   try {
-    const first = await filePlan(image, partition, path, 0, 0, { signal });
+    const first = await filePlan(image, partition, path, 0, 0, { signal, deleted, id });
     const size = first.size;
     let done = 0;
     const tick = () => { if (onProgress) onProgress({ done, total: size }); };
     if (first.mapped && !viaEngine) {
-      const b = await fileBlob(image, partition, path, { signal });
+      const b = await fileBlob(image, partition, path, { signal, deleted, id });
       const r = b.stream().getReader();
       for (;;) {
         if (signal && signal.aborted) throw abortError(signal);
@@ -547,12 +553,12 @@ export async function saveFile(image, partition, path, writable, { signal, onPro
     } else {
       const n = Math.max(1, Math.min(chunkSize, SMALL_FILE));
       // One read ahead: the next chunk is being read while this one is written.
-      next = size > 0 ? fileRead(image, partition, path, 0, Math.min(n, size), { signal }) : null;
+      next = size > 0 ? fileRead(image, partition, path, 0, Math.min(n, size), { signal, deleted, id }) : null;
       while (next) {
         const chunk = await next;
         if (chunk.length === 0) throw new VhdxError({ name: 'FileSystemError', reason: 'damaged', message: `${path}: short read at ${done} of ${size} bytes` });
         const at = done + chunk.length;
-        next = at < size ? fileRead(image, partition, path, at, Math.min(n, size - at), { signal }) : null;
+        next = at < size ? fileRead(image, partition, path, at, Math.min(n, size - at), { signal, deleted, id }) : null;
         await write(chunk);
         done = at;
         tick();

@@ -26,6 +26,7 @@ const (
 	takesCodePage                     // --codepage NAME
 	takesScan                         // hash and search: --part, --path and their own (scan.go)
 	takesList                         // list: --bodyfile, --hash (list.go)
+	takesDeleted                      // get: --deleted, --id
 )
 
 // command is one `vhdx` subcommand.
@@ -63,9 +64,9 @@ var commands = []command{
 	{"list", "[--bodyfile] [--hash LIST] [-o OUT] [--codepage NAME] [--parent PATH]... IMAGE [PARTITION] [PATH]",
 		"Write the recursive listing of a partition (or of its directory PATH) as CSV:\npath, type, size, times (UTC ISO 8601), deleted, inode or MFT record, the\n--hash digests (md5, sha256, sha1) and any problem; with --bodyfile as The Sleuth\nKit's body file, for mactime. PARTITION may be left out when the disk has one volume.",
 		takesOut | takesParent | takesCodePage | takesList, 1, 3},
-	{"get", "[-o OUT] [--codepage NAME] [--parent PATH]... IMAGE PARTITION [PATH]",
-		"Write a file's bytes; without PATH, the raw partition.",
-		takesOut | takesParent | takesCodePage, 2, 3},
+	{"get", "[-o OUT] [--deleted [--id N]] [--codepage NAME] [--parent PATH]... IMAGE PARTITION [PATH]",
+		"Write a file's bytes; without PATH, the raw partition. With --deleted, the\nbytes a deleted file (as ls lists it) still has on the volume, if the file\nsystem still says where they are: recovered data that may have been overwritten.",
+		takesOut | takesParent | takesCodePage | takesDeleted, 2, 3},
 	{"hash", "[--json] [--algo LIST] [--offset N] [--length N] [--part N] [--path P] [--parent PATH]... IMAGE...",
 		"Print the SHA-256 (or --algo sha256,sha1,md5) of the virtual disk, of --length\nbytes from --offset, of partition --part or of its file --path.",
 		takesJSON | takesRange | takesScan | takesParent, 1, maxImages},
@@ -96,6 +97,8 @@ type options struct {
 	scan     scanOptions
 	bodyfile bool   // list
 	hash     string // list
+	deleted  bool
+	id       size
 }
 
 // define registers the command's flags on fs, bound to o.
@@ -124,6 +127,10 @@ func (c *command) define(fs *flag.FlagSet, o *options) {
 	} else if c.flags&takesOut != 0 {
 		fs.StringVar(&o.out, "o", "", "write to `OUT` instead of standard output (- is standard output);\n"+
 			"a regular file gets holes where the bytes are zeros")
+	}
+	if c.flags&takesDeleted != 0 {
+		fs.BoolVar(&o.deleted, "deleted", false, "PATH is a deleted entry: write what is left of its bytes")
+		fs.Var(&o.id, "id", "with --deleted, the entry's `N` (inode, MFT record or first cluster, as\nls --json gives it) when several deleted entries have PATH's name")
 	}
 	if c.flags&takesCodePage != 0 {
 		fs.StringVar(&o.codePage, "codepage", "cp437", "the OEM code page of FAT 8.3 `NAME`s ("+strings.Join(volume.CodePages(), ", ")+")")

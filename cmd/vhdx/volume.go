@@ -4,7 +4,7 @@ package main
 //
 //	vhdx parts [--json] [--parent P]... IMAGE
 //	vhdx ls    [--json] [--parent P]... IMAGE [PARTITION] [PATH]
-//	vhdx get   [-o OUT] [--parent P]... IMAGE PARTITION [PATH]
+//	vhdx get   [-o OUT] [--deleted [--id N]] [--parent P]... IMAGE PARTITION [PATH]
 //
 // PARTITION is the number `parts` shows (0 for a disk without a partition
 // table); it may be left out of `ls` when the disk has one volume. `get`
@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	gopath "path"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -76,8 +77,15 @@ func (c *cli) runVolume(ctx context.Context, cmd string, o *options, pos []strin
 			fmt.Fprintln(stderr, "vhdx:", err)
 			return exitFail
 		}
+		if len(pos) == 2 && o.deleted {
+			fmt.Fprintln(stderr, "vhdx: get --deleted: name the deleted file's PATH")
+			return exitFail
+		}
 		if len(pos) == 2 {
 			return c.cmdCat(ctx, img, p.Offset, p.Size, *out)
+		}
+		if o.deleted {
+			return c.cmdGetDeleted(ctx, img, tab, fsOpts, p, pos[2], uint64(o.id), *out)
 		}
 		return c.cmdGet(ctx, img, tab, fsOpts, p, pos[2], *out)
 	}
@@ -267,7 +275,10 @@ func cmdLs(ctx context.Context, img *disk.Disk, tab *volume.Table, fsOpts *volum
 		if e.Type == "symlink" && e.Target != "" {
 			name += " -> " + e.Target
 		}
-		if e.Deleted {
+		switch {
+		case e.Deleted && e.Recoverable:
+			name += "  [deleted, recoverable: vhdx get --deleted]"
+		case e.Deleted:
 			name += "  [deleted]"
 		}
 		mt := ""
@@ -298,6 +309,53 @@ func (c *cli) cmdGet(ctx context.Context, img *disk.Disk, tab *volume.Table, fsO
 	}
 	// Streamed in chunks (the file is never held whole in memory), to a
 	// sparse file or standard output like cat.
+	if err := c.writeOut(ctx, source{r: f, n: f.Size()}, out); err != nil {
+		return c.fail(err)
+	}
+	return exitOK
+}
+
+// cmdGetDeleted writes what a deleted file still has on the volume: the
+// deleted entry of PATH's directory named PATH (and numbered id when not
+// 0). A warning on stderr says the bytes are recovered data.
+func (c *cli) cmdGetDeleted(ctx context.Context, img *disk.Disk, tab *volume.Table, fsOpts *volume.FSOptions, p volume.Partition, path string, id uint64, out string) int {
+	stderr := c.stderr
+	fsys, err := openVolume(ctx, img, tab, fsOpts, p)
+	if err != nil {
+		fmt.Fprintln(stderr, "vhdx:", oneLine(err))
+		return exitFail
+	}
+	want := gopath.Clean("/" + path)
+	es, err := fsys.List(gopath.Dir(want))
+	if err != nil && !errors.Is(err, volume.ErrTruncated) && !errors.Is(err, volume.ErrIncomplete) {
+		fmt.Fprintln(stderr, "vhdx:", oneLine(err))
+		return exitFail
+	}
+	var found []volume.Entry
+	for _, e := range es {
+		if e.Deleted && e.Path == want && (id == 0 || e.ID == id) {
+			found = append(found, e)
+		}
+	}
+	switch {
+	case len(found) == 0:
+		fmt.Fprintf(stderr, "vhdx: %s: no deleted entry of that name (vhdx ls lists them, marked [deleted])\n", want)
+		return exitFail
+	case len(found) > 1:
+		ids := make([]string, len(found))
+		for i, e := range found {
+			ids[i] = strconv.FormatUint(e.ID, 10)
+		}
+		fmt.Fprintf(stderr, "vhdx: %s: %d deleted entries of that name (IDs %s): choose one with --id\n", want, len(found), strings.Join(ids, ", "))
+		return exitFail
+	}
+	e := found[0]
+	f, err := fsys.OpenDeleted(e)
+	if err != nil {
+		fmt.Fprintln(stderr, "vhdx:", oneLine(err))
+		return exitFail
+	}
+	fmt.Fprintf(stderr, "vhdx: warning: %s is deleted: these are recovered bytes, which may have been overwritten since (%s)\n", want, e.RecoverNote)
 	if err := c.writeOut(ctx, source{r: f, n: f.Size()}, out); err != nil {
 		return c.fail(err)
 	}

@@ -309,6 +309,23 @@ export class FilesPanel {
     });
   }
 
+  // downloadRecovered saves what a deleted file still has on the volume
+  // (the engine's OpenDeleted: see PROTOCOL.md, file_plan's deleted).
+  downloadRecovered(node) {
+    const { image } = this.cur;
+    const part = this.part.index;
+    const opts = { deleted: true, id: node.entry.id };
+    const name = `recovered-${node.name}`;
+    return this.ctx.downloads.job(name, node.entry.size, async (signal, progress) => {
+      const blob = await this.api.fileBlob(image, part, node.path, { ...opts, signal, onProgress: progress });
+      if (blob) {
+        save(blob, name);
+        return { bytes: blob.size, how: 'blob' };
+      }
+      return saveStreamed(name, (w) => this.api.saveFile(image, part, node.path, w, { ...opts, signal, onProgress: progress }), { signal });
+    });
+  }
+
   // ---- the tree ---------------------------------------------------------------------------
 
   // browse lists the root of partition p (or says why it cannot).
@@ -629,6 +646,9 @@ export class FilesPanel {
     if (canDownload(node)) {
       actions.push(el('button', { type: 'button', class: 'small primary', id: 'fs-download', text: `Download ${node.kind === 'stream' ? 'stream' : 'file'}`, on: { click: () => this.downloadNode(node) } }));
     }
+    if (e.deleted && e.recoverable && node.kind === 'file') {
+      actions.push(el('button', { type: 'button', class: 'small', id: 'fs-recover', text: 'Download recovered bytes (may be overwritten)', on: { click: () => this.downloadRecovered(node) } }));
+    }
     if (expandable(node)) {
       actions.push(el('button', { type: 'button', class: 'small', id: 'fs-toggle', text: node.expanded ? 'Close' : 'Open', on: { click: () => { this.toggle(node); this.showDetails(node); } } }));
     }
@@ -654,7 +674,9 @@ export class FilesPanel {
     }
     replace(this.details,
       el('p', { class: 'ft-details-name' }, el('b', { text: node.kind === 'stream' ? `${node.parent.name}:${node.name}` : node.name })),
-      e.deleted ? el('p', { class: 'ft-deleted-note', text: 'Deleted: the file system still lists its name, but its data may have been reused, so it cannot be opened.' }) : null,
+      e.deleted ? el('p', { class: 'ft-deleted-note', text: e.recoverable
+        ? `Deleted: the file system still says where its bytes were, but they are free and may have been reused. ${e.recover_note || ''}`
+        : `Deleted: its bytes cannot be recovered: ${e.recover_note || 'the file system no longer says where they were'}.` }) : null,
       el('dl', { class: 'kv' }, rows.map(([k, v, cls]) => [el('dt', { text: k }), el('dd', { text: v, class: cls || null })])),
       actions.length ? el('div', { class: 'ft-actions' }, actions) : null,
       pv);

@@ -853,6 +853,12 @@ test('files: browse ext4 with the keyboard; listings equal vhdx ls; a download e
   await page.waitForSelector('#fs-tree [data-path="/docs/sub/deep.bin"]', { state: 'detached' });
   await page.keyboard.press('End');
   assert.equal(await page.evaluate(() => document.activeElement.closest('[role=treeitem]').getAttribute('aria-level')), '2');
+  // debugfs rm keeps the inode's extents: the deleted file's bytes come back.
+  await goneRow.locator('.ft-label').click();
+  assert.match(await page.textContent('#fs-details'), /may have been reused/);
+  const recovered = await saveDownload(t, () => page.click('#fs-recover'));
+  assert.equal(recovered.name, `recovered-${gone.name}`);
+  assert.equal(recovered.data.toString(), fx.files['docs/gone-with-a-long-name.txt']);
   await page.focus('#fs-tree [data-path="/docs/note.txt"]').catch(() => {});
   await page.click('#fs-tree [data-path="/docs/note.txt"] .ft-label');
   assert.match(await page.textContent('#fs-details'), /\/docs\/note\.txt/);
