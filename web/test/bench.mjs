@@ -3,7 +3,7 @@
 // of issue #7, and writes rows for internal/cmd/benchrun:
 //
 //   node web/test/bench.mjs [--out rows.json] [--rounds N] [--quick]
-//                           [--only open,cancel,read,readseq,download,sparse,hash,search,files,size]
+//                           [--only open,cancel,read,readseq,cold,download,sparse,hash,search,files,size]
 //
 //   - open to summary of a 1 GiB fully allocated VHDX and of a 64 TiB
 //     sparse one (target < 100 ms each, median)
@@ -12,6 +12,8 @@
 //     and through the page's plan reader (readDirect)
 //   - sequential 16 MiB reads of a 1 GiB image through the engine against
 //     File.slice in the page (target ≥ 0.9× its speed)
+//   - a cold load: navigation to the viewer in a new profile (no cache,
+//     no service worker) to the summary of a 1 GiB image
 //   - download of a whole 1 GiB image through vhdxview.blob and
 //     <a download>, against qemu-img convert -O raw (target ≤ 1.5×) and
 //     against downloading a plain 1 GiB File, rounds interleaved
@@ -46,7 +48,7 @@ const opt = (name, def) => {
 const quick = argv.includes('--quick');
 const out = opt('--out', '');
 const rounds = quick ? 1 : Number(opt('--rounds', process.env.ROUNDS || 5));
-// --only open,cancel,read,readseq,download,sparse,hash,search,files,size runs only those benchmarks (to work on one).
+// --only open,cancel,read,readseq,cold,download,sparse,hash,search,files,size runs only those benchmarks (to work on one).
 const only = opt('--only', '');
 const runs = (name) => !only || only.split(',').includes(name);
 
@@ -328,6 +330,33 @@ async function main() {
       console.log(`sequential 16 MiB reads of ${sizeName(ONE)}: vhdxview.read ${median(eng).toFixed(3)} s (${mbs(median(eng))} MB/s), File.slice ${median(plain).toFixed(3)} s (${mbs(median(plain))} MB/s), speed ratio ${(median(plain) / median(eng)).toFixed(2)}`);
       rows.push({ name: `read a whole ${sizeName(ONE)} image in 16 MiB reads (browser)`, A: 'vhdxview.read', B: 'File.slice().arrayBuffer() in the page', MedA: median(eng), MedB: median(plain), Target: 1.11, Rounds: rounds, Measured: 'time' });
       memRow(`sequential 16 MiB reads of a ${sizeName(ONE)} image, ${times(rounds, 'round')}`, peak);
+    }
+
+    // 2c. a cold load: from navigating to the viewer (index.html) in a
+    // new browser profile (nothing cached, no service worker) to the
+    // summary of the 1 GiB image, picked as soon as the page has its
+    // file input. This is what the engine's size costs a first visit.
+    if (runs('cold')) {
+      const cold = [];
+      for (let i = 0; i < OPENS; i++) {
+        const ctx = await launch(join(dir, `profile-cold-${i}`));
+        try {
+          const page = ctx.pages()[0] || (await ctx.newPage());
+          page.setDefaultTimeout(600_000);
+          await page.goto(base + '/index.html', { waitUntil: 'commit' });
+          await page.waitForSelector('#files', { state: 'attached' });
+          await page.setInputFiles('#files', img1);
+          await page.waitForFunction(() => document.querySelector('#panel-summary') && document.querySelector('#panel-summary').textContent.includes('Virtual size') && !document.querySelector('#viewer').hidden);
+          cold.push(await page.evaluate(() => performance.now() / 1000));
+          // The viewer registers its service worker once loaded; none may
+          // have served the navigation itself.
+          if (await page.evaluate(() => performance.getEntriesByType('navigation')[0].workerStart > 0)) throw new Error('a service worker served the cold load');
+        } finally {
+          await ctx.close();
+        }
+      }
+      console.log(`cold load to the summary of ${sizeName(ONE)}: median ${median(cold).toFixed(3)} s (${cold.map((x) => x.toFixed(2)).join(', ')})`);
+      rows.push({ name: `cold load of the viewer to the summary of a ${sizeName(ONE)} image, no cache or service worker (browser)`, A: 'navigation → summary', B: 'target 1 s', MedA: median(cold), MedB: 1, Target: 0, Rounds: cold.length, Measured: 'time' });
     }
 
     // 3. whole-disk download of the 1 GiB image vs qemu-img convert, and vs
