@@ -197,6 +197,28 @@ func (r *BlobReader) fetchAsync(off int64, bufs ...[]byte) (err error) {
 	return copyArrayBuffer(ab, bufs, n)
 }
 
+// ArrayBuffer reads the blob's bytes [off, off+n) into a new ArrayBuffer,
+// not through the cache and never through Go memory: for bytes that go
+// back to JS (a read the page asked for), where a copy into Go and out
+// again would cost two passes over them. A range past the end, or a blob
+// that returns fewer bytes (it changed), is ErrShortRead.
+func (r *BlobReader) ArrayBuffer(off, n int64) (ab js.Value, err error) {
+	defer recoverJS(&err)
+	if off < 0 || n < 0 || off+n > r.Size() {
+		return js.Value{}, fmt.Errorf("%w: [%d, %d) of %d bytes", ErrShortRead, off, off+n, r.Size())
+	}
+	slice := r.blob.Call("slice", float64(off), float64(off+n))
+	if r.mode == ModeSync {
+		ab = r.frs.Call("readAsArrayBuffer", slice)
+	} else if ab, err = AwaitPromise(context.Background(), slice.Call("arrayBuffer")); err != nil {
+		return js.Value{}, err
+	}
+	if got := int64(ab.Get("byteLength").Int()); got != n {
+		return js.Value{}, fmt.Errorf("%w: got %d of %d", ErrShortRead, got, n)
+	}
+	return ab, nil
+}
+
 // copyArrayBuffer copies an ArrayBuffer of exactly n bytes into bufs.
 func copyArrayBuffer(ab js.Value, bufs [][]byte, n int) error {
 	u8 := js.Global().Get("Uint8Array").New(ab)

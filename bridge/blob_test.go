@@ -320,3 +320,52 @@ func TestBlobReaderJSErrors(t *testing.T) {
 		t.Fatalf("short read: %v", err)
 	}
 }
+
+// ArrayBuffer reads the blob's own bytes, in both modes, without the
+// cache, and refuses a range past the end or a short answer.
+func TestBlobReaderArrayBuffer(t *testing.T) {
+	data := randomBytes(3*mib+77, 31)
+	bytesOf := func(ab js.Value) []byte {
+		b := make([]byte, ab.Get("byteLength").Int())
+		js.CopyBytesToGo(b, js.Global().Get("Uint8Array").New(ab))
+		return b
+	}
+	check := func(r *BlobReader) {
+		t.Helper()
+		for _, c := range [][2]int64{{0, 4096}, {mib - 5, 2*mib + 10}, {int64(len(data)) - 77, 77}, {100, 0}} {
+			ab, err := r.ArrayBuffer(c[0], c[1])
+			if err != nil || !bytes.Equal(bytesOf(ab), data[c[0]:c[0]+c[1]]) {
+				t.Fatalf("%v ArrayBuffer(%d, %d): %v", r.Mode(), c[0], c[1], err)
+			}
+		}
+		if _, err := r.ArrayBuffer(int64(len(data))-10, 11); !errors.Is(err, ErrShortRead) {
+			t.Fatalf("%v: a range past the end: %v", r.Mode(), err)
+		}
+		if st := r.Stats(); st.Fetches != 0 || st.CachedChunks != 0 {
+			t.Fatalf("%v: ArrayBuffer went through the cache: %+v", r.Mode(), st)
+		}
+	}
+	r, err := NewBlobReader(newNodeBlob(t, data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(r)
+	short := jsFn(`return { size: 100, slice(a, b) { return {
+		arrayBuffer: async () => new ArrayBuffer(Math.max(0, b - a - 1)) }; } };`).Invoke()
+	r2, err := NewBlobReader(short)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r2.ArrayBuffer(0, 10); !errors.Is(err, ErrShortRead) {
+		t.Fatalf("short answer: %v", err)
+	}
+	fakeBlob, calls := installFakeFileReaderSync(t)
+	rs, err := NewBlobReader(fakeBlob.New(toUint8Array(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(rs)
+	if calls() != 4 {
+		t.Fatalf("sync mode: %d FileReaderSync reads, want 4", calls())
+	}
+}

@@ -7,7 +7,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"io"
+	"fmt"
 	"syscall/js"
 
 	"github.com/vhdxview/vhdxview/core"
@@ -59,13 +59,57 @@ func (r *request) read() (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	buf := make([]byte, n)
-	if n > 0 {
-		if _, err := sess.img.ReadAt(buf, off); err != nil && err != io.EOF {
-			return reply{}, sess.annotate(err)
+	return r.readToJS(sess, off, n)
+}
+
+// readToJS answers a read with the bytes of [off, off+n) of the virtual
+// disk composed in JS from its plan: file runs read from the image's
+// Blobs straight into ArrayBuffers, zero runs left as the new array's
+// zeros, replayed log pages copied from Go. The payload never passes
+// through Go's memory (a copy in and a copy out), and a range inside one
+// file run is the browser's own ArrayBuffer, transferred untouched.
+func (r *request) readToJS(sess *session, off, n int64) (reply, error) {
+	var runs []core.Run
+	err := sess.img.Plan(r.ctx, off, n, func(run core.Run) error {
+		runs = append(runs, run)
+		return r.ctx.Err()
+	})
+	if err != nil {
+		return reply{}, sess.annotate(err)
+	}
+	fileBytes := func(run core.Run) (js.Value, error) {
+		return sess.files[run.Level].r.ArrayBuffer(run.FileOffset, run.Length)
+	}
+	if len(runs) == 1 && runs[0].Kind == core.RunFile && runs[0].Length == n {
+		ab, err := fileBytes(runs[0])
+		if err != nil {
+			return reply{}, err
+		}
+		return reply{v: ab, transfer: []any{ab}}, nil
+	}
+	u8 := js.Global().Get("Uint8Array")
+	out := u8.New(n)
+	for _, run := range runs {
+		at := run.Offset - off
+		switch run.Kind {
+		case core.RunFile:
+			ab, err := fileBytes(run)
+			if err != nil {
+				return reply{}, err
+			}
+			out.Call("set", u8.New(ab), at)
+		case core.RunBytes:
+			if int64(len(run.Data)) != run.Length {
+				return reply{}, fmt.Errorf("vhdx: plan: bytes run of %d bytes holds %d", run.Length, len(run.Data))
+			}
+			js.CopyBytesToJS(out.Call("subarray", at, at+run.Length), run.Data)
+		}
+		if err := r.ctx.Err(); err != nil {
+			return reply{}, err
 		}
 	}
-	return bufferReply(buf), nil
+	ab := out.Get("buffer")
+	return reply{v: ab, transfer: []any{ab}}, nil
 }
 
 // readWindow takes args {offset, length} of a read of something size

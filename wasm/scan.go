@@ -24,8 +24,9 @@ import (
 )
 
 // hashChunk is how many bytes a hash hands the worker's hasher at a time:
-// the progress and cancel granularity.
-const hashChunk = 4 << 20
+// the progress and cancel granularity. Larger reads cost fewer trips
+// through the worker's event loop; two are in memory at once.
+const hashChunk = 16 << 20
 
 // scanTarget is what args {image, partition?, path?} name: the disk, a
 // partition's range of it, or a file of the partition.
@@ -168,14 +169,18 @@ func (r *request) hashInWorker(t *scanTarget, newHasher js.Value, algos []string
 	err = t.src.Plan(r.ctx, off, n, func(run core.Run) error {
 		for k := int64(0); k < run.Length; {
 			c := min(hashChunk, run.Length-k)
+			// Each call queues its work and returns a promise of the work
+			// queued before it: awaiting it keeps one range reading while
+			// the one before is hashed (worker.js).
+			var queued js.Value
 			switch {
 			case run.Kind == core.RunZero:
-				h.Call("zeros", float64(c))
+				queued = h.Call("zeros", float64(c))
 			case run.Kind == core.RunBytes:
-				h.Call("bytes", uint8Array(run.Data[k:k+c]))
+				queued = h.Call("bytes", uint8Array(run.Data[k:k+c]))
 			case t.direct:
 				fo := run.FileOffset + k
-				h.Call("blob", t.sess.files[run.Level].blob, float64(fo), float64(fo+c))
+				queued = h.Call("blob", t.sess.files[run.Level].blob, float64(fo), float64(fo+c))
 			default:
 				if buf == nil {
 					buf = make([]byte, hashChunk)
@@ -187,7 +192,10 @@ func (r *request) hashInWorker(t *scanTarget, newHasher js.Value, algos []string
 					}
 					return err
 				}
-				h.Call("bytes", uint8Array(buf[:c]))
+				queued = h.Call("bytes", uint8Array(buf[:c]))
+			}
+			if _, err := bridge.AwaitPromise(r.ctx, queued); err != nil {
+				return fmt.Errorf("hashing: %w", err)
 			}
 			k += c
 			if err := step(c); err != nil {
@@ -199,7 +207,10 @@ func (r *request) hashInWorker(t *scanTarget, newHasher js.Value, algos []string
 	if err != nil {
 		return nil, err
 	}
-	d := h.Call("digest")
+	d, err := bridge.AwaitPromise(r.ctx, h.Call("digest"))
+	if err != nil {
+		return nil, fmt.Errorf("hashing: %w", err)
+	}
 	sums = scan.Sums{}
 	for _, a := range algos {
 		sums[a] = d.Get(a).String()

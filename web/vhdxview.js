@@ -217,6 +217,57 @@ export async function read(image, offset, length, { signal } = {}) {
   return new Uint8Array(await request('read', { image, offset, length }, { signal }));
 }
 
+/** The most bytes one read() or readDirect() returns (the engine's read op limit). */
+export const READ_LIMIT = 16 << 20;
+
+/**
+ * Reads up to READ_LIMIT bytes of the virtual disk at offset, as read()
+ * does, but in the page: the engine only plans the range (where each
+ * byte lies: a file's range, zeros, or log-replayed bytes it holds), and
+ * the bytes are sliced from the image's Files here. A 4 KiB read reads
+ * 4 KiB of the file, and a range inside one file run is the browser's
+ * own buffer, never copied. Shorter at the end of the disk.
+ */
+export async function readDirect(image, offset, length, { signal } = {}) {
+  const img = images.get(image);
+  if (!img) throw new VhdxError({ name: 'NotOpenError', message: 'no open image ' + image });
+  if (!(Number.isSafeInteger(offset) && offset >= 0 && Number.isSafeInteger(length) && length >= 0)) {
+    throw new VhdxError({ name: 'ArgumentError', message: `readDirect: offset and length must be whole numbers from 0, not ${offset} and ${length}` });
+  }
+  if (length > READ_LIMIT) {
+    throw new VhdxError({ name: 'ArgumentError', message: `readDirect: length ${length} is over the ${READ_LIMIT}-byte limit of one request` });
+  }
+  const start = Math.min(offset, img.size);
+  const end = Math.min(img.size, start + length);
+  const runs = [];
+  for (let pos = start; pos < end;) {
+    const p = await plan(image, pos, end - pos, { limit: 65536, signal });
+    runs.push(...p.runs);
+    if (p.next === null || p.next === undefined) break;
+    pos = p.next;
+  }
+  const slice = async (r) => {
+    let b;
+    try {
+      b = new Uint8Array(await img.files[r.level].slice(r.file_offset, r.file_offset + r.length).arrayBuffer());
+    } catch (e) {
+      throw new VhdxError({ name: 'ReadError', message: `cannot read the file (was it changed, moved or deleted since it was opened?): ${e.message || e}` });
+    }
+    if (b.length !== r.length) {
+      throw new VhdxError({ name: 'ReadError', message: `cannot read the file (was it changed, moved or deleted since it was opened?): level ${r.level} gave ${b.length} of ${r.length} bytes at ${r.file_offset}` });
+    }
+    return b;
+  };
+  if (runs.length === 1 && runs[0].kind === 'file' && runs[0].length === end - start) return slice(runs[0]);
+  const out = new Uint8Array(end - start);
+  await Promise.all(runs.map(async (r) => {
+    if (r.kind === 'file') out.set(await slice(r), r.offset - start);
+    else if (r.kind === 'bytes') out.set(r.data, r.offset - start);
+  }));
+  if (signal && signal.aborted) throw abortError(signal);
+  return out;
+}
+
 /** Raw BAT states of payload blocks [first, first+count) of chain level `level`. */
 export async function map(image, first = 0, count = undefined, { level = 0 } = {}) {
   const r = await request('map', { image, first, count, level });

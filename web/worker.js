@@ -72,9 +72,15 @@ async function instantiate(url, imports) {
 // twice as fast as Go's crypto in wasm, which has no assembly. The engine's
 // hash op asks for hashers with newHasher(names) and feeds them the plan of
 // what it hashes: bytes, counts of zeros, and ranges of the image's Blobs,
-// read here with FileReaderSync so that no payload passes through Go.
-// Without the files (a hand build) the engine hashes in Go.
-const HASH_CHUNK = 4 << 20;
+// read here so that no payload passes through Go. Without the files (a
+// hand build) the engine hashes in Go.
+//
+// The work is queued in order: blob() starts reading its range at once
+// (Blob.arrayBuffer, which the browser serves off this thread) and
+// returns a promise that resolves when the work queued before it is
+// hashed, so the engine reads range k+1 while range k is hashed and never
+// has more than two ranges in memory. digest() resolves once all is hashed.
+const ZEROS = 4 << 20;
 
 function loadHashers(m) {
   try {
@@ -84,24 +90,34 @@ function loadHashers(m) {
   }
   const make = { sha256: self.hashwasm.createSHA256, sha1: self.hashwasm.createSHA1, md5: self.hashwasm.createMD5 };
   let zeros = null;
-  let reader = null;
   self.vhdxviewEngine.newHasher = async (names) => {
     const hs = await Promise.all(names.map((n) => make[n]()));
     for (const h of hs) h.init();
     const update = (u8) => {
       for (const h of hs) h.update(u8);
     };
+    let hashed = Promise.resolve(); // all queued work is hashed
+    const queue = (work) => {
+      const before = hashed;
+      hashed = hashed.then(work);
+      return before;
+    };
     return {
-      bytes: update,
-      zeros(n) {
-        if (!zeros) zeros = new Uint8Array(HASH_CHUNK);
+      bytes: (u8) => queue(() => update(u8)),
+      zeros: (n) => queue(() => {
+        if (!zeros) zeros = new Uint8Array(ZEROS);
         for (; n > 0; n -= zeros.length) update(n >= zeros.length ? zeros : zeros.subarray(0, n));
-      },
+      }),
       blob(b, start, end) {
-        if (!reader) reader = new FileReaderSync();
-        update(new Uint8Array(reader.readAsArrayBuffer(b.slice(start, end))));
+        const read = b.slice(start, end).arrayBuffer();
+        read.catch(() => {}); // reported through hashed
+        return queue(() => read.then((ab) => {
+          if (ab.byteLength !== end - start) throw new Error(`read ${ab.byteLength} of ${end - start} bytes at ${start}`);
+          update(new Uint8Array(ab));
+        }));
       },
-      digest() {
+      async digest() {
+        await hashed;
         const out = {};
         names.forEach((n, i) => (out[n] = hs[i].digest('hex')));
         return out;

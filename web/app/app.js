@@ -623,7 +623,9 @@ function hexSource(key) {
     return {
       key, owner, kind: 'disk', name: S.res.summary.name, size: S.info.virtual_size,
       sectorSize: S.info.logical_sector_size, blockSize: S.info.block_size,
-      read: (off, len) => api.read(image, off, len),
+      // Through the plan and the Files in this page: a hex page reads its
+      // own 4 KiB, not a chunk of the engine's cache.
+      read: (off, len) => api.readDirect(image, off, len),
     };
   }
   const k = Number(key.split(':')[1]);

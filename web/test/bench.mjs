@@ -3,11 +3,17 @@
 // of issue #7, and writes rows for internal/cmd/benchrun:
 //
 //   node web/test/bench.mjs [--out rows.json] [--rounds N] [--quick]
-//                           [--only open,cancel,read,download,sparse,hash,search,files,zip,size]
+//                           [--only open,cancel,read,readseq,cold,download,sparse,hash,search,files,zip,size]
 //
 //   - open to summary of a 1 GiB fully allocated VHDX and of a 64 TiB
 //     sparse one (target < 100 ms each, median)
-//   - random 4 KiB reads on a 2 GiB image: p50, and p99 (target < 20 ms)
+//   - random 4 KiB reads on a 2 GiB image: p50, and p99 (target < 20 ms),
+//     and bytes read per byte returned (target ≤ 2), through the engine
+//     and through the page's plan reader (readDirect)
+//   - sequential 16 MiB reads of a 1 GiB image through the engine against
+//     File.slice in the page (target ≥ 0.9× its speed)
+//   - a cold load: navigation to the viewer in a new profile (no cache,
+//     no service worker) to the summary of a 1 GiB image
 //   - download of a whole 1 GiB image through vhdxview.blob and
 //     <a download>, against qemu-img convert -O raw (target ≤ 1.5×) and
 //     against downloading a plain 1 GiB File, rounds interleaved
@@ -46,7 +52,7 @@ const opt = (name, def) => {
 const quick = argv.includes('--quick');
 const out = opt('--out', '');
 const rounds = quick ? 1 : Number(opt('--rounds', process.env.ROUNDS || 5));
-// --only open,cancel,read,download,sparse,hash,search,files,zip,size runs only those benchmarks (to work on one).
+// --only open,cancel,read,readseq,cold,download,sparse,hash,search,files,zip,size runs only those benchmarks (to work on one).
 const only = opt('--only', '');
 const runs = (name) => !only || only.split(',').includes(name);
 
@@ -218,31 +224,143 @@ async function main() {
       rows.push({ name: 'cancel a whole-disk blob() of a 2 TiB sparse disk, abort to the engine\'s next reply (browser)', A: 'abort → next reply', B: 'target 250 ms', MedA: median(lat) / 1000, MedB: 0.25, Target: 1, Rounds: lat.length, Measured: 'time' });
     }
 
-    // 2. random 4 KiB reads on the 2 GiB image: p50 and p99.
+    // 2. random 4 KiB reads on the 2 GiB image: p50, p99 (target < 20 ms)
+    // and the bytes read from the File per byte returned (target ≤ 2),
+    // through the engine's read op (vhdxview.read) and through the page's
+    // own reader (vhdxview.readDirect: the plan, then File.slice). The
+    // bytes are counted where they are read: FileReaderSync in the worker,
+    // Blob.arrayBuffer in the page.
     if (runs('read')) {
-      const { value: reads, peak } = await phase(context, base, [img2], (page) => page.evaluate(async ({ name, n }) => {
-        const f = Array.from(document.getElementById('bench-files').files).find((x) => x.name === name);
-        const { image, summary } = await window.vhdxview.open(f, { store: false });
-        const sectors = summary.virtual_size / 4096;
-        let seed = 12345;
-        const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
-        const ms = [];
-        for (let i = 0; i < n; i++) {
-          const off = Math.floor(rnd() * sectors) * 4096;
-          const t0 = performance.now();
-          const b = await window.vhdxview.read(image, off, 4096);
-          ms.push(performance.now() - t0);
-          if (b.length !== 4096) throw new Error('short read');
+      const { value: byWay, peak } = await phase(context, base, [img2], async (page) => {
+        await page.evaluate(() => {
+          window.benchFetched = 0;
+          const ab = Blob.prototype.arrayBuffer;
+          Blob.prototype.arrayBuffer = function () {
+            window.benchFetched += this.size;
+            return ab.call(this);
+          };
+        });
+        const worker = page.workers().find((w) => w.url().endsWith('/web/worker.js'));
+        await worker.evaluate(() => {
+          self.benchFetched = 0;
+          const rs = FileReaderSync.prototype.readAsArrayBuffer;
+          FileReaderSync.prototype.readAsArrayBuffer = function (b) {
+            self.benchFetched += b.size;
+            return rs.call(this, b);
+          };
+        });
+        const out = {};
+        const ways = await page.evaluate(() => ['read', 'readDirect'].filter((w) => typeof window.vhdxview[w] === 'function'));
+        for (const way of ways) {
+          const before = await worker.evaluate(() => self.benchFetched);
+          const r = await page.evaluate(async ({ name, n, way }) => {
+            const f = Array.from(document.getElementById('bench-files').files).find((x) => x.name === name);
+            const { image, summary } = await window.vhdxview.open(f, { store: false });
+            const sectors = summary.virtual_size / 4096;
+            let seed = 12345;
+            const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+            const ms = [];
+            const fetched0 = window.benchFetched;
+            for (let i = 0; i < n; i++) {
+              const off = Math.floor(rnd() * sectors) * 4096;
+              const t0 = performance.now();
+              const b = await window.vhdxview[way](image, off, 4096);
+              ms.push(performance.now() - t0);
+              if (b.length !== 4096) throw new Error('short read');
+            }
+            await window.vhdxview.close(image);
+            return { ms, fetched: window.benchFetched - fetched0 };
+          }, { name: 'two.vhdx', n: READS, way });
+          // The engine's open reads headers, the log and the BAT (a few
+          // MiB): only the reads' own bytes count, so open and close are
+          // measured alone and taken off.
+          const inWorker = (await worker.evaluate(() => self.benchFetched)) - before;
+          out[way] = { ms: r.ms, fetched: r.fetched + inWorker };
         }
-        await window.vhdxview.close(image);
-        return ms;
-      }, { name: 'two.vhdx', n: READS }));
-      const p50 = quantile(reads, 0.5), p99 = quantile(reads, 0.99);
-      console.log(`random 4 KiB read on ${sizeName(TWO)}: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${Math.max(...reads).toFixed(2)} ms`);
+        // What opening alone reads in the worker.
+        const before = await worker.evaluate(() => self.benchFetched);
+        await page.evaluate(async (name) => {
+          const f = Array.from(document.getElementById('bench-files').files).find((x) => x.name === name);
+          await window.vhdxview.close((await window.vhdxview.open(f, { store: false })).image);
+        }, 'two.vhdx');
+        const opening = (await worker.evaluate(() => self.benchFetched)) - before;
+        for (const way of Object.keys(out)) out[way].fetched -= opening;
+        return out;
+      });
       const what = `random 4 KiB read, ${sizeName(TWO)} image`;
-      rows.push({ name: `${what}, p50 vs p99 (browser)`, A: 'vhdxview.read p50', B: 'vhdxview.read p99', MedA: p50 / 1000, MedB: p99 / 1000, Target: 0, Rounds: reads.length, Measured: 'time' });
-      rows.push({ name: `${what}, p99 (browser)`, A: 'vhdxview.read p99', B: 'target 20 ms', MedA: p99 / 1000, MedB: 0.02, Target: 1, Rounds: reads.length, Measured: 'time' });
-      memRow(`random 4 KiB reads, ${sizeName(TWO)} image, ${times(reads.length, 'read')}`, peak);
+      for (const [way, { ms: reads, fetched }] of Object.entries(byWay)) {
+        const p50 = quantile(reads, 0.5), p99 = quantile(reads, 0.99);
+        const perByte = fetched / (reads.length * 4096);
+        console.log(`random 4 KiB ${way} on ${sizeName(TWO)}: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${Math.max(...reads).toFixed(2)} ms, ${perByte.toFixed(2)} bytes read per byte`);
+        rows.push({ name: `${what}, p50 vs p99 (browser, ${way})`, A: `vhdxview.${way} p50`, B: `vhdxview.${way} p99`, MedA: p50 / 1000, MedB: p99 / 1000, Target: 0, Rounds: reads.length, Measured: 'time' });
+        rows.push({ name: `${what}, p99 (browser, ${way})`, A: `vhdxview.${way} p99`, B: 'target 20 ms', MedA: p99 / 1000, MedB: 0.02, Target: 1, Rounds: reads.length, Measured: 'time' });
+        rows.push({ name: `${what}, bytes read from the File per byte (browser, ${way})`, A: `vhdxview.${way}`, B: 'target 2', MedA: perByte, MedB: 2, Target: 1, Rounds: reads.length, Measured: 'bytes' });
+      }
+      memRow(`random 4 KiB reads, ${sizeName(TWO)} image, ${times(READS, 'read')} each way`, peak);
+    }
+
+    // 2b. sequential 16 MiB reads of the whole 1 GiB image through the
+    // engine (vhdxview.read) against File.slice().arrayBuffer() of the
+    // image's own File in the same page (target ≥ 0.9× its speed, so a
+    // time ratio ≤ 1.11), rounds interleaved.
+    if (runs('readseq')) {
+      const { value: [eng, plain], peak } = await phase(context, base, [img1], async (page) => {
+        const eng = [], plain = [];
+        for (let i = 0; i < rounds; i++) {
+          const [a, b] = await page.evaluate(async ({ name, chunk }) => {
+            const f = Array.from(document.getElementById('bench-files').files).find((x) => x.name === name);
+            const { image, summary } = await window.vhdxview.open(f, { store: false });
+            const size = summary.virtual_size;
+            let t0 = performance.now();
+            for (let off = 0; off < size; off += chunk) {
+              const b = await window.vhdxview.read(image, off, chunk);
+              if (b.length !== Math.min(chunk, size - off)) throw new Error('short read');
+            }
+            const a = (performance.now() - t0) / 1000;
+            await window.vhdxview.close(image);
+            t0 = performance.now();
+            for (let off = 0; off < size; off += chunk) {
+              const b = new Uint8Array(await f.slice(off, off + chunk).arrayBuffer());
+              if (b.length !== Math.min(chunk, size - off)) throw new Error('short slice');
+            }
+            return [a, (performance.now() - t0) / 1000];
+          }, { name: 'one.vhdx', chunk: 16 * MiB });
+          eng.push(a);
+          plain.push(b);
+        }
+        return [eng, plain];
+      });
+      const mbs = (t) => (ONE / 1e6 / t).toFixed(0);
+      console.log(`sequential 16 MiB reads of ${sizeName(ONE)}: vhdxview.read ${median(eng).toFixed(3)} s (${mbs(median(eng))} MB/s), File.slice ${median(plain).toFixed(3)} s (${mbs(median(plain))} MB/s), speed ratio ${(median(plain) / median(eng)).toFixed(2)}`);
+      rows.push({ name: `read a whole ${sizeName(ONE)} image in 16 MiB reads (browser)`, A: 'vhdxview.read', B: 'File.slice().arrayBuffer() in the page', MedA: median(eng), MedB: median(plain), Target: 1.11, Rounds: rounds, Measured: 'time' });
+      memRow(`sequential 16 MiB reads of a ${sizeName(ONE)} image, ${times(rounds, 'round')}`, peak);
+    }
+
+    // 2c. a cold load: from navigating to the viewer (index.html) in a
+    // new browser profile (nothing cached, no service worker) to the
+    // summary of the 1 GiB image, picked as soon as the page has its
+    // file input. This is what the engine's size costs a first visit.
+    if (runs('cold')) {
+      const cold = [];
+      for (let i = 0; i < OPENS; i++) {
+        const ctx = await launch(join(dir, `profile-cold-${i}`));
+        try {
+          const page = ctx.pages()[0] || (await ctx.newPage());
+          page.setDefaultTimeout(600_000);
+          await page.goto(base + '/index.html', { waitUntil: 'commit' });
+          await page.waitForSelector('#files', { state: 'attached' });
+          await page.setInputFiles('#files', img1);
+          await page.waitForFunction(() => document.querySelector('#panel-summary') && document.querySelector('#panel-summary').textContent.includes('Virtual size') && !document.querySelector('#viewer').hidden);
+          cold.push(await page.evaluate(() => performance.now() / 1000));
+          // The viewer registers its service worker once loaded; none may
+          // have served the navigation itself.
+          if (await page.evaluate(() => performance.getEntriesByType('navigation')[0].workerStart > 0)) throw new Error('a service worker served the cold load');
+        } finally {
+          await ctx.close();
+        }
+      }
+      console.log(`cold load to the summary of ${sizeName(ONE)}: median ${median(cold).toFixed(3)} s (${cold.map((x) => x.toFixed(2)).join(', ')})`);
+      rows.push({ name: `cold load of the viewer to the summary of a ${sizeName(ONE)} image, no cache or service worker (browser)`, A: 'navigation → summary', B: 'target 1 s', MedA: median(cold), MedB: 1, Target: 0, Rounds: cold.length, Measured: 'time' });
     }
 
     // 3. whole-disk download of the 1 GiB image vs qemu-img convert, and vs

@@ -15,7 +15,7 @@
 // a test failed. Every test also fails if the page or its worker requested
 // another origin, logged a CSP violation or threw.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -84,6 +84,16 @@ async function fixtures(dir) {
   run('qemu-io', ['-f', 'raw', '-c', 'write -P 0x5a 1M 3M', '-c', 'write -P 0x33 17M 100k', '-c', 'write -P 0x01 39M 1M', p('qemu.src')]);
   run('qemu-img', ['convert', '-f', 'raw', '-O', 'vhdx', '-o', 'subformat=dynamic', p('qemu.src'), p('qemu.vhdx')]);
   run('qemu-img', ['convert', '-f', 'vhdx', '-O', 'raw', p('qemu.vhdx'), p('qemu.ref')]);
+
+  // qemu-img's bytes of the other formats, for the read tests: a VHD of
+  // qemu.src, the dynamic disk, and the dirty one, whose log qemu replays
+  // only in a copy it may write (qemu-io opens it read-write).
+  run('qemu-img', ['convert', '-f', 'raw', '-O', 'vpc', '-o', 'subformat=dynamic,force_size=on', p('qemu.src'), p('qemu.vhd')]);
+  run('qemu-img', ['convert', '-f', 'vpc', '-O', 'raw', p('qemu.vhd'), p('qemu.vhd.ref')]);
+  run('qemu-img', ['convert', '-f', 'vhdx', '-O', 'raw', p('dynamic.vhdx'), p('dynamic.ref')]);
+  copyFileSync(p('dirty.vhdx'), p('dirty.copy.vhdx'));
+  run('qemu-io', ['-f', 'vhdx', '-c', 'read 0 512', p('dirty.copy.vhdx')]);
+  run('qemu-img', ['convert', '-f', 'vhdx', '-O', 'raw', p('dirty.copy.vhdx'), p('dirty.ref')]);
 
   // A GPT disk with ext4 and NTFS (testdata/make-fs.sh) and its files' hashes.
   writeFileSync(p('fs.vhdx'), gunzipSync(readFileSync(join(root, 'testdata/fs.vhdx.gz'))));
