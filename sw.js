@@ -13,7 +13,9 @@
 const VERSION = new URL(self.location.href).searchParams.get('v') || 'dev';
 const CACHE = `vhdxview-${VERSION}`;
 
-// Everything the page loads. Missing optional files do not fail the install.
+// Everything the page loads (every module of web/app: the recents test
+// checks the list against the folder). Missing optional files do not fail
+// the install.
 const CORE = [
   './',
   'web/style.css',
@@ -21,19 +23,36 @@ const CORE = [
   'web/worker.js',
   'web/wasm_exec.js',
   'web/vhdxview.wasm',
+  'web/app/advice.js',
   'web/app/app.js',
-  'web/app/dom.js',
-  'web/app/summary.js',
-  'web/app/structure.js',
   'web/app/batmap.js',
-  'web/app/hexview.js',
+  'web/app/block-map-card.js',
+  'web/app/chain-panel.js',
+  'web/app/dom.js',
   'web/app/download.js',
+  'web/app/downloads.js',
+  'web/app/drop.js',
   'web/app/files.js',
-  'web/app/verify.js',
-  'web/app/recents.js',
   'web/app/hash.js',
-  'web/app/search.js',
+  'web/app/hex-card.js',
+  'web/app/hexview.js',
   'web/app/inspector.js',
+  'web/app/jobs.js',
+  'web/app/keeping.js',
+  'web/app/notices.js',
+  'web/app/opening.js',
+  'web/app/recents-screen.js',
+  'web/app/recents.js',
+  'web/app/screens.js',
+  'web/app/search.js',
+  'web/app/service-worker.js',
+  'web/app/state.js',
+  'web/app/structure.js',
+  'web/app/summary.js',
+  'web/app/tabs.js',
+  'web/app/tools.js',
+  'web/app/verify.js',
+  'web/app/viewer.js',
 ];
 const OPTIONAL = ['web/manifest.json', 'web/samples/sample.vhdx.gz', 'web/icon.svg',
   'web/hash-wasm/sha256.umd.min.js', 'web/hash-wasm/sha1.umd.min.js', 'web/hash-wasm/md5.umd.min.js'];

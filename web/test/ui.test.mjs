@@ -5,8 +5,8 @@
 // always come from bin/vhdx or qemu-img, never from the page's engine.
 
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync, copyFileSync, mkdirSync, existsSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync, writeFileSync, copyFileSync, mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import * as FSI from './fsimage.mjs';
@@ -186,6 +186,88 @@ test('page loads with its CSP, the same as the server sends', async (t) => {
   assert.match(meta, /script-src 'self' 'wasm-unsafe-eval'/);
   assert.ok(await page.isVisible('#sample-button'));
   assert.ok(await page.isVisible('#pick-button'));
+});
+
+// idbUsage is what the origin's IndexedDB takes (Chromium's estimate).
+async function idbUsage(page) {
+  return page.evaluate(async () => {
+    const e = await navigator.storage.estimate();
+    return e.usageDetails ? (e.usageDetails.indexedDB || 0) : e.usage;
+  });
+}
+
+// randomVhdx makes a dynamic VHDX of mib MiB of random data with qemu-img
+// (random, so that no store could keep it small).
+function randomVhdx(t, name, mib) {
+  const raw = join(t.work, `${name}.raw`);
+  writeFileSync(raw, Buffer.concat(Array.from({ length: mib }, () => randomBytes(1 << 20))));
+  t.sh('qemu-img', ['convert', '-f', 'raw', '-O', 'vhdx', '-o', 'subformat=dynamic', raw, t.fx.path(name)]);
+  return t.fx.path(name);
+}
+
+test('the first open asks before keeping a copy: without a yes no bytes are stored; yes, Recents and pinning keep them', async (t) => {
+  const { page } = t;
+  await home(page);
+  await page.evaluate(() => localStorage.removeItem('vhdxview.keep-copies'));
+  await page.reload();
+  await page.waitForSelector('#start:not([hidden])');
+  assert.match(await page.textContent('.privacy'), /never their contents/);
+  const file = randomVhdx(t, 'secret.vhdx', 24);
+  const before = await idbUsage(page);
+  await page.setInputFiles('#files', file);
+  await opened(page);
+  const question = page.locator('#messages [data-id="keep-copies"]');
+  await question.waitFor();
+  assert.match(await question.textContent(), /Keep copies of the images you open in this browser\?/);
+  // Give a background copy the time it took before (it grew the store by
+  // megabytes within seconds): nothing may be written.
+  await page.waitForTimeout(3000);
+  const recs = (await page.evaluate(() => window.vhdxview.recent())).records;
+  const rec = recs.find((r) => r.name === 'secret.vhdx');
+  assert.ok(rec, 'the image is listed');
+  assert.equal(rec.has_bytes, false);
+  assert.equal(rec.stored_bytes, 0);
+  const grown = (await idbUsage(page)) - before;
+  assert.ok(grown < 1 << 20, `IndexedDB grew by ${grown} bytes without consent`);
+  assert.equal(await page.textContent('#store-state'), '');
+  // Dismissing the question is no answer: the next open asks again.
+  await question.locator('button[aria-label="Dismiss"]').click();
+  await home(page);
+  assert.match(await page.textContent('#recents-list li[data-name="secret.vhdx"]'), /not stored/);
+  await page.setInputFiles('#files', file);
+  await opened(page);
+  await question.waitFor();
+  // Yes: the open image's bytes are stored now, and the setting is kept.
+  await question.getByRole('button', { name: 'Keep copies', exact: true }).click();
+  await page.waitForFunction(() => /Kept for offline use/.test(document.querySelector('#store-state').textContent), null, { timeout: 30000 });
+  assert.equal(await page.evaluate(() => localStorage.getItem('vhdxview.keep-copies')), 'yes');
+  const kept = (await idbUsage(page)) - before;
+  assert.ok(kept >= 20 << 20, `IndexedDB grew by only ${kept} bytes with a copy kept`);
+  await home(page);
+  assert.equal(await page.locator('#messages [data-id="keep-copies"]').count(), 0);
+  assert.match(await page.textContent('.privacy'), /copies of their contents/);
+  assert.ok(await page.isChecked('#keep-copies'));
+  // Recents turn it off: the next open stores no bytes, and asks nothing.
+  await page.uncheck('#keep-copies');
+  assert.equal(await page.evaluate(() => localStorage.getItem('vhdxview.keep-copies')), 'no');
+  assert.match(await page.textContent('.privacy'), /never their contents/);
+  const other = randomVhdx(t, 'other-secret.vhdx', 4);
+  await page.setInputFiles('#files', other);
+  await opened(page);
+  assert.equal(await page.locator('#messages [data-id="keep-copies"]').count(), 0);
+  await page.waitForTimeout(1000);
+  let o = (await page.evaluate(() => window.vhdxview.recent())).records.find((r) => r.name === 'other-secret.vhdx');
+  assert.equal(o.has_bytes, false);
+  // Pinning one image keeps its copy whatever the setting.
+  assert.equal(await page.getAttribute('#keep-button', 'aria-pressed'), 'false');
+  await page.click('#keep-button');
+  await page.waitForFunction(() => document.querySelector('#keep-button').getAttribute('aria-pressed') === 'true');
+  o = (await page.evaluate(() => window.vhdxview.recent())).records.find((r) => r.name === 'other-secret.vhdx');
+  assert.ok(o.has_bytes && o.pinned, JSON.stringify(o));
+  await home(page);
+  const row = await page.textContent('#recents-list li[data-name="other-secret.vhdx"]');
+  assert.match(row, /pinned/);
+  assert.match(row, /stored/);
 });
 
 test('pick a file: summary equals vhdx info --json', async (t) => {
@@ -547,6 +629,13 @@ test('a 64 TiB disk: the block map aggregates, the hex view reaches the end', as
 test('recents survive a reload and reopen with the network off', async (t) => {
   const { page, context } = t;
   await home(page);
+  // The service worker caches every module of the page (a missing one
+  // leaves the page blank offline).
+  const sw = readFileSync(join(t.root, 'sw.js'), 'utf8');
+  for (const m of readdirSync(join(t.root, 'web/app')).filter((f) => f.endsWith('.js'))) {
+    assert.ok(sw.includes(`'web/app/${m}'`), `sw.js does not cache web/app/${m}`);
+  }
+  await page.check('#keep-copies'); // the user's choice: keep copies
   await page.click('#sample-button');
   await opened(page);
   await page.waitForFunction(() => /Kept for offline use/.test(document.querySelector('#store-state').textContent), null, { timeout: 30000 });

@@ -1,0 +1,66 @@
+// screens.js: which screen shows (start, parent needed, viewer), the busy
+// overlay, the title bar, and closing the open image.
+
+import { $, el, replace } from './dom.js';
+import { renderPrivacy } from './keeping.js';
+import { clearMessages } from './notices.js';
+import { refreshRecents } from './recents-screen.js';
+import { S } from './state.js';
+import * as api from '../vhdxview.js';
+
+let busyCount = 0;
+export function busy(text) {
+  busyCount++;
+  $('#busy-text').textContent = text;
+  const t = setTimeout(() => { if (busyCount) $('#busy').hidden = false; }, 150);
+  return () => {
+    clearTimeout(t);
+    if (--busyCount <= 0) { busyCount = 0; $('#busy').hidden = true; }
+  };
+}
+
+
+export function showScreen(name) {
+  $('#start').hidden = name !== 'start';
+  $('#viewer').hidden = name !== 'viewer';
+  $('#parent-needed').hidden = name !== 'parent';
+  const inImage = name === 'viewer';
+  $('#close-button').hidden = !inImage && name !== 'parent';
+  $('#download-button').hidden = !inImage || !S.res;
+  $('#hash-button').hidden = !inImage || !S.res;
+  if (!inImage || !S.res) $('#keep-button').hidden = true;
+  document.body.dataset.screen = name;
+  if (name === 'start') {
+    replace($('#image-title'));
+    $('#store-state').textContent = '';
+    renderPrivacy();
+    refreshRecents();
+  }
+}
+
+export async function closeImage() {
+  if (S.batmap) S.batmap.destroy();
+  S.batmap = null;
+  S.verifyRun++;
+  if (S.verifyCancel) S.verifyCancel();
+  S.verifyCancel = null;
+  const img = S.res && S.res.image;
+  if (S.filesPanel) S.filesPanel.reset();
+  if (S.downloads) S.downloads.cancelAll();
+  Object.assign(S, { res: null, info: null, report: null, verifyProgress: null, verifyError: null, files: [], unreadable: null });
+  if (img !== undefined && img !== null) {
+    try { await api.close(img); } catch { /* already closed */ }
+  }
+}
+
+export async function goHome() {
+  await closeImage();
+  S.pending = null;
+  clearMessages();
+  showScreen('start');
+}
+
+export function setTitle(name, sub) {
+  replace($('#image-title'), el('span', { class: 'name', text: name }), sub ? el('span', { class: 'sub', text: sub }) : null);
+  document.title = `${name} · vhdxview`;
+}
