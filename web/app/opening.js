@@ -7,7 +7,7 @@ import { advice } from './advice.js';
 import { showParentNeeded } from './chain-panel.js';
 import { setHexSource, setupHex } from './hex-card.js';
 import { clearMessages, notify } from './notices.js';
-import { busy, closeImage, setTitle, showScreen } from './screens.js';
+import { busy, closeImage, landFocus, setTitle, showScreen } from './screens.js';
 import { S } from './state.js';
 import { openOptions } from './keeping.js';
 import { selectTab } from './tabs.js';
@@ -134,6 +134,7 @@ export function showUnreadable(file, e) {
   replace($('#panel-checks'), el('p', { class: 'muted', text: errorText(e) }));
   setChecksCount(null);
   selectTab('summary');
+  landFocus($('#tab-summary'));
   setupHex();
   setHexSource('file:0', { offset: off });
 }

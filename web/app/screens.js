@@ -58,6 +58,14 @@ export async function goHome() {
   S.pending = null;
   clearMessages();
   showScreen('start');
+  landFocus($('#pick-button'));
+}
+
+// landFocus moves the keyboard focus to where a screen starts, so that it
+// is not left on a control that the new screen hid (the browser would
+// drop it on the body, and the next Tab would start from the top).
+export function landFocus(target) {
+  if (target && !target.hidden) target.focus({ preventScroll: true });
 }
 
 export function setTitle(name, sub) {

@@ -6,6 +6,7 @@
 // tests compare the page with `vhdx info --json`.
 
 import { el, replace, human, grouped, hexPlain } from './dom.js';
+import { CATEGORIES, STATE_NAMES, category } from './batmap.js';
 
 // verdictOf gives {cls, title, text} for a verify report (or its absence).
 export function verdictOf(report, progress) {
@@ -134,17 +135,38 @@ function chainList(info, summary) {
 }
 
 function batStats(st, info) {
-  const names = Object.entries(st.states || {}).sort((a, b) => b[1] - a[1]);
+  // One row per legend category (a differencing disk's NOT_PRESENT and
+  // UNDEFINED blocks are both "from parent"), the spec's names in the title.
+  const byLabel = new Map();
+  for (const [k, n] of Object.entries(st.states || {})) {
+    const label = stateLabel(k, info);
+    const row = byLabel.get(label) || { n: 0, names: [] };
+    row.n += n;
+    row.names.push(k);
+    byLabel.set(label, row);
+  }
+  const names = [...byLabel].sort((a, b) => b[1].n - a[1].n);
   return el('div', { class: 'batstats' },
     el('h3', { text: 'Allocation' }),
     el('dl', { class: 'facts' },
       el('dt', { text: 'Allocated' }),
       el('dd', { data: { key: 'allocated_bytes', value: st.allocated_bytes } },
         `${human(st.allocated_bytes)} of ${human(info.virtual_size)} (${info.virtual_size ? ((st.allocated_bytes / info.virtual_size) * 100).toFixed(1) : 0}%)`),
-      ...names.map(([k, n]) => [el('dt', { text: k }), el('dd', { data: { key: `state_${k}`, value: n } }, `${grouped(n)} ${n === 1 ? 'entry' : 'entries'}`)]),
+      ...names.map(([label, { n, names: raw }]) => [el('dt', { text: label, title: raw.join(', ') }), el('dd', { data: { key: `state_${raw.join('+')}`, value: n } }, `${grouped(n)} ${n === 1 ? 'block' : 'blocks'}`)]),
       st.bad_entries ? [el('dt', { text: 'Bad entries' }), el('dd', { class: 'bad', text: grouped(st.bad_entries) })] : null,
     ),
   );
+}
+
+// STATE_NUMBERS maps the report's BAT state names to their numbers.
+const STATE_NUMBERS = Object.fromEntries(Object.entries(STATE_NAMES).map(([n, name]) => [name, Number(n)]));
+
+// stateLabel names a BAT state as the block map's legend does ("present",
+// "zero", "from parent"…); the spec's name stays in the title.
+function stateLabel(name, info) {
+  const n = STATE_NUMBERS[name];
+  if (n === undefined) return name.toLowerCase().replace(/_/g, ' ');
+  return CATEGORIES[category(n, info.type === 'differencing')].label;
 }
 
 // offsetText gives "0x10000 (64 KiB)".

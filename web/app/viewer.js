@@ -9,7 +9,7 @@ import { setupBatmap } from './block-map-card.js';
 import { setHexSource, setupHex } from './hex-card.js';
 import { askToKeep, refreshKeepButton } from './keeping.js';
 import { notify } from './notices.js';
-import { busy, setTitle, showScreen } from './screens.js';
+import { busy, landFocus, setTitle, showScreen } from './screens.js';
 import { S } from './state.js';
 import { selectTab } from './tabs.js';
 import * as api from '../vhdxview.js';
@@ -46,6 +46,7 @@ export async function showImage(res) {
   runVerify();
   refreshKeepButton();
   askToKeep();
+  landFocus($('#tab-summary'));
 }
 
 export function renderPanels() {

@@ -738,6 +738,176 @@ test('narrow window and dark scheme keep working; screenshot for the README', as
   await page.setViewportSize({ width: 1280, height: 800 });
 });
 
+// touchTap taps the middle of sel with a real touch (Chromium's input
+// pipeline turns it into a tap where the finger lands, as on a phone).
+async function touchTap(page, cdp, sel) {
+  const loc = page.locator(sel);
+  await loc.scrollIntoViewIfNeeded();
+  const b = await loc.boundingBox();
+  const x = b.x + b.width / 2;
+  const y = b.y + b.height / 2;
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [{ x, y }] });
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+}
+
+// clipped lists what sticks out of the window or of its own box in the
+// viewer (text cut off, as "FULLY_PRESEN" was), but for the hex view's
+// rows, which scroll by design.
+async function clipped(page) {
+  return page.evaluate(() => [...document.querySelectorAll('#viewer *, .topbar *')]
+    .filter((e) => {
+      if (e.closest('.hex-scroller, thead, .visually-hidden, [hidden]') || !e.getClientRects().length) return false;
+      const r = e.getBoundingClientRect();
+      if (r.right > window.innerWidth + 1) return true;
+      const cs = getComputedStyle(e);
+      return /^(DD|DT|TD|TH|BUTTON)$/.test(e.tagName) && cs.overflowX !== 'auto' && e.scrollWidth > e.clientWidth + 1;
+    })
+    .slice(0, 8).map((e) => `${e.tagName}#${e.id}.${e.className} "${e.textContent.slice(0, 30)}"`));
+}
+
+test('a 390x844 phone, light and dark: touch taps select every tab; nothing is cut off', async (t) => {
+  const { page, context } = t;
+  const cdp = await context.newCDPSession(page);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 1 });
+  try {
+    await settledLayout(page, 390);
+    await home(page);
+    await page.click('#sample-button');
+    await opened(page);
+    for (const scheme of ['light', 'dark']) {
+      await page.emulateMedia({ colorScheme: scheme });
+      for (const tab of ['structure', 'files', 'checks', 'summary']) {
+        await touchTap(page, cdp, `#tab-${tab}`);
+        await page.waitForFunction((id) => document.querySelector(`#tab-${id}`).getAttribute('aria-selected') === 'true', tab, { timeout: 5000 })
+          .catch(() => { throw new Error(`a tap on the ${tab} tab selected nothing (${scheme})`); });
+        assert.ok(await page.isVisible(`#panel-${tab}`), `${tab} panel`);
+        if (tab === 'files') await page.waitForSelector('#parts-table');
+        if (tab === 'summary') await page.waitForSelector('.batstats');
+        assert.deepEqual(await clipped(page), [], `${tab} (${scheme}): cut off`);
+        assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), `${tab} (${scheme}): the page scrolls sideways`);
+      }
+    }
+    // The summary names block states as the legend does.
+    const alloc = await page.textContent('.batstats');
+    assert.match(alloc, /present/);
+    assert.doesNotMatch(alloc, /FULLY_PRESENT|ZERO/);
+  } finally {
+    await page.emulateMedia({ colorScheme: 'light' });
+    await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: false }).catch(() => {});
+    await cdp.detach().catch(() => {});
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
+});
+
+// lowContrast measures, for every piece of text on screen, the contrast
+// ratio (WCAG 2) of its rendered colour against the background it is
+// drawn on (the nearest painted ancestor, semi-transparent layers
+// composited), and lists what is under 4.5:1, with how many texts of
+// each selector in must were measured.
+async function lowContrast(page, must) {
+  return page.evaluate((must) => {
+    const parse = (c) => {
+      const m = c.match(/rgba?\(([^)]+)\)/);
+      if (!m) return null;
+      const p = m[1].split(/[\s,/]+/).filter(Boolean).map(Number);
+      return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+    };
+    const over = (top, under) => top.slice(0, 3).map((v, i) => v * top[3] + under[i] * (1 - top[3])).concat(1);
+    const bgOf = (e) => {
+      const layers = [];
+      for (let n = e; n; n = n.parentElement) {
+        const c = parse(getComputedStyle(n).backgroundColor);
+        if (c && c[3] > 0) {
+          layers.push(c);
+          if (c[3] >= 1) break;
+        }
+      }
+      let bg = [255, 255, 255, 1];
+      for (const l of layers.reverse()) bg = over(l, bg);
+      return bg;
+    };
+    const lum = (c) => {
+      const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+    };
+    const ratio = (a, b) => { const x = lum(a); const y = lum(b); return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05); };
+    const bad = [];
+    const seen = Object.fromEntries(must.map((s) => [s, 0]));
+    for (const e of document.querySelectorAll('body *')) {
+      if (!['#text'].some(() => [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim()))) continue;
+      if (!e.getClientRects().length || e.closest('[hidden], .visually-hidden, :disabled, canvas')) continue;
+      const cs = getComputedStyle(e);
+      if (cs.visibility !== 'visible') continue;
+      let faded = false;
+      for (let n = e; n; n = n.parentElement) if (Number(getComputedStyle(n).opacity) < 1) faded = true;
+      if (faded) continue;
+      const r = e.getBoundingClientRect();
+      if (r.bottom < 0 || r.top > innerHeight || r.right < 0 || r.left > innerWidth) continue;
+      const fg = over(parse(cs.color), bgOf(e));
+      const k = ratio(fg, bgOf(e));
+      for (const s of must) if (e.matches(s)) seen[s]++;
+      if (k < 4.5) bad.push(`${e.tagName.toLowerCase()}.${[...e.classList].join('.')} "${e.textContent.trim().slice(0, 24)}" ${k.toFixed(2)}:1`);
+    }
+    return { bad: [...new Set(bad)].slice(0, 12), seen };
+  }, must);
+}
+
+test('contrast: every text on the start screen and in the viewer is at least 4.5:1, light and dark', async (t) => {
+  const { page } = t;
+  await page.setViewportSize({ width: 1440, height: 900 });
+  try {
+    for (const scheme of ['light', 'dark']) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await home(page);
+      let r = await lowContrast(page, ['.privacy', 'h1']);
+      assert.deepEqual(r.bad, [], `start screen (${scheme})`);
+      await page.click('#sample-button');
+      await opened(page);
+      // Zero bytes, ASCII dots and a selection over some of them.
+      await gotoHex(page, 0x1f0);
+      await page.focus('#hex .hex-scroller');
+      await page.keyboard.down('Shift');
+      for (let i = 0; i < 20; i++) await page.keyboard.press('ArrowRight');
+      await page.keyboard.up('Shift');
+      await hexBytes(page, 0x1f0, 16);
+      const seen = {};
+      for (const tab of ['summary', 'structure', 'checks', 'files']) {
+        await page.click(`#tab-${tab}`);
+        if (tab === 'files') await page.waitForSelector('#parts-table');
+        r = await lowContrast(page, ['.off', '.b.z', '.a.z', '.b.sel', 'h2', '.inspector-table th', '.verdict-title', '.badge', '.node-range', '.tabs [role="tab"]']);
+        assert.deepEqual(r.bad, [], `${tab} tab (${scheme})`);
+        for (const [s, n] of Object.entries(r.seen)) seen[s] = (seen[s] || 0) + n;
+      }
+      // The texts the issue measured were among those measured.
+      for (const [s, n] of Object.entries(seen)) assert.ok(n > 0, `no ${s} measured (${scheme})`);
+    }
+  } finally {
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
+});
+
+test('keyboard: focus lands on the viewer after an open and on the start screen after Close; Ctrl+A in the hex view selects the disk, not the page', async (t) => {
+  const { page } = t;
+  await home(page);
+  await page.focus('#sample-button');
+  await page.keyboard.press('Enter');
+  await opened(page);
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'tab-summary');
+  await page.focus('#hex .hex-scroller');
+  await page.keyboard.press('Control+a');
+  assert.equal(await page.evaluate(() => String(window.getSelection())), '', 'the page\'s text was selected');
+  await page.waitForFunction(() => /Selection 0x0–0xffffff \(16,777,216 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+  assert.equal(await page.isDisabled('#selection-download'), false);
+  assert.equal(await page.getAttribute('#hex .hex-status', 'aria-live'), null, 'the status line is a live region');
+  await page.keyboard.press('Escape');
+  await page.focus('#close-button');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#start:not([hidden])');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'pick-button');
+});
+
 // ---- partitions and files ------------------------------------------------------------
 
 // The Files tests share one disk, built once at test time (fsimage.mjs, as
