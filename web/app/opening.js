@@ -19,18 +19,37 @@ export const SAMPLE_TIME = Date.UTC(2025, 0, 1); // fixed, so the sample's recen
 
 // openFiles opens one image from files (a child and its parents, in any
 // order). fileHandles: FileSystemFileHandles by file name (from a drop).
+//
+// Several separate disks dropped at once open one after another: the first
+// opens, and a notice offers the others (S.dropped keeps the files until
+// another open). opts.group (internal) says the open is one of them.
 export async function openFiles(files, fileHandles = new Map(), opts = {}) {
   files = Array.from(files);
   if (!files.length) return;
+  const { group, ...openOpts } = opts;
+  if (!group) S.dropped = null;
   await closeImage();
   clearMessages();
   const names = files.map((f) => f.name).join(', ');
   const done = busy(`Opening ${names}…`);
   let res;
   try {
-    res = await api.open(files, { ...openOptions(), ...opts });
+    res = await api.open(files, { ...openOptions(), ...openOpts });
   } catch (e) {
     done();
+    if (e && e.name === 'MultipleImagesError' && !S.pending && Array.isArray(e.files) && e.files.length > 1) {
+      if (!group) {
+        S.dropped = { files, handles: fileHandles, disks: e.files.map(String) };
+        await openDropped(S.dropped.disks[0]);
+        return;
+      }
+      // A disk of the group with plain disks beside it: open it alone.
+      const alone = files.filter((f) => f.name === group);
+      if (alone.length && alone.length < files.length) {
+        await openFiles(alone, fileHandles, { ...openOpts, group });
+        return;
+      }
+    }
     if (e && e.name === 'MissingParentError') {
       showParentNeeded(files, fileHandles, e);
       return;
@@ -56,6 +75,42 @@ export async function openFiles(files, fileHandles = new Map(), opts = {}) {
     if (h && lvl.key) handles.put(lvl.key, h);
   }
   await showImage(res);
+  offerOthers(res, files, fileHandles);
+}
+
+// openDropped opens the disk named name of the dropped group: its file
+// with every dropped file but the other disks' own (its parents among
+// them).
+async function openDropped(name) {
+  const g = S.dropped;
+  if (!g) return;
+  const others = new Set(g.disks.filter((n) => n !== name));
+  await openFiles(g.files.filter((f) => !others.has(f.name)), g.handles, { group: name });
+}
+
+// offerOthers lists what an open left out: the other disks dropped with it
+// (an Open button each) and files that are no disk at all.
+function offerOthers(res, files, fileHandles) {
+  const separate = [];
+  for (const sk of res.skipped || []) {
+    if (sk.name === 'SeparateDiskError') separate.push(String(sk.file));
+    else notify({ kind: 'warn', id: `skipped-${sk.file}`, title: `${sk.file} was left out: ${sk.kind_name ? `it is ${sk.kind_name}, not a disk image` : 'it is not part of this disk'}`, detail: sk.kind_name ? '' : errorText(sk) });
+  }
+  if (separate.length && !S.dropped) {
+    const open = res.summary && res.summary.name;
+    S.dropped = { files, handles: fileHandles, disks: [open, ...separate] };
+  }
+  const g = S.dropped;
+  if (!g) return;
+  const current = res.summary && res.summary.name;
+  const rest = g.disks.filter((n) => n !== current);
+  if (!rest.length) return;
+  notify({
+    kind: 'info', id: 'dropped',
+    title: `${rest.length === 1 ? 'One more disk was' : `${rest.length} more disks were`} dropped with ${current}`,
+    next: `They are separate disks, not one chain. Open ${rest.length === 1 ? 'it' : 'one'} next:`,
+    actions: rest.map((n) => ({ label: `Open ${n}`, fn: () => openDropped(n) })),
+  });
 }
 
 export async function openSample() {

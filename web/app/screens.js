@@ -56,6 +56,7 @@ export async function closeImage() {
 export async function goHome() {
   await closeImage();
   S.pending = null;
+  S.dropped = null;
   clearMessages();
   showScreen('start');
   landFocus($('#pick-button'));

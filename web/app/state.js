@@ -14,6 +14,7 @@ export const S = {
   hex: null,
   batmap: null,
   pending: null, // missing parent: {files, handles, error}
+  dropped: null, // separate disks dropped at once: {files, handles, disks: [leaf names]}
   unreadable: null,
   filesPanel: null, // the Files tab (FilesPanel)
   downloads: null, // the page's download list (DownloadList)

@@ -482,6 +482,54 @@ test('a child without its parent names the parent; adding it opens the chain', a
   assert.equal(wantBytes, '43'.repeat(16) + '50'.repeat(16));
 });
 
+test('a grandchild: adding its parent names the grandparent as missing and blames no file of the chain; adding that opens all three', async (t) => {
+  const { page } = t;
+  const link = (guid, name) => ({ entries: [
+    { key: 'parent_linkage', value: `{${guid}}` }, { key: 'relative_path', value: `.\\${name}` }] });
+  t.fx.make('gp-base.vhdx', { virtualSize: 8 << 20, dataWriteGuid: 'aaaaaaaa-0000-4000-8000-000000000001',
+    blocks: { 0: { state: 'FULLY_PRESENT', fill: { pattern: 'byte', value: 65 } } } });
+  t.fx.make('gp-mid.avhdx', { virtualSize: 8 << 20, dataWriteGuid: 'aaaaaaaa-0000-4000-8000-000000000002', parent: link('aaaaaaaa-0000-4000-8000-000000000001', 'gp-base.vhdx'),
+    blocks: { 1: { state: 'FULLY_PRESENT', fill: { pattern: 'byte', value: 66 } } } });
+  t.fx.make('gp-leaf.avhdx', { virtualSize: 8 << 20, dataWriteGuid: 'aaaaaaaa-0000-4000-8000-000000000003', parent: link('aaaaaaaa-0000-4000-8000-000000000002', 'gp-mid.avhdx'),
+    blocks: { 2: { state: 'FULLY_PRESENT', fill: { pattern: 'byte', value: 67 } } } });
+  await home(page);
+  await drop(page, ['gp-leaf.avhdx']);
+  await page.waitForSelector('#parent-needed:not([hidden])');
+  assert.match(await page.textContent('#parent-needed'), /Add its parent, gp-mid\.avhdx/);
+  await page.setInputFiles('#parent-input', t.fx.path('gp-mid.avhdx'));
+  await page.waitForFunction(() => /Add its parent, gp-base\.vhdx/.test(document.querySelector('#parent-needed').textContent));
+  const text = await page.textContent('#parent-needed');
+  assert.match(await page.textContent('#chain-found'), /chain of 2 disks/);
+  assert.equal(await page.locator('#parent-needed .tried').count(), 0, `a file of the chain is blamed: ${text}`);
+  await page.setInputFiles('#parent-input', t.fx.path('gp-base.vhdx'));
+  await opened(page);
+  assert.equal(await page.locator('#panel-summary .chain li').count(), 3);
+});
+
+test('several separate disks dropped at once: the first opens, the others are offered and open next', async (t) => {
+  const { page } = t;
+  t.fx.make('disk-a.vhdx', { dataWriteGuid: 'bbbbbbbb-0000-4000-8000-000000000001', virtualSize: 4 << 20 });
+  t.fx.make('disk-b.vhdx', { dataWriteGuid: 'bbbbbbbb-0000-4000-8000-000000000002', virtualSize: 6 << 20 });
+  t.fx.make('disk-c.vhdx', { dataWriteGuid: 'bbbbbbbb-0000-4000-8000-000000000003', virtualSize: 8 << 20 });
+  await home(page);
+  await drop(page, ['disk-a.vhdx', 'disk-b.vhdx', 'disk-c.vhdx']);
+  await opened(page);
+  const first = await page.textContent('#image-title .name');
+  assert.ok(['disk-a.vhdx', 'disk-b.vhdx', 'disk-c.vhdx'].includes(first), first);
+  const offer = page.locator('#messages [data-id="dropped"]');
+  await offer.waitFor();
+  assert.match(await offer.textContent(), /2 more disks were dropped/);
+  assert.equal(await page.locator('#messages .notice.error').count(), 0);
+  const next = ['disk-a.vhdx', 'disk-b.vhdx', 'disk-c.vhdx'].find((n) => n !== first);
+  await offer.getByRole('button', { name: `Open ${next}` }).click();
+  await page.waitForFunction((n) => document.querySelector('#image-title .name')?.textContent === n, next);
+  await opened(page);
+  assert.equal(await summaryValue(page, 'virtual_size'), String({ 'disk-a.vhdx': 4, 'disk-b.vhdx': 6, 'disk-c.vhdx': 8 }[next] << 20));
+  // The offer now lists the two others, the first among them.
+  await offer.waitFor();
+  assert.ok(await offer.getByRole('button', { name: `Open ${first}` }).isVisible());
+});
+
 test('file strings are shown as text, never as markup', async (t) => {
   const { page } = t;
   const creator = '<img src=x onerror="window.__xss=1">';
