@@ -23,15 +23,11 @@
 import { el, replace, clear, human, grouped, hexPlain, baseName, errorText } from './dom.js';
 import { save, saveStreamed, saveRange, pickFile } from './download.js';
 
-const FS_NAMES = {
-  ntfs: 'NTFS', fat12: 'FAT12', fat16: 'FAT16', fat32: 'FAT32', ext2: 'ext2', ext3: 'ext3', ext4: 'ext4',
-  exfat: 'exFAT', xfs: 'XFS', btrfs: 'Btrfs', luks: 'LUKS (encrypted)', bitlocker: 'BitLocker (encrypted)',
-  swap: 'Linux swap', hfsplus: 'HFS+', apfs: 'APFS', refs: 'ReFS', zfs: 'ZFS', lvm: 'LVM',
-};
-
-// fsName gives a file system's name for people: "ntfs" -> "NTFS".
-export function fsName(t) {
-  return t ? FS_NAMES[t] || t : '';
+// fsName gives a file system's name for people, as the engine names it
+// (file_system_name of a partition, fs.name of a listing); the page keeps
+// no list of its own. kind is the fallback.
+export function fsName(kind, name) {
+  return name || kind || '';
 }
 
 // ID_NAMES says what an entry's id is on each file system.
@@ -56,7 +52,7 @@ function longTime(s) {
 export function problemFor(p, e) {
   const fs = e && typeof e.fs === 'string' ? e.fs : p.file_system || '';
   const off = e && Number.isSafeInteger(e.offset) ? e.offset : p.offset;
-  const what = fsName(fs);
+  const what = fsName(fs, fs === p.file_system ? p.file_system_name : '');
   const n = `partition ${p.index}`;
   let title;
   switch (e && e.name === 'FileSystemError' ? e.reason : e && e.name) {
@@ -220,7 +216,7 @@ export class FilesPanel {
   partRows(p) {
     const usable = p.size > 0;
     const kind = p.extended ? 'extended' : p.logical ? 'logical' : '';
-    const fs = p.extended ? '—' : fsName(p.file_system) || (usable ? 'unrecognised' : '—');
+    const fs = p.extended ? '—' : fsName(p.file_system, p.file_system_name) || (usable ? 'no file system found' : '—');
     const ids = [];
     if (p.type_guid) ids.push(['type', p.type_guid]);
     else if (p.mbr_type !== undefined) ids.push(['MBR type', `0x${hexPlain(p.mbr_type, 2)}`]);
@@ -257,7 +253,9 @@ export class FilesPanel {
       el('td', { class: 'mono nowrap', data: { label: 'LBA' } }, `${grouped(p.first_lba)}–${grouped(p.last_lba)}`, el('div', { class: 'sub', text: `at 0x${hexPlain(p.offset)}` })),
       el('td', { class: 'nowrap', title: `${grouped(p.size)} bytes`, data: { label: 'Size' } }, human(p.size)),
       el('td', { class: 'part-fs', data: { label: 'File system' } }, el('span', { text: fs }),
-        usable && !p.extended && !p.supported ? el('span', { class: 'badge warn', text: 'not readable' }) : null,
+        // A file system vhdxview cannot read; a blank or unknown one is not
+        // "not readable", there is nothing recognised to read.
+        usable && !p.extended && !p.supported && p.file_system ? el('span', { class: 'badge warn', text: 'not readable' }) : null,
         p.problem ? el('div', { class: 'part-problem', text: p.problem }) : null)),
     el('tr', { class: 'part-more' },
       el('td'),
@@ -309,7 +307,7 @@ export class FilesPanel {
     const gen = ++this.gen;
     const cur = this.cur;
     this.title = el('h3', { id: 'fs-title', text: `Partition ${p.index}${p.name ? ` “${p.name}”` : ''}` });
-    this.fsLine = el('p', { class: 'fs-line muted', id: 'fs-line', text: `${fsName(p.file_system) || 'unrecognised'} · ${human(p.size)} at 0x${hexPlain(p.offset)}` });
+    this.fsLine = el('p', { class: 'fs-line muted', id: 'fs-line', text: `${fsName(p.file_system, p.file_system_name) || 'no file system found'} · ${human(p.size)} at 0x${hexPlain(p.offset)}` });
     this.tree = el('div', { class: 'ft', role: 'tree', id: 'fs-tree', 'aria-label': `Files of partition ${p.index}`, 'aria-busy': 'true' });
     this.details = el('div', { class: 'ft-details', id: 'fs-details' });
     const head = el('div', { class: 'ft-head', 'aria-hidden': 'true' },
@@ -525,10 +523,10 @@ export class FilesPanel {
     if (node.kind === 'root') {
       this.fs = res.fs || null;
       if (this.fs) {
-        this.fsLine.textContent = `${fsName(this.fs.type)}${this.fs.label ? ` · label “${this.fs.label}”` : ''} · ${human(this.part.size)} at 0x${hexPlain(this.part.offset)}`;
+        this.fsLine.textContent = `${fsName(this.fs.type, this.fs.name)}${this.fs.label ? ` · label “${this.fs.label}”` : ''} · ${human(this.part.size)} at 0x${hexPlain(this.part.offset)}`;
         this.browser.dataset.fs = this.fs.type;
         this.browser.dataset.label = this.fs.label || '';
-        node.row.querySelector('.ft-label').after(badge('muted', `${fsName(this.fs.type)}${this.fs.label ? ` “${this.fs.label}”` : ''}`));
+        node.row.querySelector('.ft-label').after(badge('muted', `${fsName(this.fs.type, this.fs.name)}${this.fs.label ? ` “${this.fs.label}”` : ''}`));
         if (this.fs.journal) this.treeBox.before(this.journalNotice(this.fs.journal));
       }
       if (this.active === node) this.showDetails(node);

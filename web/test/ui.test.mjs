@@ -944,12 +944,29 @@ test('keyboard: focus lands on the viewer after an open and on the start screen 
   await opened(page);
   assert.equal(await page.evaluate(() => document.activeElement.id), 'tab-summary');
   await page.focus('#hex .hex-scroller');
+  await page.evaluate(() => window.getSelection().removeAllRanges());
   await page.keyboard.press('Control+a');
   assert.equal(await page.evaluate(() => String(window.getSelection())), '', 'the page\'s text was selected');
   await page.waitForFunction(() => /Selection 0x0–0xffffff \(16,777,216 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
   assert.equal(await page.isDisabled('#selection-download'), false);
   assert.equal(await page.getAttribute('#hex .hex-status', 'aria-live'), null, 'the status line is a live region');
   await page.keyboard.press('Escape');
+  // Roles match what the keys do: the block map moves by arrows (a slider
+  // whose value text names the block), the structure list is disclosures
+  // (no tree roles promising arrow keys), and notices are announced once
+  // (their own role, inside no live region).
+  await page.focus('#batmap canvas');
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await page.getAttribute('#batmap canvas', 'role'), 'slider');
+  assert.equal(await page.getAttribute('#batmap canvas', 'aria-valuenow'), '2');
+  assert.match(await page.getAttribute('#batmap canvas', 'aria-valuetext'), /^Block 2, disk 0x200000/);
+  assert.equal(await page.getAttribute('.batmap-tip', 'role'), null);
+  await page.click('#tab-structure');
+  assert.equal(await page.locator('#panel-structure [role="tree"], #panel-structure [role="treeitem"]').count(), 0);
+  assert.ok(await page.locator('#panel-structure details > summary').count() > 3);
+  assert.equal(await page.getAttribute('#messages', 'aria-live'), null);
+  assert.equal(await page.locator('#messages [aria-live] , [aria-live] #messages').count(), 0);
   await page.focus('#close-button');
   await page.keyboard.press('Enter');
   await page.waitForSelector('#start:not([hidden])');
@@ -1075,13 +1092,16 @@ test('files: the partition table equals sfdisk and vhdx parts', async (t) => {
     assert.equal(r.name, sf.name);
     assert.equal(r.fs, fsWant[i]);
     assert.equal(r.fs, cli.partitions[i].file_system || '');
+    // The name shown is the engine's (the page keeps no list of names).
+    assert.ok(r.text.includes(cli.partitions[i].file_system_name || 'no file system found'), `${r.text} names ${cli.partitions[i].file_system_name}`);
     assert.ok(r.text.includes(sf.type), `type GUID ${sf.type} shown`);
     assert.ok(r.text.includes(sf.uuid), 'unique GUID shown');
     assert.ok(r.text.includes(names[i]));
   });
   assert.match(rows[0].text, /ext4/);
   assert.match(rows[1].text, /NTFS/);
-  assert.match(rows[2].text, /unrecognised.*not readable/);
+  assert.match(rows[2].text, /no file system found/);
+  assert.doesNotMatch(rows[2].text, /not readable/);
   assert.equal(rows[0].supported, 'true');
   assert.equal(rows[2].supported, 'false');
   // Scheme, disk GUID, both GPT headers, protective MBR; no problems.
@@ -1412,7 +1432,7 @@ test('files: a partition without a readable file system says why and still downl
   const fx = await openFilesTab(t);
   // Random bytes: nothing recognised, so no Browse; Details says why.
   const junk = page.locator('#parts-table tbody[data-index="3"]');
-  assert.match(await junk.textContent(), /unrecognised/);
+  assert.match(await junk.textContent(), /no file system found/);
   assert.equal(await page.textContent('#part-browse-3'), 'Details');
   await browse(page, 3);
   const err = page.locator('#fs-error');
