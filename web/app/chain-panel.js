@@ -4,7 +4,7 @@
 import { $, el, replace } from './dom.js';
 import { handles } from './recents.js';
 import { openFiles } from './opening.js';
-import { goHome, showScreen } from './screens.js';
+import { leaveImage, showScreen } from './screens.js';
 import { S } from './state.js';
 
 export function showParentNeeded(files, fileHandles, e) {
@@ -41,7 +41,7 @@ export function showParentNeeded(files, fileHandles, e) {
       el('ul', {}, e.tried.map((x) => el('li', { class: 'mono small', text: String(x) }))))) : null,
     el('div', { class: 'hero-actions' },
       el('button', { type: 'button', id: 'parent-skip', text: 'Open without the parent', title: 'Show the child alone: its structures and its own blocks; ranges in the parent cannot be read', on: { click: () => openFiles(files, fileHandles, { partial: true }) } }),
-      el('button', { type: 'button', text: 'Cancel', on: { click: goHome } })),
+      el('button', { type: 'button', text: 'Cancel', on: { click: leaveImage } })),
   );
   showScreen('parent');
   $('#parent-add').focus();

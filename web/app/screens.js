@@ -30,6 +30,13 @@ export function showScreen(name) {
   $('#hash-button').hidden = !inImage || !S.res;
   if (!inImage || !S.res) $('#keep-button').hidden = true;
   document.body.dataset.screen = name;
+  // An image or the parent panel is a step in the browser's history, so
+  // that Back closes it instead of leaving the page.
+  if (name !== 'start') {
+    const st = history.state && history.state.vhdxview;
+    if (!st) history.pushState({ vhdxview: name }, '');
+    else if (st !== name) history.replaceState({ vhdxview: name }, '');
+  }
   if (name === 'start') {
     replace($('#image-title'));
     $('#store-state').textContent = '';
@@ -51,6 +58,21 @@ export async function closeImage() {
   if (img !== undefined && img !== null) {
     try { await api.close(img); } catch { /* already closed */ }
   }
+}
+
+// leaveImage is Close (and the brand link): back through the history step
+// the image added, which lands in goHome (setupHistory).
+export function leaveImage() {
+  if (history.state && history.state.vhdxview) history.back();
+  else goHome();
+}
+
+// setupHistory makes Back (and a history step away from an image) go to
+// the start screen.
+export function setupHistory() {
+  window.addEventListener('popstate', () => {
+    if (!(history.state && history.state.vhdxview) && document.body.dataset.screen !== 'start') goHome();
+  });
 }
 
 export async function goHome() {

@@ -813,6 +813,24 @@ async function clipped(page) {
     .slice(0, 8).map((e) => `${e.tagName}#${e.id}.${e.className} "${e.textContent.slice(0, 30)}"`));
 }
 
+test('Back closes the image and stays on the page', async (t) => {
+  const { page, origin } = t;
+  await home(page);
+  await page.click('#sample-button');
+  await opened(page);
+  await page.goBack();
+  await page.waitForSelector('#start:not([hidden])');
+  assert.ok(page.url().startsWith(origin), page.url());
+  assert.ok(await page.isHidden('#viewer'));
+  // And the image was closed, not hidden: Close is gone, Open works again.
+  assert.ok(await page.isHidden('#close-button'));
+  await page.click('#sample-button');
+  await opened(page);
+  await page.click('#close-button');
+  await page.waitForSelector('#start:not([hidden])');
+  assert.ok(page.url().startsWith(origin));
+});
+
 test('a 390x844 phone, light and dark: touch taps select every tab; nothing is cut off', async (t) => {
   const { page, context } = t;
   const cdp = await context.newCDPSession(page);
