@@ -2,7 +2,7 @@
 // dialog (download.js) and the jobs it starts (the download list, jobs.js).
 
 import { $, baseName, hexPlain } from './dom.js';
-import { DownloadDialog, save, saveRange } from './download.js';
+import { DownloadDialog, fileName, pickFile, save, saveRange } from './download.js';
 import { S } from './state.js';
 import * as api from '../vhdxview.js';
 
@@ -18,12 +18,23 @@ export function setupDownload() {
     },
   }));
   $('#download-button').addEventListener('click', () => S.downloadDialog.open());
-  $('#selection-download').addEventListener('click', () => {
+  $('#selection-download').addEventListener('click', async () => {
     const src = S.hex.src;
     const sel = S.hex.selection();
     if (!sel) return;
     if (src.kind === 'disk') {
-      S.downloadDialog.open({ what: 'selection' });
+      // The button says what it does: the selected bytes download now
+      // (into a picked file where the browser can), with no dialog.
+      const image = S.res.image;
+      const length = sel.end - sel.start;
+      const name = fileName(S.res.summary.name, sel.start, length, S.info.virtual_size);
+      let handle;
+      try {
+        handle = await pickFile(name); // first thing in the click
+      } catch {
+        return; // no file chosen
+      }
+      S.downloads.job(name, length, (signal, progress) => saveRange(api, image, name, sel.start, length, handle, signal, progress));
     } else {
       // Raw file bytes: a slice of the File itself.
       const f = S.files[src.level];
