@@ -54,7 +54,7 @@ export async function closeImage() {
   const img = S.res && S.res.image;
   if (S.filesPanel) S.filesPanel.reset();
   if (S.downloads) S.downloads.cancelAll();
-  Object.assign(S, { res: null, info: null, report: null, verifyProgress: null, verifyError: null, files: [], unreadable: null });
+  Object.assign(S, { res: null, info: null, parts: null, report: null, verifyProgress: null, verifyError: null, files: [], unreadable: null });
   if (img !== undefined && img !== null) {
     try { await api.close(img); } catch { /* already closed */ }
   }

@@ -16,6 +16,7 @@ export const S = {
   pending: null, // missing parent: {files, handles, error}
   dropped: null, // separate disks dropped at once: {files, handles, disks: [leaf names]}
   unreadable: null,
+  parts: null, // the engine's partition table of the open image (parts), for the summary
   filesPanel: null, // the Files tab (FilesPanel)
   downloads: null, // the page's download list (DownloadList)
   verifyCancel: null, // stops the running verify

@@ -30,7 +30,7 @@ function row(key, label, value, raw, extra) {
 
 // renderSummary fills root. s = {info, summary (from open), report,
 // progress, onVerdict}.
-export function renderSummary(root, { info, summary, report, progress, onShowChecks }) {
+export function renderSummary(root, { info, summary, report, progress, parts, onShowFiles, onShowChecks }) {
   const v = verdictOf(report, progress);
   const verdict = el('div', { class: `verdict ${v.cls}`, id: 'verdict', data: { verdict: report ? report.verdict : 'checking' }, role: 'status' },
     el('span', { class: 'verdict-title', text: v.title }),
@@ -45,11 +45,27 @@ export function renderSummary(root, { info, summary, report, progress, onShowChe
   else vhdxRows(rows, info);
   const chain = chainList(info, summary);
   if (chain) rows.push([el('dt', { text: 'Chain' }), el('dd', { data: { key: 'chain', value: (info.chain || []).length } }, chain)]);
+  if (parts) rows.push(partsRow(parts, onShowFiles));
   replace(root,
     verdict,
     el('dl', { class: 'facts' }, rows),
     report && report.bat && report.bat[0] ? batStats(report.bat[0], info) : null,
   );
+}
+
+// partsRow says what the disk holds: the partition table and, for each
+// partition, its file system as the engine names it (parts).
+function partsRow(t, onShowFiles) {
+  if (t.error) return row('partitions', 'Partitions', 'cannot be read; see Files', 'error');
+  const list = (t.partitions || []).filter((p) => !p.extended);
+  const scheme = { gpt: 'GPT', mbr: 'MBR' }[t.scheme];
+  const items = list.map((p) => el('li', { data: { index: p.index } },
+    `${t.scheme === 'none' ? 'whole disk' : `${p.index}.`} ${p.file_system_name || p.file_system || 'no file system found'}`,
+    p.name ? ` “${p.name}”` : '', ` · ${human(p.size)}`));
+  const head = scheme ? `${scheme}, ${list.length} ${list.length === 1 ? 'partition' : 'partitions'}` : (list.length ? 'no partition table' : 'nothing found');
+  return [el('dt', { text: 'Partitions' }), el('dd', { data: { key: 'partitions', value: list.length } },
+    head, items.length ? el('ul', { class: 'parts-brief' }, items) : null,
+    onShowFiles && list.some((p) => p.supported) ? el('button', { type: 'button', class: 'link', text: 'Browse files', on: { click: onShowFiles } }) : null)];
 }
 
 // FORMAT_TEXT names each format the engine reads.

@@ -44,14 +44,30 @@ export async function showImage(res) {
   setupHex();
   setHexSource('disk', { offset: 0 });
   runVerify();
+  loadParts(res);
   refreshKeepButton();
   askToKeep();
   landFocus($('#tab-summary'));
 }
 
+// loadParts asks the engine for the partitions and file systems, for the
+// summary (the Files tab lists them in full).
+async function loadParts(res) {
+  S.parts = null;
+  let parts;
+  try {
+    parts = await api.parts(res.image);
+  } catch (e) {
+    parts = { error: e };
+  }
+  if (S.res !== res) return;
+  S.parts = parts;
+  renderPanels();
+}
+
 export function renderPanels() {
   if (!S.info) return;
-  renderSummary($('#panel-summary'), { info: S.info, summary: S.res.summary, report: S.report, progress: S.verifyProgress, onShowChecks: () => selectTab('checks', true) });
+  renderSummary($('#panel-summary'), { info: S.info, summary: S.res.summary, report: S.report, progress: S.verifyProgress, parts: S.parts, onShowFiles: () => selectTab('files', true), onShowChecks: () => selectTab('checks', true) });
   renderStructure($('#panel-structure'), { info: S.info, report: S.report, onShow: showInFile });
   renderVerify($('#panel-checks'), { report: S.report, progress: S.verifyProgress, error: S.verifyError, onShow: showInFile, onRerun: runVerify });
   setChecksCount(S.report);
@@ -103,10 +119,27 @@ export function renderVerdictOnly() {
 }
 
 // showInFile opens the file hex view on a structure.
-export function showInFile({ offset, length, level = 0 }) {
+export function showInFile({ offset, length, level = 0, field }) {
   const key = `file:${level}`;
-  const sel = length ? [offset, offset + length] : null;
+  let sel = length ? [offset, offset + length] : null;
+  if (field) {
+    // The field's bytes, as the engine's structure list places them.
+    const f = level === 0 ? fieldAt(S.info.structures, field.offset, field.name) || fieldAt(S.info.structures, field.offset) : null;
+    offset = field.offset;
+    sel = [field.offset, field.offset + (f && f.length ? f.length : 1)];
+  }
   setHexSource(key, { offset, select: sel });
   S.hex.focus();
   $('#hex-card').scrollIntoView({ block: 'nearest' });
+}
+
+// fieldAt finds the field named name at offset in the engine's structure
+// list (null when the list has none there).
+function fieldAt(list, offset, name) {
+  for (const s of list || []) {
+    for (const f of s.fields || []) if (f.offset === offset && (!name || f.name === name)) return f;
+    const inner = fieldAt(s.children, offset, name);
+    if (inner) return inner;
+  }
+  return null;
 }

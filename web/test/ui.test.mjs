@@ -283,6 +283,12 @@ test('pick a file: summary equals vhdx info --json', async (t) => {
   assert.equal(await page.getAttribute('#verdict', 'data-verdict'), 'clean');
   const text = await page.textContent('#panel-summary');
   assert.match(text, /16,777,216 bytes \(16 MiB\)/);
+  // The summary says what the disk holds, as vhdx parts does.
+  const parts = JSON.parse(t.cli('parts', '--json', file).toString());
+  await page.waitForSelector('#panel-summary dd[data-key="partitions"]');
+  const row = await page.textContent('#panel-summary dd[data-key="partitions"]');
+  assert.match(row, new RegExp(`^${parts.scheme.toUpperCase()}, ${parts.partitions.length} partition`));
+  for (const p of parts.partitions) assert.ok(row.includes(`${p.index}. ${p.file_system_name}`) && row.includes(p.name), `${row} lacks ${p.index} ${p.file_system_name}`);
 });
 
 test('drop a file: it opens, and the block map shows every block state', async (t) => {
@@ -633,6 +639,9 @@ test('an unreadable file says why and shows its bytes', async (t) => {
   await page.setInputFiles('#files', bad);
   await page.waitForSelector('#verdict[data-verdict="unreadable"]');
   assert.match(await page.textContent('#panel-summary'), /badregions\.vhdx is damaged and cannot be opened: region/);
+  // The problem reads without the Go packages' prefixes.
+  const problem = await page.textContent('#panel-summary .facts dd');
+  assert.doesNotMatch(problem, /(^|: )vhdx: /, problem);
   assert.equal(await page.$('#open-raw'), null, 'no raw offer for a damaged VHDX');
   // A PNG is called a PNG.
   writeFileSync(t.fx.path('photo.png'), Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), Buffer.alloc(4096)]));
@@ -737,6 +746,8 @@ test('narrow window and dark scheme keep working; screenshot for the README', as
   const { page } = t;
   await page.setViewportSize({ width: 1280, height: 800 });
   await home(page);
+  // The screenshots show the viewer, not the question of the first open.
+  await page.evaluate(() => localStorage.getItem('vhdxview.keep-copies') || localStorage.setItem('vhdxview.keep-copies', 'no'));
   await page.click('#sample-button');
   await opened(page);
   // The main view, on the sample's README.txt, for docs/screenshot.png.
@@ -762,15 +773,15 @@ test('narrow window and dark scheme keep working; screenshot for the README', as
   // docs/screenshot.png is written when missing or with UPDATE_SCREENSHOT=1,
   // so that a test run leaves the tree as it was.
   await page.screenshot({ path: join(t.work, 'main.png') });
-  const shot = join(t.root, 'docs', 'screenshot.png');
-  if (process.env.UPDATE_SCREENSHOT || !existsSync(shot)) {
-    mkdirSync(join(t.root, 'docs'), { recursive: true });
-    copyFileSync(join(t.work, 'main.png'), shot);
-  }
   await page.mouse.move(0, 0);
   await page.emulateMedia({ colorScheme: 'dark' });
+  await page.click('#tab-structure');
   await page.screenshot({ path: join(t.work, 'dark.png') });
+  await page.click('#tab-files');
+  await page.waitForSelector('#parts-table');
+  await page.screenshot({ path: join(t.work, 'files-dark.png') });
   await page.emulateMedia({ colorScheme: 'light' });
+  await page.click('#tab-summary');
   await page.setViewportSize({ width: 390, height: 844 });
   await settledLayout(page, 390);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -782,7 +793,28 @@ test('narrow window and dark scheme keep working; screenshot for the README', as
   await page.screenshot({ path: join(t.work, 'narrow.png') });
   await page.locator('#hex-card').scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(t.work, 'narrow-hex.png') });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.click('#close-button');
+  await page.waitForSelector('#recents-list');
+  await page.screenshot({ path: join(t.work, 'narrow-start-dark.png') });
+  await page.emulateMedia({ colorScheme: 'light' });
   await page.setViewportSize({ width: 1280, height: 800 });
+  await page.screenshot({ path: join(t.work, 'start.png') });
+  // docs/ holds one screenshot per main view (README, "Screenshots"): they
+  // are written when missing or with UPDATE_SCREENSHOT=1, so that a test
+  // run leaves the tree as it was.
+  const docs = {
+    'screenshot.png': 'main.png', 'screenshot-start.png': 'start.png', 'screenshot-structure-dark.png': 'dark.png',
+    'screenshot-files-dark.png': 'files-dark.png', 'screenshot-phone.png': 'narrow.png', 'screenshot-phone-hex.png': 'narrow-hex.png',
+    'screenshot-phone-start-dark.png': 'narrow-start-dark.png',
+  };
+  for (const [doc, shot] of Object.entries(docs)) {
+    const to = join(t.root, 'docs', doc);
+    if (process.env.UPDATE_SCREENSHOT || !existsSync(to)) {
+      mkdirSync(join(t.root, 'docs'), { recursive: true });
+      copyFileSync(join(t.work, shot), to);
+    }
+  }
 });
 
 // touchTap taps the middle of sel with a real touch (Chromium's input
