@@ -844,6 +844,27 @@ async function clipped(page) {
     .slice(0, 8).map((e) => `${e.tagName}#${e.id}.${e.className} "${e.textContent.slice(0, 30)}"`));
 }
 
+test('opening the Files tab keeps the hex view at 16 bytes a row (1280x800, 1440x900)', async (t) => {
+  const { page } = t;
+  try {
+    for (const [width, height] of [[1280, 800], [1440, 900]]) {
+      await page.setViewportSize({ width, height });
+      await settledLayout(page, width);
+      await home(page);
+      await page.click('#sample-button');
+      await opened(page);
+      const cols = () => page.evaluate(() => document.querySelector('#hex .hex-row:not([hidden]) .hexes').children.length);
+      assert.equal(await cols(), 16, `summary tab at ${width}px`);
+      await page.click('#tab-files');
+      await page.waitForSelector('#parts-table');
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      assert.equal(await cols(), 16, `files tab at ${width}px`);
+    }
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
+});
+
 test('Back closes the image and stays on the page', async (t) => {
   const { page, origin } = t;
   await home(page);
