@@ -41,6 +41,7 @@ const CORE = [
   'web/app/keeping.js',
   'web/app/notices.js',
   'web/app/opening.js',
+  'web/app/partition-table.js',
   'web/app/recents-screen.js',
   'web/app/recents.js',
   'web/app/screens.js',

@@ -10,7 +10,8 @@
 // tabs.js, block-map-card.js, hex-card.js, downloads.js, tools.js,
 // notices.js, advice.js, recents-screen.js, keeping.js, drop.js,
 // service-worker.js; the views they fill are summary.js, structure.js,
-// verify.js, batmap.js, hexview.js, files.js, recents.js, download.js,
+// verify.js, batmap.js, hexview.js, files.js (the file tree),
+// partition-table.js, recents.js, download.js,
 // jobs.js, hash.js, search.js, inspector.js.
 
 import { $ } from './dom.js';
