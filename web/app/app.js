@@ -19,6 +19,7 @@ import { cleanTempDownloads } from './download.js';
 import { FilesPanel } from './files.js';
 import { DownloadList } from './jobs.js';
 import { addParents } from './chain-panel.js';
+import { nextData } from './block-map-card.js';
 import { setupDownload } from './downloads.js';
 import { setupDrop } from './drop.js';
 import { setupGoto, showDiskAt } from './hex-card.js';
@@ -81,10 +82,14 @@ function init() {
   // Temporary files of streamed downloads of earlier visits.
   cleanTempDownloads().catch(() => {});
   document.addEventListener('keydown', (e) => {
-    if (e.key === 'g' && !e.ctrlKey && !e.metaKey && !e.altKey && !$('#viewer').hidden && !/^(INPUT|SELECT|TEXTAREA)$/.test(document.activeElement.tagName)) {
+    if (e.ctrlKey || e.metaKey || e.altKey || $('#viewer').hidden || /^(INPUT|SELECT|TEXTAREA)$/.test(document.activeElement.tagName)) return;
+    if (e.key === 'g') {
       e.preventDefault();
       $('#goto-input').focus();
       $('#goto-input').select();
+    } else if (e.key === 'n' && !$('#next-data').hidden) {
+      e.preventDefault();
+      nextData();
     }
   });
   window.addEventListener('error', (e) => /ResizeObserver loop/.test(e.message || '') || notify({ id: 'page-error', title: 'Something went wrong in the page', next: 'Reload the page. If it happens again, please report what you were doing.', error: e.error || e.message, bug: true }));

@@ -865,6 +865,29 @@ test('opening the Files tab keeps the hex view at 16 bytes a row (1280x800, 1440
   }
 });
 
+test('a large sparse disk: "Next data" (and n) steps from data run to data run, as vhdx map places them', async (t) => {
+  const { page } = t;
+  const bs = 32 << 20;
+  const file = t.fx.make('sparse-next.vhdx', { virtualSize: 64 * 2 ** 30, blockSize: bs, blocks: {
+    1500: { state: 'FULLY_PRESENT', fill: { pattern: 'byte', value: 7 } },
+    1800: { state: 'FULLY_PRESENT', fill: { pattern: 'byte', value: 9 } } } });
+  const present = cliMap(t, file).blocks.map((b, i) => [b.state, i]).filter(([st]) => st === 'FULLY_PRESENT').map(([, i]) => i);
+  assert.deepEqual(present, [1500, 1800]);
+  await home(page);
+  await page.setInputFiles('#files', file);
+  await opened(page);
+  const cursor = () => page.evaluate(() => window.vhdxviewUI.hex.cursor);
+  await page.click('#next-data');
+  await page.waitForFunction((o) => window.vhdxviewUI.hex.cursor === o, present[0] * bs);
+  assert.equal(await hexBytes(page, present[0] * bs, 4), '07070707');
+  await page.keyboard.press('n'); // the hex view has the focus
+  await page.waitForFunction((o) => window.vhdxviewUI.hex.cursor === o, present[1] * bs);
+  await page.click('#next-data');
+  await page.waitForSelector('#messages [data-id="next-data"]');
+  assert.match(await page.textContent('#messages [data-id="next-data"]'), /No more data/);
+  assert.equal(await cursor(), present[1] * bs);
+});
+
 test('Back closes the image and stays on the page', async (t) => {
   const { page, origin } = t;
   await home(page);
