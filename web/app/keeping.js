@@ -1,7 +1,8 @@
 // keeping.js: whether copies of opened images are kept in this browser.
 // It is the user's choice, asked once on the first open and changed in
 // Recents: until they say yes, an open stores only what lists the image
-// (its record: name, size, summary, check verdict; and a file handle
+// (its record: name, size, summary, check verdict, the hex view's last
+// position; and a file handle
 // where the browser offers one), never its bytes. Pinning one image (the
 // top bar's "Keep a copy") keeps its bytes whatever the choice. Also the
 // top bar's note on the copy of the open image, and the privacy line.
@@ -47,7 +48,7 @@ export function askToKeep() {
   notify({
     kind: 'info', id: 'keep-copies',
     title: 'Keep copies of the images you open in this browser?',
-    next: 'With copies, an image reopens from Recent images with one click, also offline; its contents are then stored in this browser (on this device only, up to 2 GiB an image) until you forget it. Without, only its name, size, summary and check verdict are kept, never its contents. You can change this under Recent images.',
+    next: 'With copies, an image reopens from Recent images with one click, also offline; its contents are then stored in this browser (on this device only, up to 2 GiB an image) until you forget it. Without, only its name, size, summary, check verdict and your last position in it are kept, never its contents. You can change this under Recent images.',
     actions: [
       { label: 'Keep copies', primary: true, fn: () => setKeepChoice('yes') },
       { label: 'Don\u2019t keep copies', fn: () => setKeepChoice('no') },
@@ -61,8 +62,8 @@ export function renderPrivacy() {
   const p = $('#privacy-store');
   if (!p) return;
   p.textContent = keepChoice() === 'yes'
-    ? 'This browser keeps a list of the images you open (name, size, summary, check verdict, a link to the file where the browser offers one) and copies of their contents, so that they reopen offline; turn that off under Recent images.'
-    : 'This browser keeps a list of the images you open (name, size, summary, check verdict, a link to the file where the browser offers one), never their contents, unless you choose to keep copies or keep a copy of one image.';
+    ? 'This browser keeps a list of the images you open (name, size, summary, check verdict, your last position in the hex view, a link to the file where the browser offers one) and copies of their contents, so that they reopen offline; turn that off under Recent images.'
+    : 'This browser keeps a list of the images you open (name, size, summary, check verdict, your last position in the hex view, a link to the file where the browser offers one), never their contents, unless you choose to keep copies or keep a copy of one image.';
 }
 
 // setupKeepButton wires the top bar's "Keep a copy": it pins the open
