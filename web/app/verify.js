@@ -1,7 +1,7 @@
 // verify.js: the verify report: every check the engine made, pass or fail,
 // where it is in the file, and what it means in plain words.
 
-import { el, replace, grouped, hexPlain, human } from './dom.js';
+import { el, replace, grouped, hexPlain, human, errorText } from './dom.js';
 
 // explain gives a plain-language note on what a problem with a structure
 // means for the disk, by the structure's kind.
@@ -91,7 +91,7 @@ function checkRow(c, onShow) {
         el('span', { class: 'check-name', text: c.structure }),
         c.level ? el('span', { class: 'badge muted', text: `parent ${c.level}` }) : null,
         el('span', { class: 'check-where' }, where, c.length ? ` · ${human(c.length)}` : '')),
-      el('div', { class: 'check-msg', text: c.message }),
+      el('div', { class: 'check-msg', text: errorText(c.message) }),
       c.expected && c.actual && c.expected !== c.actual ? el('div', { class: 'mono small check-crc', text: `expected ${c.expected}, found ${c.actual}` }) : null,
       note ? el('div', { class: 'explain', text: note }) : null),
   );

@@ -433,9 +433,17 @@ test('structure tree: a damaged header is bad, the other is active', async (t) =
   await page.click('#tab-checks');
   const row = page.locator('#panel-checks [data-structure="header 2"]');
   assert.equal(await row.getAttribute('data-status'), 'warning');
-  assert.match(await row.textContent(), /0x20000/);
   assert.match(await row.textContent(), /CRC-32C mismatch/);
   assert.match(await row.textContent(), /two headers/);
+  assert.doesNotMatch(await row.locator('.check-msg').textContent(), /^vhdx: /);
+  // Its link names the field the failure is about, and selects that
+  // field's bytes (the 4-byte Checksum at 0x20004, MS-VHDX 2.2.2.1), not
+  // the 4 KiB header.
+  const link = row.locator('.check-where button');
+  assert.match(await link.textContent(), /^0x20004 Checksum$/);
+  await link.click();
+  await page.waitForFunction(() => /Selection 0x20004–0x20007 \(4 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+  assert.equal(await page.inputValue('#hex-source'), 'file:0');
 });
 
 test('a child without its parent names the parent; adding it opens the chain', async (t) => {
