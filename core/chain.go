@@ -226,7 +226,7 @@ func (c *candidate) open(ctx context.Context) error {
 func (p *pool) attach(img *Image, partial bool) error {
 	seen := map[uuid.UUID]bool{img.identity(): true}
 	for child := img; child.meta.FileParameters.HasParent; child = child.parent {
-		parent, err := p.parentOf(child)
+		parent, err := p.parentOf(child, seen)
 		if err == nil && seen[parent.identity()] {
 			err = &ChainError{Child: child.describe(), Level: child.level, Msg: fmt.Sprintf("%s: chain has a cycle (%s appears twice)", child.describe(), parent.describe())}
 		}
@@ -245,7 +245,10 @@ func (p *pool) attach(img *Image, partial bool) error {
 }
 
 // parentOf finds child's parent among the candidates, then through Lookup.
-func (p *pool) parentOf(child *Image) (*Image, error) {
+// inChain holds the identities of the chain's images so far (child and
+// the disks below it): such a candidate is not listed in Tried as a file
+// that is not the parent, which would blame the right files.
+func (p *pool) parentOf(child *Image, inChain map[uuid.UUID]bool) (*Image, error) {
 	loc := child.meta.ParentLocator
 	ce := &ChainError{Child: child.describe(), Level: child.level}
 	if loc == nil {
@@ -285,7 +288,7 @@ func (p *pool) parentOf(child *Image) (*Image, error) {
 				return c.img
 			}
 		}
-		if c.img != child {
+		if c.img != child && !inChain[dwg] {
 			ce.Tried = append(ce.Tried, fmt.Sprintf("%s: its DataWriteGuid %s is not the parent_linkage %s", c.file.Name, dwg, want[0]))
 		}
 		return nil

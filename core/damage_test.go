@@ -263,6 +263,13 @@ func TestDamageTolerated(t *testing.T) {
 			}
 			wantCheck(t, rep, "header 1", StatusWarning, "Checksum")
 			wantCheck(t, rep, "header 2", StatusOK, "current")
+			// The check names the field it is about: header 1's Checksum at
+			// 0x10004 (MS-VHDX 2.2.2.1), not just the 4 KiB header.
+			for _, c := range rep.Checks {
+				if c.Structure == "header 1" && (c.Field != "Checksum" || c.FieldOffset != 0x10004) {
+					t.Errorf("header 1 check: field %q at 0x%x, want Checksum at 0x10004", c.Field, c.FieldOffset)
+				}
+			}
 			hs := img.Info().Structures[0].Children[1]
 			if h1, h2 := hs.Children[0], hs.Children[1]; !slices.Contains(h1.Tags, "CRC bad") || !slices.Contains(h2.Tags, "current") || h1.Status != StatusWarning {
 				t.Errorf("Info: header 1 %+v, header 2 %+v", h1, h2)

@@ -386,3 +386,38 @@ func TestChainDepth(t *testing.T) {
 }
 
 var _ io.ReaderAt = (*Image)(nil)
+
+// TestChainTriedNamesOnlyStrangers: a grandchild given with its parent but
+// not the grandparent fails for the parent's missing parent, and the files
+// tried as that parent name neither the parent itself nor the grandchild
+// (both are in the chain, so neither is a wrong candidate); a stranger is
+// named.
+func TestChainTriedNamesOnlyStrangers(t *testing.T) {
+	c := makeChain3(512)
+	dir := t.TempDir()
+	cp, _ := writeImage(t, dir, "child", c.child)
+	gp, _ := writeImage(t, dir, "grand", c.grand)
+	sp, _ := writeImage(t, dir, "stranger", &builder.Image{VirtualSize: 4 * mB, DataWriteGUID: guidN(40)})
+	for _, withStranger := range []bool{false, true} {
+		paths := []string{gp, cp}
+		if withStranger {
+			paths = append(paths, sp)
+		}
+		_, _, err := OpenFiles(t.Context(), filesOf(t, paths...), nil)
+		var ce *ChainError
+		if !errors.As(err, &ce) || !errors.Is(err, ErrNoParent) {
+			t.Fatalf("OpenFiles: %v, want a missing parent", err)
+		}
+		if !strings.Contains(ce.Child, "child.vhdx") {
+			t.Errorf("Child = %q, want child.vhdx (the grandchild's parent is found)", ce.Child)
+		}
+		for _, tr := range ce.Tried {
+			if strings.Contains(tr, "child.vhdx") || strings.Contains(tr, "grand.vhdx") {
+				t.Errorf("Tried names a file of the chain: %q", tr)
+			}
+		}
+		if withStranger != (len(ce.Tried) == 1 && strings.Contains(ce.Tried[0], "stranger.vhdx")) {
+			t.Errorf("with stranger %v: Tried = %q", withStranger, ce.Tried)
+		}
+	}
+}

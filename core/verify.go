@@ -5,6 +5,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -28,6 +29,11 @@ type Check struct {
 	Expected  string `json:"expected,omitempty"` // e.g. the computed checksum
 	Actual    string `json:"actual,omitempty"`   // e.g. the stored checksum
 	Message   string `json:"message"`
+	// Field and FieldOffset name the field a failure is about, when it is
+	// about one (from the FormatError): a page selects that field's bytes
+	// rather than the whole structure's.
+	Field       string `json:"field,omitempty"`
+	FieldOffset int64  `json:"field_offset,omitempty"`
 }
 
 // BATStats counts BAT entries by state.
@@ -109,6 +115,10 @@ func (img *Image) check(structure string, off, n int64, err error, okMsg string)
 	c := Check{Structure: structure, Level: img.level, Offset: off, Length: n, Status: StatusOK, Message: okMsg}
 	if err != nil {
 		c.Status, c.Message = StatusError, err.Error()
+		var fe *FormatError
+		if errors.As(err, &fe) && fe.Field != "" && fe.Offset >= off && fe.Offset < off+n {
+			c.Field, c.FieldOffset = fe.Field, fe.Offset
+		}
 	}
 	return c
 }

@@ -51,6 +51,24 @@ func Detect(r io.ReaderAt, off, size int64) string {
 	return ""
 }
 
+// fsNames are the file systems' names for people, by Detect's kind.
+var fsNames = map[string]string{
+	"ntfs": "NTFS", "fat12": "FAT12", "fat16": "FAT16", "fat32": "FAT32",
+	"ext2": "ext2", "ext3": "ext3", "ext4": "ext4", "exfat": "exFAT", "refs": "ReFS",
+	"bitlocker": "BitLocker (encrypted)", "xfs": "XFS", "btrfs": "Btrfs", "luks": "LUKS (encrypted)",
+	"lvm2": "LVM2 physical volume", "swap": "Linux swap", "iso9660": "ISO 9660", "hfs+": "HFS+",
+	"apfs": "APFS", "squashfs": "SquashFS",
+}
+
+// FSName names a file system kind of Detect for people ("ntfs" → "NTFS");
+// an unknown kind is returned as it is, and "" stays "".
+func FSName(kind string) string {
+	if n, ok := fsNames[kind]; ok {
+		return n
+	}
+	return kind
+}
+
 // detectBoot recognises a volume boot sector (the first 512 bytes).
 func detectBoot(b []byte) string {
 	at := func(o int, s string) bool { return string(b[o:o+len(s)]) == s }

@@ -98,6 +98,8 @@ type Partition struct {
 	// FileSystem is what the first sectors look like (see Detect): "ntfs",
 	// "fat32", "ext4", "exfat", ... or "" when nothing is recognised.
 	FileSystem string `json:"file_system,omitempty"`
+	// FileSystemName is FileSystem for people (FSName): "NTFS", "HFS+".
+	FileSystemName string `json:"file_system_name,omitempty"`
 	// Problem says what is wrong with this entry (e.g. it runs past the end
 	// of the disk; Size is then clipped).
 	Problem string `json:"problem,omitempty"`
@@ -183,6 +185,7 @@ func (t *Table) whole(r io.ReaderAt, size int64) {
 		p.LastLBA = uint64(size/ss) - 1
 	}
 	p.FileSystem = Detect(r, 0, size)
+	p.FileSystemName = FSName(p.FileSystem)
 	t.Partitions = append(t.Partitions, p)
 }
 
@@ -353,6 +356,7 @@ func (t *Table) place(r io.ReaderAt, size int64, p *Partition) {
 	}
 	if !p.Extended {
 		p.FileSystem = Detect(r, p.Offset, p.Size)
+		p.FileSystemName = FSName(p.FileSystem)
 	}
 }
 

@@ -110,7 +110,11 @@ func (sess *session) summary(k int) *Summary {
 	return sum
 }
 
-// open: {files, partial?, raw?, store?} → {image, key, summary, files, store_error?}
+// open: {files, partial?, raw?, store?, keep_bytes?} → {image, key, summary, files, store_error?}
+//
+// store: false remembers nothing; keep_bytes: false remembers the image
+// (its record: summary, verify verdict, user state) but not its bytes,
+// which is what a page does until its user agrees to keep copies.
 func (r *request) open() (reply, error) {
 	a := args{r.args}
 	partial, err := a.bool("partial", false)
@@ -122,6 +126,10 @@ func (r *request) open() (reply, error) {
 		return reply{}, err
 	}
 	remember, err := a.bool("store", true)
+	if err != nil {
+		return reply{}, err
+	}
+	keepBytes, err := a.bool("keep_bytes", true)
 	if err != nil {
 		return reply{}, err
 	}
@@ -144,11 +152,15 @@ func (r *request) open() (reply, error) {
 		}
 		files = append(files, f)
 	}
-	return r.openFiles(files, openOpts{partial: partial, raw: raw}, remember)
+	return r.openFiles(files, openOpts{partial: partial, raw: raw}, storeChoice{record: remember, bytes: keepBytes})
 }
 
 // openOpts are open's (and reopen's) choices of how to open the files.
 type openOpts struct{ partial, raw bool }
+
+// storeChoice is what an open keeps in the image store: the records of
+// the chain's files, and (only with record) their bytes.
+type storeChoice struct{ record, bytes bool }
 
 // newFile wraps a Blob (or File) in a reader.
 func (s *Server) newFile(b js.Value, i int, fromIDB bool) (*file, error) {
@@ -170,7 +182,7 @@ func (s *Server) newFile(b js.Value, i int, fromIDB bool) (*file, error) {
 
 // openFiles opens the leaf of files with the others as parent candidates,
 // registers the session and remembers the chain's files in the store.
-func (r *request) openFiles(files []*file, o openOpts, remember bool) (reply, error) {
+func (r *request) openFiles(files []*file, o openOpts, keep storeChoice) (reply, error) {
 	sess, err := r.s.openChain(r.ctx, files, o)
 	if err != nil {
 		return reply{}, err
@@ -188,9 +200,9 @@ func (r *request) openFiles(files []*file, o openOpts, remember bool) (reply, er
 
 	var storeErr error
 	var after func()
-	if remember && r.s.storeEnabled() {
+	if keep.record && r.s.storeEnabled() {
 		storeErr = r.s.remember(r.ctx, sess)
-		if storeErr == nil {
+		if storeErr == nil && keep.bytes {
 			after = func() { r.s.storeBytes(sess) }
 		}
 	}

@@ -191,6 +191,7 @@ func init() {
 		"recent":       (*request).recent,
 		"forget":       (*request).forget,
 		"pin":          (*request).pin,
+		"keep":         (*request).keep, // store.go
 		"set_state":    (*request).setState,
 		"config":       (*request).config,
 		"cancel":       (*request).cancel,

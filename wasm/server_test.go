@@ -841,3 +841,44 @@ func TestFingerprint(t *testing.T) {
 		t.Fatalf("fingerprint %q not stable", k)
 	}
 }
+
+// TestStoreRecordWithoutBytes: open with keep_bytes: false remembers the
+// image (it is listed) but stores none of its bytes, and sends no store
+// event; keep stores them later, when the user agrees.
+func TestStoreRecordWithoutBytes(t *testing.T) {
+	needIDB(t)
+	c := newClient(t)
+	ti := dynamicImage(t)
+	res := c.ok("open", map[string]any{"files": []any{ti.jsFile(t)}, "keep_bytes": false})
+	img, key := res.Get("image").Int(), res.Get("key").String()
+	if key == "" || res.Get("store_error").Truthy() {
+		t.Fatalf("open: %s", jsonString(res))
+	}
+	c.checkReads(img, ti.expected)
+	rec := c.ok("recent", nil)
+	recs := rec.Get("records")
+	if recs.Length() != 1 || recs.Index(0).Get("has_bytes").Bool() || recs.Index(0).Get("stored_bytes").Int() != 0 ||
+		rec.Get("usage").Get("stored_bytes").Int() != 0 || recs.Index(0).Get("summary").Get("virtual_size").Int() == 0 {
+		t.Fatalf("recent after an open without bytes: %s", jsonString(rec))
+	}
+	c.mu.Lock()
+	for _, ev := range c.events {
+		if ev.Get("event").String() == "store" {
+			c.mu.Unlock()
+			t.Fatalf("store event after an open without bytes: %s", jsonString(ev))
+		}
+	}
+	c.mu.Unlock()
+	c.fail("reopen", map[string]any{"key": key}, "NotStoredError")
+
+	c.ok("keep", map[string]any{"image": img})
+	if ev := c.storeEvent(key); ev.Get("state").String() != "stored" {
+		t.Fatalf("store event after keep: %s", jsonString(ev))
+	}
+	if recs := c.ok("recent", nil).Get("records"); !recs.Index(0).Get("has_bytes").Bool() {
+		t.Fatalf("recent after keep: %s", jsonString(recs))
+	}
+	ro := c.ok("reopen", map[string]any{"key": key})
+	c.checkReads(ro.Get("image").Int(), ti.expected)
+	c.fail("keep", map[string]any{"image": 9999}, "NotOpenError")
+}

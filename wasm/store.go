@@ -449,7 +449,8 @@ func (r *request) reopen() (reply, error) {
 		files = append(files, f)
 	}
 	// A disk opened as raw on request reopens as raw.
-	return r.openFiles(files, openOpts{partial: partial, raw: sum.Format == disk.FormatRaw}, true)
+	// Its bytes are in the store already (storing them only reports so).
+	return r.openFiles(files, openOpts{partial: partial, raw: sum.Format == disk.FormatRaw}, storeChoice{record: true, bytes: true})
 }
 
 // forget: {key} or {all: true} → {}. Removes records and their bytes.
@@ -593,6 +594,24 @@ func (r *request) storeOpen(sess *session) error {
 	defer cancel()
 	defer context.AfterFunc(wctx, cancel)()
 	return r.s.storeFiles(ctx, sess)
+}
+
+// keep: {image} → {}. Stores the bytes of the open image's files in the
+// background, as open does without keep_bytes: false (store events tell
+// how it goes). A page sends it when its user agrees to keep copies
+// after the image was opened without them.
+func (r *request) keep() (reply, error) {
+	sess, err := r.image()
+	if err != nil {
+		return reply{}, err
+	}
+	if !r.s.storeEnabled() {
+		return reply{}, &protoError{name: "StoreOffError", msg: "the image store is turned off (config store: false)"}
+	}
+	if err := r.s.remember(r.ctx, sess); err != nil {
+		return reply{}, err
+	}
+	return reply{v: newObject(), after: func() { r.s.storeBytes(sess) }}, nil
 }
 
 // maxUserState bounds the user state kept per record.

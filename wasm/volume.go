@@ -241,7 +241,7 @@ type journalValue struct {
 	Note string `json:"note"`
 }
 
-// ls: {image, partition, path?} → {partition, path, fs: {type, label,
+// ls: {image, partition, path?} → {partition, path, fs: {type, name, label,
 // journal?}, entries, truncated?, incomplete?}.
 func (r *request) ls() (reply, error) {
 	sess, p, fsys, path, err := r.fsPath(false)
@@ -266,7 +266,7 @@ func (r *request) ls() (reply, error) {
 		Entries    []volume.Entry `json:"entries"`
 		Truncated  bool           `json:"truncated,omitempty"`
 		Incomplete string         `json:"incomplete,omitempty"`
-	}{p.Index, path, map[string]any{"type": fsys.Type(), "label": fsys.Label()}, entries, truncated, incomplete}
+	}{p.Index, path, map[string]any{"type": fsys.Type(), "name": volume.FSName(fsys.Type()), "label": fsys.Label()}, entries, truncated, incomplete}
 	if j := fsys.Journal(); j != nil {
 		res.FS["journal"] = journalValue{j, j.Note()}
 	}

@@ -188,7 +188,8 @@ function remember(result) {
  * or a file system at its start). options: partial (open a child whose
  * parent is missing), raw (true: read the file as a raw disk whatever its
  * signature; offered when an error has raw_possible), store (false: do
- * not remember it). summary.format is "vhdx", "vhd" or "raw". Resolves to {image, key, summary, files,
+ * not remember it), keep_bytes (false: remember it, with its summary, but
+ * store none of its bytes; see keep()). summary.format is "vhdx", "vhd" or "raw". Resolves to {image, key, summary, files,
  * store_error?, skipped?}: files[k] is the File (or stored Blob) of chain
  * level k.
  */
@@ -772,6 +773,14 @@ export function forget(key) {
  */
 export function pin(key, pinned = true, { signal } = {}) {
   return request('pin', { key, pinned }, { signal });
+}
+
+/**
+ * Stores the bytes of an open image (opened with keep_bytes: false) in the
+ * background, so that it reopens offline; "store" events tell how it goes.
+ */
+export function keep(image) {
+  return request('keep', { image });
 }
 
 /** Keeps state (any JSON value: position, bookmarks…) with a remembered image; recent() returns it as user_state. */

@@ -93,11 +93,16 @@ export class BatMap {
   }
 
   build() {
+    // The canvas takes focus and arrow keys that move through the cells,
+    // so it is a slider over the cells (not an image): its value text says
+    // what the cell holds; Enter shows it in hex.
     this.canvas = el('canvas', {
-      class: 'batmap-canvas', tabindex: '0', role: 'img',
-      'aria-label': `Block allocation map: ${grouped(this.n)} blocks`,
+      class: 'batmap-canvas', tabindex: '0', role: 'slider', 'aria-roledescription': 'block map',
+      'aria-label': `Block allocation map: ${grouped(this.n)} blocks (arrows move, Enter shows the block in hex)`,
+      'aria-valuemin': '0', 'aria-valuenow': '0',
     });
-    this.tip = el('div', { class: 'batmap-tip', role: 'status', hidden: true });
+    // The tip shows what the value text says: not announced again.
+    this.tip = el('div', { class: 'batmap-tip', 'aria-hidden': 'true', hidden: true });
     this.progress = el('div', { class: 'batmap-progress' });
     this.legend = el('ul', { class: 'legend' });
     this.wrap = el('div', { class: 'batmap-wrap' }, this.canvas, this.tip);
@@ -158,6 +163,7 @@ export class BatMap {
     }
     Object.assign(this, best);
     this.cells = Math.ceil(n / this.per);
+    this.canvas.setAttribute('aria-valuemax', String(Math.max(0, this.cells - 1)));
     if (this.cols > this.cells) this.cols = this.cells;
     const cssW = this.cols * (this.c + this.gap) - this.gap;
     const cssH = this.rows * (this.c + this.gap) - this.gap;
@@ -343,6 +349,7 @@ export class BatMap {
   }
 
   showTip(i, lines) {
+    if (i === this.focusCell) this.canvas.setAttribute('aria-valuetext', lines.slice(0, -1).join(', '));
     this.tip.textContent = '';
     lines.forEach((l, k) => this.tip.append(k ? el('div', { text: l }) : el('b', { text: l })));
     this.tip.hidden = false;
@@ -381,6 +388,7 @@ export class BatMap {
     i = Math.max(0, Math.min(this.cells - 1, i));
     const old = this.focusCell;
     this.focusCell = i;
+    this.canvas.setAttribute('aria-valuenow', String(i));
     if (old >= 0) this.draw(old, old);
     this.draw(i, i);
     this.hover(i);

@@ -118,9 +118,13 @@ export function baseName(name) {
   return b.replace(/\.(a?vhdx|vhd|img|raw)$/i, '') || b;
 }
 
-// errorText gives the message of an error-like value.
+// errorText gives the message of an error-like value, for people: without
+// the Go packages' "vhdx: " prefixes, and with a bare number in
+// parentheses (a field's raw value, "(79691776)") grouped and in hex.
 export function errorText(e) {
   if (!e) return 'unknown error';
-  if (typeof e === 'string') return e;
-  return e.message || String(e);
+  const raw = typeof e === 'string' ? e : e.message || String(e);
+  return raw
+    .replace(/(^|: )(?:(?:vhdx|vhd|disk|volume|core|bridge): )+/g, '$1')
+    .replace(/\((\d{4,})\)/g, (m, n) => `(${grouped(Number(n))}, 0x${Number(n).toString(16)})`);
 }

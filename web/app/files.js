@@ -1,5 +1,5 @@
-// files.js: the Files tab: the virtual disk's partition table and the
-// files of its partitions.
+// files.js: the Files tab: the virtual disk's partition table (drawn by
+// partition-table.js) and the files of its partitions (the tree, here).
 //
 // The engine reads everything (parts, ls, file_plan, file_read: see
 // PROTOCOL.md, "Inside the disk"); this module only shows it. The table
@@ -26,17 +26,9 @@ import { Preview } from './preview.js';
 import { exportZip } from './zipexport.js';
 import { listingTools } from './listing.js';
 import { treeTools } from './treetools.js';
+import { fsName, partitionFacts, partitionProblems, partitionRows, partitionTable } from './partition-table.js';
 
-const FS_NAMES = {
-  ntfs: 'NTFS', fat12: 'FAT12', fat16: 'FAT16', fat32: 'FAT32', ext2: 'ext2', ext3: 'ext3', ext4: 'ext4',
-  exfat: 'exFAT', xfs: 'XFS', btrfs: 'Btrfs', luks: 'LUKS (encrypted)', bitlocker: 'BitLocker (encrypted)',
-  swap: 'Linux swap', hfsplus: 'HFS+', apfs: 'APFS', refs: 'ReFS', zfs: 'ZFS', lvm: 'LVM',
-};
-
-// fsName gives a file system's name for people: "ntfs" -> "NTFS".
-export function fsName(t) {
-  return t ? FS_NAMES[t] || t : '';
-}
+export { fsName }; // where it was, for modules that import it from here
 
 // ID_NAMES says what an entry's id is on each file system.
 const ID_NAMES = { ntfs: 'MFT record', ext2: 'Inode', ext3: 'Inode', ext4: 'Inode', fat12: 'First cluster', fat16: 'First cluster', fat32: 'First cluster' };
@@ -60,7 +52,7 @@ function longTime(s) {
 export function problemFor(p, e) {
   const fs = e && typeof e.fs === 'string' ? e.fs : p.file_system || '';
   const off = e && Number.isSafeInteger(e.offset) ? e.offset : p.offset;
-  const what = fsName(fs);
+  const what = fsName(fs, fs === p.file_system ? p.file_system_name : '');
   const n = `partition ${p.index}`;
   let title;
   switch (e && e.name === 'FileSystemError' ? e.reason : e && e.name) {
@@ -187,93 +179,13 @@ export class FilesPanel {
       el('div', { class: 'body' }, el('p', { text: j.note })));
   }
 
-  renderProblems(tab) {
-    const problems = tab.problems || [];
-    if (!problems.length) return null;
-    const damaged = (tab.gpt_headers || []).some((h) => !h.valid);
-    return el('div', { class: 'notice error parts-problems', id: 'parts-problems', role: 'alert' }, el('div', { class: 'body' },
-      el('p', { class: 'title', text: damaged ? 'The partition table is damaged' : 'The partition table has problems' }),
-      el('ul', {}, problems.map((p) => el('li', { text: p }))),
-      el('p', { class: 'next', text: 'The partitions below are what could still be read; check them against what you expect.' })));
-  }
-
-  renderFacts(tab) {
-    const scheme = { gpt: 'GPT', mbr: 'MBR', none: 'None (one volume on the whole disk)' }[tab.scheme] || tab.scheme;
-    const rows = [
-      ['Scheme', scheme, 'scheme'],
-      ['Sector size', `${grouped(tab.sector_size)} bytes`, 'sector_size'],
-      ['Disk size', `${grouped(tab.disk_size)} bytes (${human(tab.disk_size)})`, 'disk_size'],
-      tab.disk_guid ? [tab.scheme === 'mbr' ? 'Disk signature' : 'Disk GUID', tab.disk_guid, 'disk_guid'] : null,
-      tab.scheme === 'gpt' ? ['Protective MBR', tab.protective_mbr ? 'present' : 'missing or wrong', 'protective_mbr'] : null,
-    ].filter(Boolean);
-    const headers = (tab.gpt_headers || []).map((h) => el('li', { class: 'gpt-header', data: { which: h.which, valid: h.valid, used: h.used } },
-      el('span', { text: `${h.which === 'primary' ? 'Primary' : 'Backup'} at LBA ${grouped(h.lba)} ` }),
-      h.valid ? el('span', { class: 'badge ok', text: 'valid' }) : el('span', { class: 'badge bad', text: 'damaged' }),
-      h.used ? el('span', { class: 'badge active', text: 'used' }) : null,
-      h.error ? el('span', { class: 'gpt-error', text: ` ${h.error}` }) : null));
-    return el('dl', { class: 'facts parts-facts' },
-      rows.map(([k, v, key]) => [el('dt', { text: k }), el('dd', { text: v, data: { key }, class: key === 'disk_guid' ? 'mono' : null })]),
-      headers.length ? [el('dt', { text: 'GPT headers' }), el('dd', { data: { key: 'gpt_headers' } }, el('ul', { class: 'gpt-headers' }, headers))] : null);
-  }
-
-  renderTable(tab) {
-    const parts = tab.partitions || [];
-    if (!parts.length) return el('p', { class: 'muted', id: 'parts-empty', text: 'The table holds no partitions.' });
-    return el('div', { class: 'table-wrap' }, el('table', { class: 'parts-table', id: 'parts-table' },
-      el('caption', { class: 'visually-hidden', text: 'Partitions' }),
-      el('thead', {}, el('tr', {}, ['#', 'Type', 'Name', 'First–last LBA', 'Size', 'File system'].map((h) => el('th', { scope: 'col', text: h })))),
-      parts.map((p) => this.partRows(p))));
-  }
-
-  // partRows gives a partition's tbody: a row of facts, then a row with
-  // its GUIDs and actions.
-  partRows(p) {
-    const usable = p.size > 0;
-    const kind = p.extended ? 'extended' : p.logical ? 'logical' : '';
-    const fs = p.extended ? '—' : fsName(p.file_system) || (usable ? 'unrecognised' : '—');
-    const ids = [];
-    if (p.type_guid) ids.push(['type', p.type_guid]);
-    else if (p.mbr_type !== undefined) ids.push(['MBR type', `0x${hexPlain(p.mbr_type, 2)}`]);
-    if (p.guid) ids.push(['unique', p.guid]);
-    if (p.attributes) ids.push(['attributes', `0x${hexPlain(p.attributes, 16)}`]);
-    const actions = [];
-    if (usable && !p.extended) {
-      actions.push(el('button', {
-        type: 'button', class: p.supported ? 'small primary' : 'small', id: `part-browse-${p.index}`, data: { action: 'browse' },
-        text: p.supported ? 'Browse' : 'Details',
-        title: p.supported ? 'List the files of this partition' : 'Why the files of this partition cannot be listed',
-        'aria-label': `${p.supported ? 'Browse' : 'Details of'} partition ${p.index}`,
-        on: { click: () => this.browse(p) },
-      }));
-    }
-    if (usable) {
-      actions.push(
-        el('button', { type: 'button', class: 'small', id: `part-download-${p.index}`, data: { action: 'download' }, text: 'Download partition', title: `The raw bytes of the partition, ${human(p.size)}`, 'aria-label': `Download partition ${p.index}`, on: { click: () => this.downloadPartition(p) } }),
-        el('button', { type: 'button', class: 'small', id: `part-hex-${p.index}`, data: { action: 'hex' }, text: 'Show in hex', title: `The partition's first byte, disk offset 0x${hexPlain(p.offset)}`, 'aria-label': `Show partition ${p.index} in hex`, on: { click: () => this.ctx.showInHex(p.offset) } }));
-    }
-    return el('tbody', {
-      class: `part${p.problem ? ' problem' : ''}`,
-      data: {
-        index: p.index, typeName: p.type_name, firstLba: p.first_lba, lastLba: p.last_lba, offset: p.offset, size: p.size,
-        fs: p.file_system || '', supported: !!p.supported, guid: p.guid || '', name: p.name || '',
-      },
-    },
-    el('tr', { class: 'part-main' },
-      el('th', { scope: 'row', class: 'num', text: String(p.index) }),
-      el('td', {}, el('span', { class: 'part-type', text: p.type_name || '—' }),
-        kind ? el('span', { class: 'badge muted', text: kind }) : null,
-        p.bootable ? el('span', { class: 'badge active', text: 'boot' }) : null),
-      el('td', { class: 'part-name', text: p.name || '—' }),
-      el('td', { class: 'mono nowrap' }, `${grouped(p.first_lba)}–${grouped(p.last_lba)}`, el('div', { class: 'sub', text: `at 0x${hexPlain(p.offset)}` })),
-      el('td', { class: 'nowrap', title: `${grouped(p.size)} bytes` }, human(p.size)),
-      el('td', { class: 'part-fs' }, el('span', { text: fs }),
-        usable && !p.extended && !p.supported ? el('span', { class: 'badge warn', text: 'not readable' }) : null,
-        p.problem ? el('div', { class: 'part-problem', text: p.problem }) : null)),
-    el('tr', { class: 'part-more' },
-      el('td'),
-      el('td', { colspan: '5' }, el('div', { class: 'part-more-body' },
-        el('div', { class: 'part-ids' }, ids.map(([k, v]) => el('div', {}, el('span', { class: 'muted', text: `${k} ` }), el('span', { class: 'mono', text: v })))),
-        el('div', { class: 'part-actions' }, actions)))));
+  // The partition table (partition-table.js).
+  renderProblems(tab) { return partitionProblems(tab); }
+  renderFacts(tab) { return partitionFacts(tab); }
+  renderTable(tab) { return partitionTable(tab, this.partitionActions()); }
+  partRows(p) { return partitionRows(p, this.partitionActions()); }
+  partitionActions() {
+    return { browse: (p) => this.browse(p), download: (p) => this.downloadPartition(p), showInHex: (off) => this.ctx.showInHex(off) };
   }
 
   // ---- downloads ------------------------------------------------------------------------
@@ -336,7 +248,7 @@ export class FilesPanel {
     const gen = ++this.gen;
     const cur = this.cur;
     this.title = el('h3', { id: 'fs-title', text: `Partition ${p.index}${p.name ? ` “${p.name}”` : ''}` });
-    this.fsLine = el('p', { class: 'fs-line muted', id: 'fs-line', text: `${fsName(p.file_system) || 'unrecognised'} · ${human(p.size)} at 0x${hexPlain(p.offset)}` });
+    this.fsLine = el('p', { class: 'fs-line muted', id: 'fs-line', text: `${fsName(p.file_system, p.file_system_name) || 'no file system found'} · ${human(p.size)} at 0x${hexPlain(p.offset)}` });
     this.tree = el('div', { class: 'ft', role: 'tree', id: 'fs-tree', 'aria-label': `Files of partition ${p.index}`, 'aria-busy': 'true' });
     this.details = el('div', { class: 'ft-details', id: 'fs-details' });
     const head = el('div', { class: 'ft-head', 'aria-hidden': 'true' },
@@ -557,10 +469,10 @@ export class FilesPanel {
     if (node.kind === 'root') {
       this.fs = res.fs || null;
       if (this.fs) {
-        this.fsLine.textContent = `${fsName(this.fs.type)}${this.fs.label ? ` · label “${this.fs.label}”` : ''} · ${human(this.part.size)} at 0x${hexPlain(this.part.offset)}`;
+        this.fsLine.textContent = `${fsName(this.fs.type, this.fs.name)}${this.fs.label ? ` · label “${this.fs.label}”` : ''} · ${human(this.part.size)} at 0x${hexPlain(this.part.offset)}`;
         this.browser.dataset.fs = this.fs.type;
         this.browser.dataset.label = this.fs.label || '';
-        node.row.querySelector('.ft-label').after(badge('muted', `${fsName(this.fs.type)}${this.fs.label ? ` “${this.fs.label}”` : ''}`));
+        node.row.querySelector('.ft-label').after(badge('muted', `${fsName(this.fs.type, this.fs.name)}${this.fs.label ? ` “${this.fs.label}”` : ''}`));
         if (this.fs.journal) this.treeBox.before(this.journalNotice(this.fs.journal));
       }
       if (this.active === node) this.showDetails(node);

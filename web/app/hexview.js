@@ -43,11 +43,13 @@ export class HexView {
     this.spacer = el('div', { class: 'hex-spacer' });
     this.layer = el('div', { class: 'hex-rows' });
     this.scroller = el('div', {
-      class: 'hex-scroller', tabindex: '0', role: 'region', 'aria-label': 'Hex view (arrows move, Shift selects)',
+      class: 'hex-scroller', tabindex: '0', role: 'region', 'aria-label': 'Hex view (arrows move, Shift selects, Ctrl+A selects all)',
       'aria-describedby': 'hex-status',
     }, this.layer, this.spacer);
     this.error = el('div', { class: 'hex-error', role: 'alert', hidden: true });
-    this.status = el('div', { class: 'hex-status', id: 'hex-status', 'aria-live': 'polite' });
+    // Not a live region: it changes with every move of the cursor, and a
+    // screen reader would read each one; the scroller refers to it instead.
+    this.status = el('div', { class: 'hex-status', id: 'hex-status' });
     this.root.append(this.head, this.scroller, this.error, this.status);
 
     this.scroller.addEventListener('scroll', () => this.onScroll());
@@ -209,6 +211,17 @@ export class HexView {
       case 'Escape': this.anchor = null; this.render(); this.changed(); return;
       case 'c': case 'C':
         if (e.ctrlKey || e.metaKey) { e.preventDefault(); this.copy(); }
+        return;
+      case 'a': case 'A':
+        // Select all of the source (as hex editors do), not the page's
+        // text; the view stays where it is.
+        if ((e.ctrlKey || e.metaKey) && !e.altKey && this.size > 0) {
+          e.preventDefault();
+          this.anchor = 0;
+          this.cursor = this.size - 1;
+          this.render();
+          this.changed();
+        }
         return;
       default: return;
     }

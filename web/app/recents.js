@@ -53,7 +53,8 @@ export async function fileFromHandle(h) {
 
 // renderRecents fills root. data: {records, usage} from vhdxview.recent(),
 // or {error}; handleKeys: keys with a stored file handle; actions:
-// {reopen(rec), forget(rec), clear()}.
+// {reopen(rec), forget(rec), clear(), keepCopies (the user's choice, see
+// keeping.js), setKeepCopies(on)}.
 export function renderRecents(root, data, handleKeys, actions) {
   if (data.error) {
     replace(root, el('p', { class: 'notice warn', text: `Recent images are not available: ${errorText(data.error)}` }));
@@ -65,8 +66,13 @@ export function renderRecents(root, data, handleKeys, actions) {
     el('h2', { text: 'Recent images' }),
     usageText(data.usage),
     recs.length ? el('button', { type: 'button', class: 'small', id: 'recents-clear', text: 'Clear all', on: { click: actions.clear } }) : null);
+  const keep = el('label', { class: 'keep-copies' },
+    el('input', { type: 'checkbox', id: 'keep-copies', checked: actions.keepCopies || undefined, on: { change: (e) => actions.setKeepCopies(e.target.checked) } }),
+    ' Keep copies of the images I open in this browser, to reopen them offline');
   if (!recs.length) {
-    replace(root, head, el('p', { class: 'muted empty', text: 'Images you open are remembered here (in this browser only), so you can reopen them with one click, also offline.' }));
+    replace(root, head, keep, el('p', { class: 'muted empty', text: actions.keepCopies
+      ? 'Images you open are remembered here (in this browser only), with a copy, so you can reopen them with one click, also offline.'
+      : 'Images you open are listed here (in this browser only): name, size, summary and check verdict, not their contents.' }));
     return;
   }
   const list = el('ul', { class: 'recents-list', id: 'recents-list' });
@@ -76,7 +82,7 @@ export function renderRecents(root, data, handleKeys, actions) {
     const handle = hk.has(r.key);
     const how = stored ? badge('ok', 'stored', 'the bytes are kept in this browser: reopens offline')
       : handle ? badge('muted', 'handle only', 'only a link to the file is kept: reopening asks to read it again')
-        : badge('warn', 'not stored', 'too large to keep, or the quota was full: open the file again');
+        : badge('muted', 'not stored', 'only the summary is kept (no copy), or the copy was too large for the quota: open the file again');
     const v = r.verify;
     const verdict = v ? (v.verdict === 'clean' ? badge('ok', 'clean') : badge(v.errors ? 'bad' : 'warn', v.errors ? `${v.errors} ${v.errors === 1 ? 'error' : 'errors'}` : `${v.warnings} ${v.warnings === 1 ? 'warning' : 'warnings'}`))
       : badge('muted', 'not checked');
@@ -90,10 +96,10 @@ export function renderRecents(root, data, handleKeys, actions) {
     el('span', { class: 'recent-meta', text: `${s.type || 'vhdx'} · ${human(s.virtual_size || 0)} disk · ${human(r.size)} file${chain} · ${when(r.last_used || r.opened_at)}` }));
     list.append(el('li', { class: 'recent', data: { key: r.key, name: r.name } },
       open,
-      el('span', { class: 'recent-badges' }, verdict, how),
+      el('span', { class: 'recent-badges' }, verdict, how, r.pinned ? badge('ok', 'pinned', 'a copy is kept whatever the setting, and never evicted for others') : null),
       el('button', { type: 'button', class: 'icon-button forget', title: `Forget ${r.name}`, 'aria-label': `Forget ${r.name}`, text: '✕', on: { click: () => actions.forget(r) } })));
   }
-  replace(root, head, list);
+  replace(root, head, keep, list);
 }
 
 // isTopLevel hides files that are listed as a parent in another record's

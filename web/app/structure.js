@@ -16,7 +16,10 @@ export function renderStructure(root, { info, report, onShow }) {
   const ctx = { onShow, checks };
   const stats = report && report.bat && report.bat[0];
   const top = (info.structures || []).map((s) => structureNode(ctx, s, stats, 0));
-  replace(root, el('div', { class: 'tree', role: 'tree' }, top));
+  // Each node is a <details> disclosure (Tab, Enter and Space, as the
+  // browser gives them), so no tree roles: a role="tree" promises arrow
+  // keys that a list of disclosures does not have.
+  replace(root, el('div', { class: 'tree', role: 'group', 'aria-label': 'Structures of the file' }, top));
 }
 
 // TAG_KIND styles the engine's tags (core.Structure.Tags).
@@ -94,10 +97,10 @@ function node(ctx, spec) {
   const data = { ...(spec.data || {}), offset: hasRange ? spec.offset : '' };
   if (spec.id) data.node = spec.id;
   if (!body.length && !children.length) {
-    return el('div', { class: 'node leaf', role: 'treeitem', data }, el('div', { class: 'node-head' }, head));
+    return el('div', { class: 'node leaf', data }, el('div', { class: 'node-head' }, head));
   }
-  const d = el('details', { class: 'node', role: 'treeitem', data, open: spec.open || (c && c.status !== 'ok') || undefined },
+  const d = el('details', { class: 'node', data, open: spec.open || (c && c.status !== 'ok') || undefined },
     el('summary', { class: 'node-head' }, head), ...body,
-    children.length ? el('div', { class: 'node-children', role: 'group' }, children) : null);
+    children.length ? el('div', { class: 'node-children' }, children) : null);
   return d;
 }

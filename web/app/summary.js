@@ -6,6 +6,7 @@
 // tests compare the page with `vhdx info --json`.
 
 import { el, replace, human, grouped, hexPlain } from './dom.js';
+import { CATEGORIES, STATE_NAMES, category } from './batmap.js';
 
 // verdictOf gives {cls, title, text} for a verify report (or its absence).
 export function verdictOf(report, progress) {
@@ -29,7 +30,7 @@ function row(key, label, value, raw, extra) {
 
 // renderSummary fills root. s = {info, summary (from open), report,
 // progress, onVerdict}.
-export function renderSummary(root, { info, summary, report, progress, onShowChecks }) {
+export function renderSummary(root, { info, summary, report, progress, parts, onShowFiles, onShowChecks }) {
   const v = verdictOf(report, progress);
   const verdict = el('div', { class: `verdict ${v.cls}`, id: 'verdict', data: { verdict: report ? report.verdict : 'checking' }, role: 'status' },
     el('span', { class: 'verdict-title', text: v.title }),
@@ -44,11 +45,27 @@ export function renderSummary(root, { info, summary, report, progress, onShowChe
   else vhdxRows(rows, info);
   const chain = chainList(info, summary);
   if (chain) rows.push([el('dt', { text: 'Chain' }), el('dd', { data: { key: 'chain', value: (info.chain || []).length } }, chain)]);
+  if (parts) rows.push(partsRow(parts, onShowFiles));
   replace(root,
     verdict,
     el('dl', { class: 'facts' }, rows),
     report && report.bat && report.bat[0] ? batStats(report.bat[0], info) : null,
   );
+}
+
+// partsRow says what the disk holds: the partition table and, for each
+// partition, its file system as the engine names it (parts).
+function partsRow(t, onShowFiles) {
+  if (t.error) return row('partitions', 'Partitions', 'cannot be read; see Files', 'error');
+  const list = (t.partitions || []).filter((p) => !p.extended);
+  const scheme = { gpt: 'GPT', mbr: 'MBR' }[t.scheme];
+  const items = list.map((p) => el('li', { data: { index: p.index } },
+    `${t.scheme === 'none' ? 'whole disk' : `${p.index}.`} ${p.file_system_name || p.file_system || 'no file system found'}`,
+    p.name ? ` “${p.name}”` : '', ` · ${human(p.size)}`));
+  const head = scheme ? `${scheme}, ${list.length} ${list.length === 1 ? 'partition' : 'partitions'}` : (list.length ? 'no partition table' : 'nothing found');
+  return [el('dt', { text: 'Partitions' }), el('dd', { data: { key: 'partitions', value: list.length } },
+    head, items.length ? el('ul', { class: 'parts-brief' }, items) : null,
+    onShowFiles && list.some((p) => p.supported) ? el('button', { type: 'button', class: 'link', text: 'Browse files', on: { click: onShowFiles } }) : null)];
 }
 
 // FORMAT_TEXT names each format the engine reads.
@@ -134,17 +151,38 @@ function chainList(info, summary) {
 }
 
 function batStats(st, info) {
-  const names = Object.entries(st.states || {}).sort((a, b) => b[1] - a[1]);
+  // One row per legend category (a differencing disk's NOT_PRESENT and
+  // UNDEFINED blocks are both "from parent"), the spec's names in the title.
+  const byLabel = new Map();
+  for (const [k, n] of Object.entries(st.states || {})) {
+    const label = stateLabel(k, info);
+    const row = byLabel.get(label) || { n: 0, names: [] };
+    row.n += n;
+    row.names.push(k);
+    byLabel.set(label, row);
+  }
+  const names = [...byLabel].sort((a, b) => b[1].n - a[1].n);
   return el('div', { class: 'batstats' },
     el('h3', { text: 'Allocation' }),
     el('dl', { class: 'facts' },
       el('dt', { text: 'Allocated' }),
       el('dd', { data: { key: 'allocated_bytes', value: st.allocated_bytes } },
         `${human(st.allocated_bytes)} of ${human(info.virtual_size)} (${info.virtual_size ? ((st.allocated_bytes / info.virtual_size) * 100).toFixed(1) : 0}%)`),
-      ...names.map(([k, n]) => [el('dt', { text: k }), el('dd', { data: { key: `state_${k}`, value: n } }, `${grouped(n)} ${n === 1 ? 'entry' : 'entries'}`)]),
+      ...names.map(([label, { n, names: raw }]) => [el('dt', { text: label, title: raw.join(', ') }), el('dd', { data: { key: `state_${raw.join('+')}`, value: n } }, `${grouped(n)} ${n === 1 ? 'block' : 'blocks'}`)]),
       st.bad_entries ? [el('dt', { text: 'Bad entries' }), el('dd', { class: 'bad', text: grouped(st.bad_entries) })] : null,
     ),
   );
+}
+
+// STATE_NUMBERS maps the report's BAT state names to their numbers.
+const STATE_NUMBERS = Object.fromEntries(Object.entries(STATE_NAMES).map(([n, name]) => [name, Number(n)]));
+
+// stateLabel names a BAT state as the block map's legend does ("present",
+// "zero", "from parent"…); the spec's name stays in the title.
+function stateLabel(name, info) {
+  const n = STATE_NUMBERS[name];
+  if (n === undefined) return name.toLowerCase().replace(/_/g, ' ');
+  return CATEGORIES[category(n, info.type === 'differencing')].label;
 }
 
 // offsetText gives "0x10000 (64 KiB)".

@@ -1,7 +1,7 @@
 // verify.js: the verify report: every check the engine made, pass or fail,
 // where it is in the file, and what it means in plain words.
 
-import { el, replace, grouped, hexPlain, human } from './dom.js';
+import { el, replace, grouped, hexPlain, human, errorText } from './dom.js';
 
 // explain gives a plain-language note on what a problem with a structure
 // means for the disk, by the structure's kind.
@@ -77,10 +77,12 @@ export function renderVerify(root, { report, progress, error, onShow, onRerun })
 function checkRow(c, onShow) {
   const icon = { ok: '✓', warning: '!', error: '✕' }[c.status] || '?';
   const note = explain(c);
+  // A failure about one field (the engine names it) links to that field.
+  const field = c.field && c.field_offset !== undefined;
   const where = c.length || c.offset ? el('button', {
-    type: 'button', class: 'link mono', title: 'Show in the file hex view',
-    text: `0x${hexPlain(c.offset)}`,
-    on: { click: () => onShow({ offset: c.offset, length: c.length, level: c.level, label: c.structure }) },
+    type: 'button', class: 'link mono', title: field ? `Show ${c.field} in the file hex view` : 'Show in the file hex view',
+    text: field ? `0x${hexPlain(c.field_offset)} ${c.field}` : `0x${hexPlain(c.offset)}`,
+    on: { click: () => onShow({ offset: c.offset, length: c.length, level: c.level, label: c.structure, field: field ? { name: c.field, offset: c.field_offset } : null }) },
   }) : null;
   return el('li', { class: `check-item ${c.status}`, data: { status: c.status, structure: c.structure, offset: c.offset } },
     el('span', { class: `icon ${c.status}`, role: 'img', 'aria-label': c.status, title: c.status, text: icon }),
@@ -89,7 +91,7 @@ function checkRow(c, onShow) {
         el('span', { class: 'check-name', text: c.structure }),
         c.level ? el('span', { class: 'badge muted', text: `parent ${c.level}` }) : null,
         el('span', { class: 'check-where' }, where, c.length ? ` · ${human(c.length)}` : '')),
-      el('div', { class: 'check-msg', text: c.message }),
+      el('div', { class: 'check-msg', text: errorText(c.message) }),
       c.expected && c.actual && c.expected !== c.actual ? el('div', { class: 'mono small check-crc', text: `expected ${c.expected}, found ${c.actual}` }) : null,
       note ? el('div', { class: 'explain', text: note }) : null),
   );

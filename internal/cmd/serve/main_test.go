@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"html"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -61,5 +64,69 @@ func TestPageCSPNeedsOneTag(t *testing.T) {
 		if csp, err := pageCSP(dir); err == nil {
 			t.Errorf("%s: policy %q, want an error", page, csp)
 		}
+	}
+}
+
+// TestCompressed: a client that accepts gzip gets the page's files
+// compressed, with the same bytes inside; others, and range requests, get
+// them as they are.
+func TestCompressed(t *testing.T) {
+	csp, err := pageCSP(repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(handler(repo, csp))
+	defer srv.Close()
+	want, err := os.ReadFile(filepath.Join(repo, "web/vhdxview.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(hdr map[string]string) (*http.Response, []byte) {
+		req, _ := http.NewRequest("GET", srv.URL+"/web/vhdxview.js", nil)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		// A Transport that does not ask for gzip itself, so that the body
+		// comes as the server sent it.
+		res, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, b
+	}
+	res, body := get(map[string]string{"Accept-Encoding": "br, gzip"})
+	if res.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(res.Header.Get("Vary"), "Accept-Encoding") ||
+		res.Header.Get("Content-Security-Policy") != csp || len(body) >= len(want) {
+		t.Fatalf("with gzip: %v, %d bytes of %d", res.Header, len(body), len(want))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(zr)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("decompressed body differs (%v)", err)
+	}
+	for _, hdr := range []map[string]string{{}, {"Accept-Encoding": "gzip;q=0"}, {"Accept-Encoding": "gzip", "Range": "bytes=0-99"}} {
+		res, body := get(hdr)
+		if res.Header.Get("Content-Encoding") != "" {
+			t.Errorf("%v: compressed", hdr)
+		}
+		if hdr["Range"] != "" {
+			want := want[:100]
+			if res.StatusCode != http.StatusPartialContent || !bytes.Equal(body, want) {
+				t.Errorf("range: %d, %d bytes", res.StatusCode, len(body))
+			}
+		} else if !bytes.Equal(body, want) {
+			t.Errorf("%v: body differs", hdr)
+		}
+	}
+	if !compressible("/web/vhdxview.wasm") || compressible("/web/samples/sample.vhdx.gz") {
+		t.Error("compressible: the engine must be, the gzipped sample must not")
 	}
 }
