@@ -1630,7 +1630,10 @@ test('downloads without a save picker: too large is refused up front; Cancel in 
     await page.click('#dl-go');
     await page.waitForSelector('#download-dialog:not([open])', { state: 'attached' });
     const job = '#downloads-list li[data-name="sparse2t-0x0-0x10000000000.raw"]';
-    await page.waitForSelector(`${job}[data-state="running"]`);
+    // Attached, not visible: rows of earlier tests' downloads may push this
+    // one past the list's scroll area.
+    await page.waitForSelector(`${job}[data-state="running"]`, { state: 'attached' });
+    await page.locator(`${job} button`).scrollIntoViewIfNeeded();
     await page.click(`${job} button`);
     await page.waitForSelector(`${job}:not([data-state="running"])`, { state: 'attached' });
     assert.equal(await page.getAttribute(job, 'data-state'), 'cancelled', await page.textContent(job));
