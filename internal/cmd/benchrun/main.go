@@ -277,7 +277,8 @@ func render(native, wasm, browser []result, goBench string, rounds int) string {
 		"size is sampled every 200 ms while it runs and once after (wasm memory never shrinks, so the last sample\n" +
 		"is the peak). The *size* rows compress `web/vhdxview.wasm` with `gzip -9` and `brotli -q 11`. The engine\n" +
 		"was 0.99 MB brotli before it read file systems; go-ntfs and its dependencies (Velocidex's yaml and json,\n" +
-		"go-spew, which bring in `regexp`), the partition, FAT and ext readers add about 0.2 MB.\n" +
+		"go-spew, which bring in `regexp`), the partition, FAT and ext readers added about 0.2 MB, and VHD, raw disks, journal replay, hashing,\n" +
+		"search and listings about 0.25 MB more (1.44 MB today; `internal/cmd/wasmsize` shows where it goes).\n" +
 		"Splitting them into a second wasm loaded with the Files tab would keep the first load under 1 MB but\n" +
 		"download Go's runtime twice (about 1 MB more) for anyone who browses files, so it is one engine.\n\n")
 	if len(browser) == 0 {
