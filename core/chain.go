@@ -35,7 +35,11 @@ type Options struct {
 	Lookup func(child string, paths []string) []File
 	// Partial opens a chain whose parent is missing as far as its files
 	// go: Info says which parent is missing, and reads that need it fail
-	// with ErrNoParent. Without it a missing parent is an error.
+	// with ErrNoParent. Without it a missing parent is an error. A
+	// differencing disk whose locator names no parent (no locator, an
+	// unknown locator type, no valid parent_linkage) always opens as far
+	// as it goes: no file could be matched as its parent, so none is
+	// waited for; Info.MissingParent says why (it matches ErrFormat).
 	Partial bool
 }
 
@@ -50,18 +54,29 @@ type Skipped struct {
 
 // ChainError says why a differencing disk's parent could not be attached.
 // It matches ErrNoParent when no file given is the parent, and ErrFormat
-// when a file that claims to be it cannot be one (cycle, sector size).
+// when a file that claims to be it cannot be one (cycle, sector size) or
+// the child's locator names no parent to match.
 type ChainError struct {
-	Child    string   `json:"child"`    // the file whose parent is missing or wrong
-	Level    int      `json:"level"`    // its level in the chain
-	Linkages []string `json:"linkages"` // the DataWriteGuids it accepts
-	Paths    []string `json:"paths"`    // the locator's paths, as hints
+	Child string `json:"child"` // the file whose parent is missing or wrong
+	Level int    `json:"level"` // its level in the chain
+	// ParentLevel is the chain level the parent would have (Level+1):
+	// with a grandchild and its parent given, 2 is the missing base.
+	ParentLevel int `json:"parent_level"`
+	// ParentName is the parent's file name as the locator's first path
+	// names it (relative_path, volume_path, absolute_win32_path), "" when
+	// it has none: what to look for.
+	ParentName string   `json:"parent_name,omitempty"`
+	Linkages   []string `json:"linkages"` // the DataWriteGuids it accepts
+	Paths      []string `json:"paths"`    // the locator's paths, as hints
 	// Locator is every key of the child's parent locator (MS-VHDX
 	// 2.6.2.6.3): parent_linkage, relative_path, volume_path, ...
 	Locator  map[string]string `json:"locator,omitempty"`
 	Tried    []string          `json:"tried,omitempty"` // each candidate and why it is not the parent
 	Msg      string            `json:"message"`
 	noParent bool
+	// unnamed: the child's locator names no parent (no parent_linkage
+	// to match), so no file given can ever be it.
+	unnamed bool
 }
 
 func (e *ChainError) Error() string {
@@ -147,7 +162,8 @@ func OpenFiles(ctx context.Context, files []File, opts *Options) ([]*Image, []Sk
 	}
 	named := map[uuid.UUID]bool{}
 	for _, c := range p.cands {
-		if c.img != nil && !c.used && c.img.meta.ParentLocator != nil {
+		// As parentOf matches: a locator of another type names no parent.
+		if c.img != nil && !c.used && c.img.meta.ParentLocator != nil && c.img.meta.ParentLocator.LocatorType == locatorTypeVHDX {
 			for _, l := range c.img.meta.ParentLocator.Linkages() {
 				if l != c.img.identity() {
 					named[l] = true
@@ -228,11 +244,11 @@ func (p *pool) attach(img *Image, partial bool) error {
 	for child := img; child.meta.FileParameters.HasParent; child = child.parent {
 		parent, err := p.parentOf(child, seen)
 		if err == nil && seen[parent.identity()] {
-			err = &ChainError{Child: child.describe(), Level: child.level, Msg: fmt.Sprintf("%s: chain has a cycle (%s appears twice)", child.describe(), parent.describe())}
+			err = &ChainError{Child: child.describe(), Level: child.level, ParentLevel: child.level + 1, Msg: fmt.Sprintf("%s: chain has a cycle (%s appears twice)", child.describe(), parent.describe())}
 		}
 		if err != nil {
 			ce, ok := err.(*ChainError)
-			if ok && ce.noParent && partial {
+			if ok && (ce.noParent && partial || ce.unnamed) {
 				img.missing = ce
 				return nil
 			}
@@ -250,9 +266,10 @@ func (p *pool) attach(img *Image, partial bool) error {
 // that is not the parent, which would blame the right files.
 func (p *pool) parentOf(child *Image, inChain map[uuid.UUID]bool) (*Image, error) {
 	loc := child.meta.ParentLocator
-	ce := &ChainError{Child: child.describe(), Level: child.level}
+	ce := &ChainError{Child: child.describe(), Level: child.level, ParentLevel: child.level + 1}
 	if loc == nil {
-		ce.Msg = ce.Child + ": differencing disk without a parent locator"
+		ce.Msg = ce.Child + ": differencing disk without a parent locator, so its parent cannot be identified"
+		ce.unnamed = true
 		return nil, ce
 	}
 	want := loc.Linkages()
@@ -261,6 +278,9 @@ func (p *pool) parentOf(child *Image, inChain map[uuid.UUID]bool) (*Image, error
 	}
 	for _, kv := range loc.Paths() {
 		ce.Paths = append(ce.Paths, kv.Value)
+		if ce.ParentName == "" {
+			ce.ParentName = baseName(kv.Value)
+		}
 	}
 	ce.Locator = make(map[string]string, len(loc.Entries))
 	for _, kv := range loc.Entries {
@@ -268,10 +288,12 @@ func (p *pool) parentOf(child *Image, inChain map[uuid.UUID]bool) (*Image, error
 	}
 	switch {
 	case loc.LocatorType != locatorTypeVHDX:
-		ce.Msg = fmt.Sprintf("%s: unknown parent locator type %s", ce.Child, loc.LocatorType)
+		ce.Msg = fmt.Sprintf("%s: unknown parent locator type %s, so its parent cannot be identified", ce.Child, loc.LocatorType)
+		ce.unnamed = true
 		return nil, ce
 	case len(want) == 0:
-		ce.Msg = ce.Child + ": parent locator has no valid parent_linkage"
+		ce.Msg = ce.Child + ": parent locator has no valid parent_linkage, so its parent cannot be identified"
+		ce.unnamed = true
 		return nil, ce
 	case child.level+1 >= maxChainDepth:
 		ce.Msg = fmt.Sprintf("%s: chain deeper than %d levels", ce.Child, maxChainDepth)
@@ -345,6 +367,15 @@ func (p *pool) parentOf(child *Image, inChain map[uuid.UUID]bool) (*Image, error
 		return nil, ce
 	}
 	return parent, nil
+}
+
+// baseName is the last element of a locator path (Windows or slash
+// separated): the parent's file name.
+func baseName(p string) string {
+	if i := strings.LastIndexAny(p, `\/`); i >= 0 {
+		return p[i+1:]
+	}
+	return p
 }
 
 // String lists the chain error's parts for logs.

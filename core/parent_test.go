@@ -268,8 +268,6 @@ func TestChainErrors(t *testing.T) {
 	self := mk("self", guidN(24), 512, loc(guidN(24)))
 	a := mk("a", guidN(25), 512, loc(guidN(26)))
 	b := mk("b", guidN(26), 512, loc(guidN(25)))
-	odd := mk("odd-type", guidN(27), 512, &builder.ParentLocator{Type: guidN(28), Entries: loc(guidN(20)).Entries})
-	nolink := mk("no-linkage", guidN(29), 512, &builder.ParentLocator{Entries: []builder.KeyValue{{Key: builder.KeyRelativePath, Value: "x.vhdx"}}})
 	_ = base
 
 	t.Run("no-resolver", func(t *testing.T) {
@@ -304,8 +302,6 @@ func TestChainErrors(t *testing.T) {
 		{"self-cycle", self, []string{self}, false, []string{"cycle"}},
 		{"two-cycle", a, []string{a, b}, false, []string{"cycle"}},
 		{"sector-size-mismatch", child4k, []string{base4k}, false, []string{"logical sector size 4096, the child 512"}},
-		{"unknown-locator-type", odd, []string{base}, false, []string{"unknown parent locator type"}},
-		{"no-linkage", nolink, []string{base}, false, []string{"no valid parent_linkage"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "junk.vhdx"), make([]byte, 2*mB), 0o644); err != nil {
@@ -333,6 +329,104 @@ func TestChainErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestChainUnnamedParent: a differencing disk whose locator names no
+// parent opens as far as it goes, with or without Partial and with
+// candidates given: no file could be matched as its parent. Info and
+// Verify say why; a plain disk given with it is a separate disk.
+func TestChainUnnamedParent(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(name string, dwg uuid.UUID, parent *builder.ParentLocator) string {
+		p, _ := writeImage(t, dir, name, &builder.Image{VirtualSize: 4 * mB, DataWriteGUID: dwg, Parent: parent,
+			Blocks: map[uint64]builder.Block{1: fullBlock(fillIdx(uint64(dwg[0])))}})
+		return p
+	}
+	base := mk("base", guidN(50), nil)
+	odd := mk("odd-type", guidN(51), &builder.ParentLocator{Type: guidN(52), Entries: []builder.KeyValue{
+		{Key: builder.KeyParentLinkage, Value: builder.LinkageValue(guidN(50))}, {Key: builder.KeyRelativePath, Value: `.\base.vhdx`}}})
+	nolink := mk("no-linkage", guidN(53), &builder.ParentLocator{Entries: []builder.KeyValue{{Key: builder.KeyRelativePath, Value: `..\x\base.vhdx`}}})
+	empty := mk("empty", guidN(54), &builder.ParentLocator{})
+	for _, c := range []struct {
+		name, path, msg, parentName string
+	}{
+		{"unknown-locator-type", odd, "unknown parent locator type", "base.vhdx"},
+		{"no-linkage", nolink, "no valid parent_linkage", "base.vhdx"},
+		{"no-entries", empty, "no valid parent_linkage", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, partial := range []bool{false, true} {
+				img, err := openPath(t, c.path, &Options{Name: filepath.Base(c.path), Parents: filesOf(t, base), Partial: partial})
+				if err != nil {
+					t.Fatalf("Open (partial %v): %v", partial, err)
+				}
+				m := img.Info().MissingParent
+				if m == nil || errors.Is(m, ErrNoParent) || !errors.Is(m, ErrFormat) || !strings.Contains(m.Msg, c.msg) {
+					t.Fatalf("MissingParent = %v, want a format error about %q", m, c.msg)
+				}
+				if m.ParentLevel != 1 || m.ParentName != c.parentName {
+					t.Errorf("ParentLevel %d, ParentName %q; want 1, %q", m.ParentLevel, m.ParentName, c.parentName)
+				}
+				if _, err := img.ReadAt(make([]byte, 512), 0); !errors.Is(err, ErrNoParent) {
+					t.Errorf("reading a parent block: %v, want ErrNoParent", err)
+				}
+				wantCheck(t, img.Verify(t.Context(), nil), "parent", StatusError, c.msg)
+			}
+			// With the base beside it: two disks, the differencing one
+			// first; the base is not attached.
+			images, skipped, err := OpenFiles(t.Context(), filesOf(t, base, c.path), nil)
+			if err != nil || len(images) != 2 || len(skipped) != 0 {
+				t.Fatalf("OpenFiles: %d images, skipped %v, %v", len(images), skipped, err)
+			}
+			if images[0].name != filepath.Base(c.path) || len(images[0].Chain()) != 1 || images[0].Info().MissingParent == nil || images[1].name != "base.vhdx" {
+				t.Errorf("OpenFiles gave %s (chain %d), %s", images[0].name, len(images[0].Chain()), images[1].name)
+			}
+		})
+	}
+}
+
+// TestChainPartialGrandchild: a grandchild given with its parent but not
+// the base opens (Partial) with both, and Info and Verify name the same
+// missing level and file: parent 2, the base, the parent of the middle
+// disk.
+func TestChainPartialGrandchild(t *testing.T) {
+	c := makeChain3(512)
+	dir := t.TempDir()
+	cp, _ := writeImage(t, dir, "child", c.child)
+	gp, _ := writeImage(t, dir, "grand", c.grand)
+	for _, order := range [][]string{{gp, cp}, {cp, gp}} {
+		images, _, err := OpenFiles(t.Context(), filesOf(t, order...), &Options{Partial: true})
+		if err != nil || len(images) != 1 {
+			t.Fatalf("OpenFiles: %d images, %v", len(images), err)
+		}
+		img := images[0]
+		if got := chainNames(img.Chain()); strings.Join(got, ",") != "grand.vhdx,child.vhdx" {
+			t.Fatalf("chain %v", got)
+		}
+		m := img.Info().MissingParent
+		if m == nil || !errors.Is(m, ErrNoParent) || m.Child != "child.vhdx" || m.Level != 1 || m.ParentLevel != 2 || m.ParentName != "base.vhdx" {
+			t.Fatalf("MissingParent = %+v", m)
+		}
+		rep := img.Verify(t.Context(), nil)
+		pc, ok := findCheck(rep, "parent")
+		if !ok || pc.Level != 1 || pc.Status != StatusWarning || pc.Offset == 0 {
+			t.Fatalf("parent check %+v", pc)
+		}
+		if want := "parent 2 (base.vhdx), the parent of child.vhdx, is not attached"; !strings.Contains(pc.Message, want) {
+			t.Errorf("parent check %q, want %q", pc.Message, want)
+		}
+		// The grandchild's and the child's own blocks read; the base's not.
+		got := make([]byte, 512)
+		if _, err := img.ReadAt(got, 7*mB); err != nil {
+			t.Errorf("grandchild block: %v", err)
+		}
+		if _, err := img.ReadAt(got, 1*mB); err != nil {
+			t.Errorf("child block: %v", err)
+		}
+		if _, err := img.ReadAt(got, 8*mB); !errors.Is(err, ErrNoParent) {
+			t.Errorf("base block: %v, want ErrNoParent", err)
+		}
 	}
 }
 

@@ -84,14 +84,8 @@ func (img *Image) Verify(ctx context.Context, progress func(done, total int64)) 
 		rep.BAT = append(rep.BAT, st)
 		rep.Checks = append(rep.Checks, checks...)
 	}
-	if img.meta.FileParameters.HasParent && img.parent == nil {
-		loc := img.meta.ParentLocator
-		var paths []string
-		for _, p := range loc.Paths() {
-			paths = append(paths, p.Key+"="+p.Value)
-		}
-		rep.Checks = append(rep.Checks, Check{Structure: "parent", Status: StatusWarning, Offset: loc.Offset,
-			Message: "parent not attached; ranges that live in the parent cannot be read (" + strings.Join(paths, ", ") + ")"})
+	if c, ok := img.missingCheck(); ok {
+		rep.Checks = append(rep.Checks, c)
 	}
 	if ctx.Err() != nil {
 		rep.Checks = append(rep.Checks, Check{Structure: "verify", Status: StatusWarning, Message: "stopped before the end: " + ctx.Err().Error()})
@@ -109,6 +103,43 @@ func (img *Image) Verify(ctx context.Context, progress func(done, total int64)) 
 		rep.Verdict = "problems"
 	}
 	return rep
+}
+
+// missingCheck is the "parent" check of a chain that ends in a
+// differencing disk (at any level) whose parent is not attached: on that
+// disk's parent locator, naming the missing level and file as Info's
+// MissingParent does. A parent not given is a warning; a locator that
+// names no parent is an error (MS-VHDX 2.6.2.6 requires parent_linkage).
+func (img *Image) missingCheck() (Check, bool) {
+	chain := img.Chain()
+	last := chain[len(chain)-1]
+	if !last.meta.FileParameters.HasParent {
+		return Check{}, false
+	}
+	c := Check{Structure: "parent", Level: last.level, Status: StatusWarning}
+	var paths []string
+	if loc := last.meta.ParentLocator; loc != nil {
+		c.Offset = loc.Offset
+		for _, p := range loc.Paths() {
+			paths = append(paths, p.Key+"="+p.Value)
+		}
+	}
+	what := fmt.Sprintf("parent %d", last.level+1)
+	var why string
+	if ce := img.missing; ce != nil {
+		if ce.ParentName != "" {
+			what += " (" + ce.ParentName + ")"
+		}
+		if ce.unnamed {
+			c.Status = StatusError
+			why = "; " + strings.TrimPrefix(ce.Msg, ce.Child+": ")
+		}
+	}
+	c.Message = fmt.Sprintf("%s, the parent of %s, is not attached%s; ranges that live in it cannot be read", what, last.describe(), why)
+	if len(paths) > 0 {
+		c.Message += " (" + strings.Join(paths, ", ") + ")"
+	}
+	return c, true
 }
 
 func (img *Image) check(structure string, off, n int64, err error, okMsg string) Check {
