@@ -70,13 +70,14 @@ type ChainError struct {
 	Paths      []string `json:"paths"`    // the locator's paths, as hints
 	// Locator is every key of the child's parent locator (MS-VHDX
 	// 2.6.2.6.3): parent_linkage, relative_path, volume_path, ...
-	Locator  map[string]string `json:"locator,omitempty"`
-	Tried    []string          `json:"tried,omitempty"` // each candidate and why it is not the parent
-	Msg      string            `json:"message"`
-	noParent bool
-	// unnamed: the child's locator names no parent (no parent_linkage
-	// to match), so no file given can ever be it.
-	unnamed bool
+	Locator map[string]string `json:"locator,omitempty"`
+	Tried   []string          `json:"tried,omitempty"` // each candidate and why it is not the parent
+	Msg     string            `json:"message"`
+	// Unidentified: the child's locator names no parent to match (no
+	// locator, an unknown locator type, no valid parent_linkage), so no
+	// file can ever be attached as its parent.
+	Unidentified bool `json:"unidentified,omitempty"`
+	noParent     bool
 }
 
 func (e *ChainError) Error() string {
@@ -248,7 +249,7 @@ func (p *pool) attach(img *Image, partial bool) error {
 		}
 		if err != nil {
 			ce, ok := err.(*ChainError)
-			if ok && (ce.noParent && partial || ce.unnamed) {
+			if ok && (ce.noParent && partial || ce.Unidentified) {
 				img.missing = ce
 				return nil
 			}
@@ -269,7 +270,7 @@ func (p *pool) parentOf(child *Image, inChain map[uuid.UUID]bool) (*Image, error
 	ce := &ChainError{Child: child.describe(), Level: child.level, ParentLevel: child.level + 1}
 	if loc == nil {
 		ce.Msg = ce.Child + ": differencing disk without a parent locator, so its parent cannot be identified"
-		ce.unnamed = true
+		ce.Unidentified = true
 		return nil, ce
 	}
 	want := loc.Linkages()
@@ -289,11 +290,11 @@ func (p *pool) parentOf(child *Image, inChain map[uuid.UUID]bool) (*Image, error
 	switch {
 	case loc.LocatorType != locatorTypeVHDX:
 		ce.Msg = fmt.Sprintf("%s: unknown parent locator type %s, so its parent cannot be identified", ce.Child, loc.LocatorType)
-		ce.unnamed = true
+		ce.Unidentified = true
 		return nil, ce
 	case len(want) == 0:
 		ce.Msg = ce.Child + ": parent locator has no valid parent_linkage, so its parent cannot be identified"
-		ce.unnamed = true
+		ce.Unidentified = true
 		return nil, ce
 	case child.level+1 >= maxChainDepth:
 		ce.Msg = fmt.Sprintf("%s: chain deeper than %d levels", ce.Child, maxChainDepth)

@@ -130,7 +130,7 @@ func (img *Image) missingCheck() (Check, bool) {
 		if ce.ParentName != "" {
 			what += " (" + ce.ParentName + ")"
 		}
-		if ce.unnamed {
+		if ce.Unidentified {
 			c.Status = StatusError
 			why = "; " + strings.TrimPrefix(ce.Msg, ce.Child+": ")
 		}

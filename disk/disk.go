@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/vhdxview/vhdxview/core"
 	"github.com/vhdxview/vhdxview/vhd"
@@ -116,12 +117,22 @@ type Facts struct {
 // Missing is a differencing disk's parent that is not attached, in the
 // same words for VHDX and VHD.
 type Missing struct {
-	Message  string     `json:"message"`
-	Child    string     `json:"child"`
-	Level    int        `json:"level"`
-	Linkages []string   `json:"linkages"` // the identities the child accepts
-	Paths    []KeyValue `json:"paths"`    // the locator's paths, in the order to try them
-	Tried    []string   `json:"tried,omitempty"`
+	Message string `json:"message"`
+	Child   string `json:"child"` // the disk whose parent is missing
+	Level   int    `json:"level"` // its chain level
+	// ParentLevel is the missing parent's chain level (Level+1): 2 for
+	// the base of a grandchild opened with its parent.
+	ParentLevel int `json:"parent_level"`
+	// ParentName is the missing parent's file name as the child names it
+	// (its locator's first path; a VHD's Parent Unicode Name), "" when
+	// it names none.
+	ParentName string `json:"parent_name,omitempty"`
+	// Unidentified: the child names no parent identity (a VHDX locator
+	// without parent_linkage), so no file can be attached as its parent.
+	Unidentified bool       `json:"unidentified,omitempty"`
+	Linkages     []string   `json:"linkages"` // the identities the child accepts
+	Paths        []KeyValue `json:"paths"`    // the locator's paths, in the order to try them
+	Tried        []string   `json:"tried,omitempty"`
 }
 
 // KeyValue is one locator path with the key (VHDX) or platform code (VHD)
@@ -152,17 +163,33 @@ func MissingOf(err error) *Missing {
 }
 
 func missingVHDX(ce *core.ChainError) *Missing {
-	return newMissing(ce.Error(), ce.Child, ce.Level, ce.Linkages, ce.Tried, ce.Locator, vhdxPathKeys)
+	m := newMissing(ce.Error(), ce.Child, ce.Level, ce.Linkages, ce.Tried, ce.Locator, vhdxPathKeys)
+	m.ParentName = ce.ParentName
+	m.Unidentified = ce.Unidentified
+	return m
 }
 
 func missingVHD(ce *vhd.ChainError) *Missing {
-	return newMissing(ce.Error(), ce.Child, ce.Level, ce.Linkages, ce.Tried, ce.Locator, vhdPathCodes)
+	m := newMissing(ce.Error(), ce.Child, ce.Level, ce.Linkages, ce.Tried, ce.Locator, vhdPathCodes)
+	m.ParentName = baseName(ce.ParentName)
+	if m.ParentName == "" && len(ce.Paths) > 0 {
+		m.ParentName = baseName(ce.Paths[0])
+	}
+	return m
+}
+
+// baseName is the last element of a Windows or slash-separated path.
+func baseName(p string) string {
+	if i := strings.LastIndexAny(p, `\/`); i >= 0 {
+		return p[i+1:]
+	}
+	return p
 }
 
 // newMissing is a Missing from either format's chain error; keys orders
 // the locator's paths as the format lists them.
 func newMissing(msg, child string, level int, linkages, tried []string, locator map[string]string, keys []string) *Missing {
-	m := &Missing{Message: msg, Child: child, Level: level, Linkages: linkages, Paths: []KeyValue{}, Tried: tried}
+	m := &Missing{Message: msg, Child: child, Level: level, ParentLevel: level + 1, Linkages: linkages, Paths: []KeyValue{}, Tried: tried}
 	for _, k := range keys {
 		if v, ok := locator[k]; ok {
 			m.Paths = append(m.Paths, KeyValue{k, v})

@@ -108,7 +108,7 @@ func TestMissingParent(t *testing.T) {
 		t.Errorf("a sector in the parent: %v, want ErrNoParent", err)
 	}
 	rep := img.Verify(t.Context(), nil)
-	if rep.Warnings != 1 || rep.Errors != 0 || !strings.Contains(rep.Checks[len(rep.Checks)-1].Message, "parent not attached") {
+	if rep.Warnings != 1 || rep.Errors != 0 || !strings.Contains(rep.Checks[len(rep.Checks)-1].Message, "parent 1 (base.vhd), the parent of child.vhd, is not attached") {
 		t.Errorf("verify of a lone child: %+v", rep)
 	}
 

@@ -45,8 +45,13 @@ func (img *Image) Verify(ctx context.Context, progress func(done, total int64)) 
 	}
 	if img.missing != nil {
 		last := img.Chain()[len(img.Chain())-1]
+		// The same words as core's check: which level, which file, whose parent.
+		what := fmt.Sprintf("parent %d", last.level+1)
+		if img.missing.ParentName != "" {
+			what += " (" + img.missing.ParentName + ")"
+		}
 		rep.Checks = append(rep.Checks, core.Check{Structure: "parent", Level: last.level, Offset: last.hdr.Offset + 40, Length: 16,
-			Status: core.StatusWarning, Message: "parent not attached; ranges that live in the parent cannot be read (" + img.missing.Msg + ")"})
+			Status: core.StatusWarning, Message: fmt.Sprintf("%s, the parent of %s, is not attached; ranges that live in it cannot be read (%s)", what, last.describe(), img.missing.Msg)})
 	}
 	if ctx.Err() != nil {
 		rep.Checks = append(rep.Checks, core.Check{Structure: "verify", Status: core.StatusWarning, Message: "stopped before the end: " + ctx.Err().Error()})

@@ -124,6 +124,17 @@ func (e *fileError) Error() string {
 }
 func (e *fileError) Unwrap() error { return e.err }
 
+// withSkipped is an open's failure (a missing parent) with the files
+// given that were not used, each with why; errorValue adds them as
+// skipped.
+type withSkipped struct {
+	err     error
+	skipped []skippedFile
+}
+
+func (e *withSkipped) Error() string { return e.err.Error() }
+func (e *withSkipped) Unwrap() error { return e.err }
+
 // storeError wraps an IndexedDB failure so that it is told apart from a
 // failure to read an image file.
 type storeError struct{ err error }
@@ -150,6 +161,10 @@ func errorValue(err error) js.Value {
 	for k, v := range fields {
 		o.Set(k, v)
 	}
+	var ws *withSkipped
+	if errors.As(err, &ws) {
+		o.Set("skipped", skippedValue(ws.skipped))
+	}
 	return o
 }
 
@@ -173,15 +188,12 @@ func classify(err error) (string, map[string]any) {
 		return "CancelledError", nil
 	case disk.MissingOf(err) != nil:
 		m := disk.MissingOf(err)
-		f := map[string]any{"child": m.Child, "level": m.Level, "paths": pathsValue(m)}
-		var links, tried []any
-		for _, l := range m.Linkages {
-			links = append(links, l)
-		}
+		f := missingFields(m)
+		var tried []any
 		for _, t := range m.Tried {
 			tried = append(tried, t)
 		}
-		f["linkages"], f["tried"] = links, tried
+		f["tried"] = tried
 		if errors.Is(err, core.ErrNoParent) {
 			return "MissingParentError", f
 		}
@@ -290,6 +302,18 @@ func message(name string, err error) string {
 		return "this browser offers no IndexedDB here (private mode?), so images cannot be remembered: " + s
 	}
 	return s
+}
+
+// missingFields are a missing parent's facts as error fields: the child
+// and its level, the missing parent's level and file name, the locator's
+// linkages and paths.
+func missingFields(m *disk.Missing) map[string]any {
+	var links []any
+	for _, l := range m.Linkages {
+		links = append(links, l)
+	}
+	return map[string]any{"child": m.Child, "level": m.Level, "parent_level": m.ParentLevel, "parent_name": m.ParentName,
+		"unidentified": m.Unidentified, "paths": pathsValue(m), "linkages": links}
 }
 
 // pathsValue lists the locator's paths as [{key, value}], in the order

@@ -37,16 +37,27 @@ type session struct {
 	id    int
 	img   *disk.Disk
 	files []*file // files[k] is chain level k
-	// missing is set when the image was opened with partial: true and its
-	// parent was not found (for the summary and read errors).
+	// missing is set when the chain's last disk has no parent attached
+	// (partial: true, or a locator that names no parent), for the summary
+	// and read errors.
 	missing *disk.Missing
-	// skipped are files given with others that were not opened.
-	skipped []error
+	// used[k] is the index, in the files given to open, of chain level
+	// k's file; skipped are the other files given, each with why.
+	used    []int
+	skipped []skippedFile
 	// vol is what the inside-the-disk ops have read (volume.go).
 	vol volumes
 }
 
 func (sess *session) key() string { return sess.files[0].key }
+
+// skippedFile is a file given to open that is not part of the opened
+// disk: index is its place in the files given, err says why (it names the
+// file).
+type skippedFile struct {
+	index int
+	err   error
+}
 
 // Summary is the short description of an open image: what the page shows
 // first and what the store keeps as the record's summary.
@@ -66,7 +77,11 @@ type Summary struct {
 	Creator            string         `json:"creator"`
 	LogReplayed        bool           `json:"log_replayed"`
 	Chain              []SummaryLevel `json:"chain"`
-	ParentMissing      *MissingParent `json:"parent_missing,omitempty"`
+	// ParentMissing names the parent not attached: its chain level and
+	// file name, the disk that names it (child, level), the locator's
+	// linkages and paths, why each other file given is not it (tried),
+	// and unidentified when the child names no parent to match.
+	ParentMissing *disk.Missing `json:"parent_missing,omitempty"`
 }
 
 // SummaryLevel is one file of the chain; level 0 is the image itself.
@@ -77,13 +92,6 @@ type SummaryLevel struct {
 	FileSize    int64  `json:"file_size"`
 	Key         string `json:"key,omitempty"` // store key of the file
 	LogReplayed bool   `json:"log_replayed"`
-}
-
-// MissingParent names the parent that was not found (partial opens).
-type MissingParent struct {
-	Message  string          `json:"message"`
-	Paths    []disk.KeyValue `json:"paths"` // VHDX relative_path, ...; VHD W2ru, W2ku, ...
-	Linkages []string        `json:"linkages"`
 }
 
 // summary describes chain level k of sess.
@@ -105,12 +113,12 @@ func (sess *session) summary(k int) *Summary {
 			Key: sess.files[j].key, LogReplayed: lvl.LogReplayed})
 	}
 	if k == 0 && sess.missing != nil {
-		sum.ParentMissing = &MissingParent{Message: sess.missing.Message, Paths: sess.missing.Paths, Linkages: sess.missing.Linkages}
+		sum.ParentMissing = sess.missing
 	}
 	return sum
 }
 
-// open: {files, partial?, raw?, store?, keep_bytes?} → {image, key, summary, files, store_error?}
+// open: {files, partial?, raw?, store?, keep_bytes?} → {image, key, summary, files, used, skipped?, store_error?}
 //
 // store: false remembers nothing; keep_bytes: false remembers the image
 // (its record: summary, verify verdict, user state) but not its bytes,
@@ -235,14 +243,27 @@ func (r *request) sessionValue(sess *session) (js.Value, error) {
 		blobs[i] = f.blob
 	}
 	res.Set("files", blobs)
+	used := make([]any, len(sess.used))
+	for k, i := range sess.used {
+		used[k] = i
+	}
+	res.Set("used", used)
 	if len(sess.skipped) > 0 {
-		var sk []any
-		for _, e := range sess.skipped {
-			sk = append(sk, errorValue(e))
-		}
-		res.Set("skipped", sk)
+		res.Set("skipped", skippedValue(sess.skipped))
 	}
 	return res, nil
+}
+
+// skippedValue lists skipped files as error objects, each with the file's
+// name (file) and its index in the files given (index).
+func skippedValue(list []skippedFile) []any {
+	var out []any
+	for _, sk := range list {
+		v := errorValue(sk.err)
+		v.Set("index", sk.index)
+		out = append(out, v)
+	}
+	return out
 }
 
 // openChain opens the disk among files with disk.OpenFiles: it finds the
@@ -253,9 +274,34 @@ func (s *Server) openChain(ctx context.Context, files []*file, o openOpts) (*ses
 		given[i] = core.File{Name: f.name, R: f.r, Size: f.size}
 	}
 	disks, skipped, err := disk.OpenFiles(ctx, given, &disk.Options{Options: core.Options{Partial: o.partial}, Raw: o.raw})
+	// Each skipped file by its index among the files given (names may
+	// repeat: the first index not yet taken).
+	taken := make([]bool, len(files))
+	indexOf := func(match func(f *file) bool) int {
+		for i, f := range files {
+			if !taken[i] && match(f) {
+				taken[i] = true
+				return i
+			}
+		}
+		return -1
+	}
+	var skippedFiles []skippedFile
+	for _, sk := range skipped {
+		why := sk.Err
+		if why == nil {
+			why = &protoError{name: "UnusedFileError", msg: sk.Reason}
+		}
+		skippedFiles = append(skippedFiles, skippedFile{indexOf(func(f *file) bool { return f.name == sk.Name }), &fileError{sk.Name, why}})
+	}
 	if err != nil {
 		if len(files) == 1 && errors.Is(err, core.ErrFormat) {
 			return nil, &fileError{files[0].name, err}
+		}
+		if len(skippedFiles) > 0 && disk.MissingOf(err) != nil {
+			// The parent panel lists what else was given and why it is
+			// not used (a PNG dropped with a child).
+			return nil, &withSkipped{err: err, skipped: skippedFiles}
 		}
 		return nil, err
 	}
@@ -272,28 +318,34 @@ func (s *Server) openChain(ctx context.Context, files []*file, o openOpts) (*ses
 		return nil, &protoError{name: "MultipleImagesError", fields: map[string]any{"files": names},
 			msg: fmt.Sprintf("%d of the files are separate disks, not one differencing chain (%s); open them one at a time", len(disks), strings.Join(s, ", "))}
 	}
-	sess := &session{img: disks[0], missing: disks[0].Facts(0).Missing}
-	for _, sk := range skipped {
-		if sk.Err != nil {
-			sess.skipped = append(sess.skipped, &fileError{sk.Name, sk.Err})
-		}
-	}
-	for _, other := range disks[1:] {
-		name := other.Facts(0).Name
-		sess.skipped = append(sess.skipped, &fileError{name, &protoError{name: "SeparateDiskError",
-			msg: "a separate disk, not part of this chain; open it on its own"}})
-	}
+	sess := &session{img: disks[0], missing: disks[0].Facts(0).Missing, skipped: skippedFiles}
 	for k := range sess.img.Levels() {
 		rd, _, _ := sess.img.File(k)
-		for _, f := range files {
-			if rd == io.ReaderAt(f.r) {
-				sess.files = append(sess.files, f)
-				break
-			}
+		if i := indexOf(func(f *file) bool { return rd == io.ReaderAt(f.r) }); i >= 0 {
+			sess.files = append(sess.files, files[i])
+			sess.used = append(sess.used, i)
 		}
 	}
 	if len(sess.files) != sess.img.Levels() {
 		return nil, &internalError{msg: "chain files do not match the chain"}
+	}
+	separate := "a separate disk, not part of this chain; open it on its own"
+	if m := sess.missing; m != nil && m.Unidentified {
+		// The chain's end names no parent: say why this disk is not it.
+		separate = fmt.Sprintf("a separate disk: %s names no parent it could be matched with (%s), so none is attached; open it on its own",
+			m.Child, strings.TrimPrefix(strings.TrimPrefix(m.Message, "vhdx: "), m.Child+": "))
+	}
+	for _, other := range disks[1:] {
+		for k := range other.Levels() {
+			rd, _, _ := other.File(k)
+			i := indexOf(func(f *file) bool { return rd == io.ReaderAt(f.r) })
+			name := other.Facts(k).Name
+			var why error = &protoError{name: "SeparateDiskError", msg: separate}
+			if k > 0 {
+				why = &protoError{name: "UnusedFileError", msg: fmt.Sprintf("chain level %d of %s, a separate disk", k, other.Facts(0).Name)}
+			}
+			sess.skipped = append(sess.skipped, skippedFile{i, &fileError{name, why}})
+		}
 	}
 	return sess, nil
 }

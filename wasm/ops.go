@@ -294,11 +294,5 @@ func (sess *session) annotate(err error) error {
 	if !errors.Is(err, core.ErrNoParent) || sess.missing == nil {
 		return err
 	}
-	m := sess.missing
-	var links []any
-	for _, l := range m.Linkages {
-		links = append(links, l)
-	}
-	return &protoError{name: "MissingParentError", msg: err.Error(),
-		fields: map[string]any{"paths": pathsValue(m), "linkages": links, "child": m.Child, "level": m.Level}}
+	return &protoError{name: "MissingParentError", msg: err.Error(), fields: missingFields(sess.missing)}
 }

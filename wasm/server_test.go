@@ -580,6 +580,81 @@ func TestMissingParentThenSupplied(t *testing.T) {
 	}
 }
 
+// TestPartialChainFacts: a grandchild given with its parent but not the
+// base: the error and the partial open's summary name the missing level
+// (2), its file and the disk that names it; used maps chain levels to the
+// files given and skipped lists the rest with their index; a locator that
+// names no parent opens, its base listed as a separate disk and why.
+func TestPartialChainFacts(t *testing.T) {
+	c := newClient(t)
+	parent, child := chainImages(t)
+	grand := build(t, "grand.avhdx", &builder.Image{
+		VirtualSize: 8 * mib, DataWriteGUID: uuid.MustParse("77777777-7777-4888-8999-aaaaaaaaaaaa"),
+		Parent: builder.NewVHDXParent(guidChild, `.\child.avhdx`),
+		Blocks: map[uint64]builder.Block{3: {State: builder.PayloadFullyPresent, Fill: &builder.Fill{Pattern: "byte", Value: 0x33}}},
+	}, child.expected)
+	png := newFile(t, "photo.png", append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 4096)...), 0)
+	files := []any{png, child.jsFile(t), grand.jsFile(t)}
+
+	e := c.fail("open", map[string]any{"files": files}, "MissingParentError")
+	if e.Get("child").String() != "child.avhdx" || e.Get("level").Int() != 1 || e.Get("parent_level").Int() != 2 ||
+		e.Get("parent_name").String() != "parent.vhdx" || e.Get("tried").Length() != 0 {
+		t.Fatalf("error: %s", jsonString(e))
+	}
+	if sk := e.Get("skipped"); sk.Length() != 1 || sk.Index(0).Get("file").String() != "photo.png" ||
+		sk.Index(0).Get("index").Int() != 0 || sk.Index(0).Get("kind_name").String() != "a PNG image" {
+		t.Fatalf("error's skipped: %s", jsonString(e))
+	}
+
+	res := c.ok("open", map[string]any{"files": files, "partial": true})
+	pm := res.Get("summary").Get("parent_missing")
+	if !pm.Truthy() || pm.Get("child").String() != "child.avhdx" || pm.Get("parent_level").Int() != 2 || pm.Get("parent_name").String() != "parent.vhdx" {
+		t.Fatalf("partial summary: %s", jsonString(res.Get("summary")))
+	}
+	if got := jsonString(res.Get("used")); got != "[2,1]" {
+		t.Fatalf("used %s, want [2,1]", got)
+	}
+	if sk := res.Get("skipped"); sk.Length() != 1 || sk.Index(0).Get("index").Int() != 0 {
+		t.Fatalf("skipped: %s", jsonString(sk))
+	}
+	img := res.Get("image").Int()
+	if got := c.read(img, 2*mib, 4096); !bytes.Equal(got, child.expected[2*mib:2*mib+4096]) {
+		t.Fatal("the parent's own block differs")
+	}
+	rep := c.ok("verify", map[string]any{"image": img})
+	found := false
+	for i := 0; i < rep.Get("checks").Length(); i++ {
+		ck := rep.Get("checks").Index(i)
+		if ck.Get("structure").String() == "parent" {
+			found = ck.Get("level").Int() == 1 && strings.Contains(ck.Get("message").String(), "parent 2 (parent.vhdx), the parent of child.avhdx")
+		}
+	}
+	if !found {
+		t.Fatalf("verify has no parent check for level 2: %s", jsonString(rep))
+	}
+	// The whole chain, given in any order with the PNG: used names each
+	// level's file.
+	res = c.ok("open", map[string]any{"files": []any{png, child.jsFile(t), grand.jsFile(t), parent.jsFile(t)}})
+	if got := jsonString(res.Get("used")); got != "[2,1,3]" || res.Get("summary").Get("parent_missing").Truthy() {
+		t.Fatalf("whole chain: used %s, summary %s", got, jsonString(res.Get("summary")))
+	}
+
+	// A child whose locator has no parent_linkage, with a base: the child
+	// opens (its parent cannot be identified), the base is a separate disk.
+	noLink := build(t, "nolink.avhdx", &builder.Image{VirtualSize: 8 * mib, DataWriteGUID: uuid.MustParse("88888888-7777-4888-8999-aaaaaaaaaaaa"),
+		Parent: &builder.ParentLocator{Entries: []builder.KeyValue{{Key: builder.KeyRelativePath, Value: "parent.vhdx"}}}}, make([]byte, 8*mib))
+	res = c.ok("open", map[string]any{"files": []any{parent.jsFile(t), noLink.jsFile(t)}})
+	pm = res.Get("summary").Get("parent_missing")
+	if res.Get("summary").Get("name").String() != "nolink.avhdx" || !pm.Get("unidentified").Bool() || pm.Get("parent_name").String() != "parent.vhdx" {
+		t.Fatalf("no linkage: %s", jsonString(res.Get("summary")))
+	}
+	sk := res.Get("skipped")
+	if sk.Length() != 1 || sk.Index(0).Get("name").String() != "SeparateDiskError" || sk.Index(0).Get("index").Int() != 0 ||
+		!strings.Contains(sk.Index(0).Get("message").String(), "no valid parent_linkage") {
+		t.Fatalf("no linkage skipped: %s", jsonString(sk))
+	}
+}
+
 func TestDirtyLogPlanBytes(t *testing.T) {
 	c := newClient(t)
 	im := &builder.Image{VirtualSize: 8 * mib,
