@@ -1,9 +1,10 @@
 // drop.js: drag and drop of files anywhere on the page: open them, or add
-// them as parents on the parent-needed screen.
+// them as parents on the parent-needed screen or to an open chain whose
+// parent is missing.
 
 import { $ } from './dom.js';
 import { addParents } from './chain-panel.js';
-import { openFiles } from './opening.js';
+import { addToChain, canAddParent, openFiles } from './opening.js';
 import { S } from './state.js';
 
 export function hasFiles(e) {
@@ -17,7 +18,8 @@ export function setupDrop() {
     if (!hasFiles(e)) return;
     e.preventDefault();
     depth++;
-    overlay.firstElementChild.textContent = S.pending && !$('#parent-needed').hidden ? 'Drop to add the parent' : 'Drop to open';
+    overlay.firstElementChild.textContent = S.pending && !$('#parent-needed').hidden ? 'Drop to add the parent'
+      : canAddParent() ? 'Drop the missing parent to complete the chain (other disks open on their own)' : 'Drop to open';
     overlay.hidden = false;
   });
   window.addEventListener('dragover', (e) => {
@@ -46,6 +48,7 @@ export function setupDrop() {
       const byName = new Map();
       for (const h of list) if (h && h.kind === 'file') byName.set(h.name, h);
       if (S.pending && !$('#parent-needed').hidden) addParents(files, byName);
+      else if (canAddParent()) addToChain(files, byName, { dropped: true });
       else openFiles(files, byName);
     });
   });

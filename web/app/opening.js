@@ -68,7 +68,15 @@ export async function openFiles(files, fileHandles = new Map(), opts = {}) {
     return;
   }
   done();
+  await finishOpen(res, files, fileHandles);
+}
+
+// finishOpen shows an opened image and keeps every file given with it
+// (S.given), so that a parent added later reopens the chain with all of
+// them.
+async function finishOpen(res, files, fileHandles) {
   S.pending = null;
+  S.given = { files, handles: fileHandles };
   // Remember file handles of what the engine stored, for handle-only reopen.
   for (const lvl of (res.summary && res.summary.chain) || []) {
     const h = fileHandles.get(lvl.name);
@@ -76,6 +84,57 @@ export async function openFiles(files, fileHandles = new Map(), opts = {}) {
   }
   await showImage(res);
   offerOthers(res, files, fileHandles);
+}
+
+// canAddParent says whether the open image is a chain whose missing
+// parent a file could still complete (the engine names the parent it
+// waits for; a locator without parent_linkage names none).
+export function canAddParent() {
+  const m = S.res && S.res.summary && S.res.summary.parent_missing;
+  return !!(m && !m.unidentified && S.given && document.body.dataset.screen === 'viewer');
+}
+
+// addToChain offers files as the missing parent of the open chain: they
+// open again with every file given so far. When the engine attaches one
+// of them (its index is in used), the longer chain replaces the open one;
+// otherwise the open image stays, and the notice says why each is not
+// the parent. dropped: the files were dropped, so ones that are no part
+// of the chain open on their own instead, as any drop does.
+export async function addToChain(more, moreHandles = new Map(), { dropped = false } = {}) {
+  const g = S.given;
+  const was = S.res && S.res.summary && S.res.summary.parent_missing;
+  if (!g || !was) return;
+  more = Array.from(more);
+  const files = [...g.files, ...more];
+  const fileHandles = new Map([...g.handles, ...moreHandles]);
+  const names = more.map((f) => f.name).join(', ');
+  const done = busy(`Adding ${names} to the chain…`);
+  let res;
+  try {
+    res = await api.open(files, { ...openOptions(), partial: true });
+  } catch (e) {
+    done();
+    notify({ title: `${names} could not be added to the chain`, next: advice(e, names).next, error: e });
+    return;
+  }
+  done();
+  if ((res.used || []).some((i) => i >= g.files.length)) {
+    S.dropped = null;
+    await closeImage();
+    clearMessages();
+    await finishOpen(res, files, fileHandles);
+    return;
+  }
+  try { await api.close(res.image); } catch { /* gone already */ }
+  const missing = res.summary && res.summary.parent_missing;
+  const tried = ((missing && missing.tried) || []).map(String);
+  const title = `${names} ${more.length === 1 ? 'is' : 'are'} not ${was.parent_name || 'the missing parent'}, the parent of ${was.child}`;
+  if (dropped) {
+    await openFiles(more, moreHandles);
+    if (S.res) notify({ kind: 'info', id: 'not-parent', title: `${title}: opened on ${more.length === 1 ? 'its' : 'their'} own`, detail: tried.join('\n') });
+    return;
+  }
+  notify({ kind: 'warn', id: 'not-parent', title, next: 'The parent is the disk whose DataWriteGuid equals the child\'s parent_linkage. Add that file.', detail: tried.join('\n') });
 }
 
 // openDropped opens the disk named name of the dropped group: its file
@@ -88,13 +147,30 @@ async function openDropped(name) {
   await openFiles(g.files.filter((f) => !others.has(f.name)), g.handles, { group: name });
 }
 
+// skippedLine says in one line why the engine left a file out: what it is
+// (the engine names a file by its signature) or the engine's reason.
+export function skippedLine(sk) {
+  return `${sk.file}: ${sk.kind_name ? `${sk.kind_name}, not a disk` : errorText(sk)}`;
+}
+
 // offerOthers lists what an open left out: the other disks dropped with it
-// (an Open button each) and files that are no disk at all.
+// (an Open button each), and in one notice every other file given and why.
 function offerOthers(res, files, fileHandles) {
   const separate = [];
+  const why = [];
+  const left = [];
   for (const sk of res.skipped || []) {
-    if (sk.name === 'SeparateDiskError') separate.push(String(sk.file));
-    else notify({ kind: 'warn', id: `skipped-${sk.file}`, title: `${sk.file} was left out: ${sk.kind_name ? `it is ${sk.kind_name}, not a disk image` : 'it is not part of this disk'}`, detail: sk.kind_name ? '' : errorText(sk) });
+    if (sk.name === 'SeparateDiskError') {
+      separate.push(String(sk.file));
+      why.push(`${sk.file}: ${errorText(sk)}`);
+    } else left.push(sk);
+  }
+  if (left.length) {
+    notify({
+      kind: 'warn', id: 'skipped',
+      title: `${left.length === 1 ? 'One file was' : `${left.length} files were`} left out of ${res.summary && res.summary.name}`,
+      detail: left.map(skippedLine).join('\n'),
+    });
   }
   if (separate.length && !S.dropped) {
     const open = res.summary && res.summary.name;
@@ -109,6 +185,7 @@ function offerOthers(res, files, fileHandles) {
     kind: 'info', id: 'dropped',
     title: `${rest.length === 1 ? 'One more disk was' : `${rest.length} more disks were`} dropped with ${current}`,
     next: `They are separate disks, not one chain. Open ${rest.length === 1 ? 'it' : 'one'} next:`,
+    detail: why.join('\n'),
     actions: rest.map((n) => ({ label: `Open ${n}`, fn: () => openDropped(n) })),
   });
 }
@@ -150,6 +227,7 @@ export async function reopenRecent(rec, { stored, handle }) {
   try {
     const res = await api.reopen(rec.key);
     done();
+    S.given = { files: res.files || [], handles: new Map() };
     await showImage(res);
     const pos = rec.user_state && rec.user_state.offset;
     if (S.res === res && Number.isSafeInteger(pos) && pos > 0 && pos < S.info.virtual_size) setHexSource('disk', { offset: pos });

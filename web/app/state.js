@@ -15,6 +15,7 @@ export const S = {
   batmap: null,
   pending: null, // missing parent: {files, handles, error}
   dropped: null, // separate disks dropped at once: {files, handles, disks: [leaf names]}
+  given: null, // every file given to the open image's open (used or not): {files, handles}
   unreadable: null,
   parts: null, // the engine's partition table of the open image (parts), for the summary
   filesPanel: null, // the Files tab (FilesPanel)

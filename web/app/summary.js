@@ -5,7 +5,7 @@
 // core.Info, vhd.Info or disk.RawInfo) and data-value (the raw value), so
 // tests compare the page with `vhdx info --json`.
 
-import { el, replace, human, grouped, hexPlain } from './dom.js';
+import { el, errorText, replace, human, grouped, hexPlain } from './dom.js';
 import { CATEGORIES, STATE_NAMES, category } from './batmap.js';
 
 // verdictOf gives {cls, title, text} for a verify report (or its absence).
@@ -30,7 +30,7 @@ function row(key, label, value, raw, extra) {
 
 // renderSummary fills root. s = {info, summary (from open), report,
 // progress, onVerdict}.
-export function renderSummary(root, { info, summary, report, progress, parts, onShowFiles, onShowChecks }) {
+export function renderSummary(root, { info, summary, report, progress, parts, onShowFiles, onShowChecks, onAddParent }) {
   const v = verdictOf(report, progress);
   const verdict = el('div', { class: `verdict ${v.cls}`, id: 'verdict', data: { verdict: report ? report.verdict : 'checking' }, role: 'status' },
     el('span', { class: 'verdict-title', text: v.title }),
@@ -43,7 +43,7 @@ export function renderSummary(root, { info, summary, report, progress, parts, on
   if (format === 'raw') rawRows(rows, info);
   else if (format === 'vhd') vhdRows(rows, info);
   else vhdxRows(rows, info);
-  const chain = chainList(info, summary);
+  const chain = chainList(info, summary, onAddParent);
   if (chain) rows.push([el('dt', { text: 'Chain' }), el('dd', { data: { key: 'chain', value: (info.chain || []).length } }, chain)]);
   if (parts) rows.push(partsRow(parts, onShowFiles));
   replace(root,
@@ -127,7 +127,9 @@ function logSkipped(info) {
   return log ? (log.children || []).filter((c) => (c.tags || []).includes('skipped')).length : 0;
 }
 
-function chainList(info, summary) {
+// chainList lists the chain's levels and, for a partial chain, the level
+// the engine found missing: its file name, whose parent it is, and why.
+function chainList(info, summary, onAddParent) {
   const levels = info.chain || [];
   const missing = summary && summary.parent_missing;
   if (!levels.length && !missing) return null;
@@ -141,10 +143,13 @@ function chainList(info, summary) {
     ));
   }
   if (missing) {
-    ol.append(el('li', { class: 'missing' },
-      el('span', { class: 'chain-level', text: 'parent' }),
-      el('span', { class: 'chain-name', text: 'not attached' }),
-      el('span', { class: 'chain-meta', text: (missing.paths || []).map((p) => p.value).join(' · ') }),
+    const why = missing.unidentified ? `; ${errorText(missing)}` : '';
+    ol.append(el('li', { class: 'missing', data: { level: missing.parent_level } },
+      el('span', { class: 'chain-level', text: `parent ${missing.parent_level}` }),
+      el('span', { class: 'chain-name', text: missing.parent_name || 'not attached' }),
+      el('span', { class: 'chain-meta', text: `missing: the parent of ${missing.child}${why}` }),
+      (missing.paths || []).length ? el('span', { class: 'chain-meta mono', text: missing.paths.map((p) => p.value).join(' · ') }) : null,
+      !missing.unidentified && onAddParent ? el('button', { type: 'button', class: 'link', id: 'summary-add-parent', text: 'Add parent file…', on: { click: onAddParent } }) : null,
     ));
   }
   return ol;

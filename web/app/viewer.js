@@ -8,6 +8,8 @@ import { renderVerify } from './verify.js';
 import { setupBatmap } from './block-map-card.js';
 import { setHexSource, setupHex } from './hex-card.js';
 import { askToKeep, refreshKeepButton } from './keeping.js';
+import { parentInput } from './chain-panel.js';
+import { addToChain } from './opening.js';
 import { notify } from './notices.js';
 import { busy, landFocus, setTitle, showScreen } from './screens.js';
 import { S } from './state.js';
@@ -35,9 +37,8 @@ export async function showImage(res) {
   if (res.store_error) {
     notify({ kind: 'warn', id: 'store', title: 'This image will not be remembered', next: errorText(res.store_error) });
   }
-  if (res.summary && res.summary.parent_missing) {
-    notify({ kind: 'warn', id: 'partial', title: 'Opened without its parent', next: 'Blocks that live in the parent cannot be read; they show as ?? in the hex view. Drop the parent file to open the whole chain.', detail: (res.summary.parent_missing.paths || []).map((p) => `${p.key}: ${p.value}`).join('\n') });
-  }
+  const missing = res.summary && res.summary.parent_missing;
+  if (missing) notifyMissing(missing);
   renderPanels();
   selectTab('summary');
   setupBatmap();
@@ -48,6 +49,32 @@ export async function showImage(res) {
   refreshKeepButton();
   askToKeep();
   landFocus($('#tab-summary'));
+}
+
+// notifyMissing says which chain level the engine found missing, and
+// offers to add it (unless the child names no parent to match).
+function notifyMissing(m) {
+  const name = m.parent_name || 'its parent';
+  if (m.unidentified) {
+    notify({ kind: 'warn', id: 'partial', title: `The parent of ${m.child} cannot be identified`, next: 'Its parent locator names no parent_linkage, so no file can be matched as its parent. Blocks that live in the parent show as ?? in the hex view.', detail: errorText(m) });
+    return;
+  }
+  notify({
+    kind: 'warn', id: 'partial', title: `Opened without ${name}, chain level ${m.parent_level}`,
+    next: `${m.child} names ${name} as its parent; it was not among the files given. Blocks that live in it cannot be read; they show as ?? in the hex view. Add it (or drop it here) to open the whole chain.`,
+    detail: (m.paths || []).map((p) => `${p.key}: ${p.value}`).join('\n'),
+    actions: [{ label: 'Add parent file…', primary: true, fn: pickParent }],
+  });
+}
+
+// pickParent asks for the missing parent's file and adds it to the chain.
+export function pickParent() {
+  let input = $('#chain-parent-input');
+  if (!input) {
+    input = parentInput('chain-parent-input', (list) => addToChain(list));
+    document.body.append(input);
+  }
+  input.click();
 }
 
 // loadParts asks the engine for the partitions and file systems, for the
@@ -67,7 +94,7 @@ async function loadParts(res) {
 
 export function renderPanels() {
   if (!S.info) return;
-  renderSummary($('#panel-summary'), { info: S.info, summary: S.res.summary, report: S.report, progress: S.verifyProgress, parts: S.parts, onShowFiles: () => selectTab('files', true), onShowChecks: () => selectTab('checks', true) });
+  renderSummary($('#panel-summary'), { info: S.info, summary: S.res.summary, report: S.report, progress: S.verifyProgress, parts: S.parts, onShowFiles: () => selectTab('files', true), onShowChecks: () => selectTab('checks', true), onAddParent: pickParent });
   renderStructure($('#panel-structure'), { info: S.info, report: S.report, onShow: showInFile });
   renderVerify($('#panel-checks'), { report: S.report, progress: S.verifyProgress, error: S.verifyError, onShow: showInFile, onRerun: runVerify });
   setChecksCount(S.report);

@@ -2183,3 +2183,108 @@ test('data inspector: known bytes decode as integers, floats, times, a GUID and 
   await page.focus('#inspector .inspector-scroll');
   assert.equal(await page.evaluate(() => document.activeElement.getAttribute('role')), 'region');
 });
+
+// ---- partial chains and mixed drops (issue #18 items 1, 2) ---------------------
+
+// threeLevels makes base ← mid ← leaf under prefix, each level with one
+// block of its own (base: block 0 'A', mid: block 1 'B', leaf: block 2 'C').
+function threeLevels(t, prefix) {
+  const link = (guid, name) => ({ entries: [
+    { key: 'parent_linkage', value: `{${guid}}` }, { key: 'relative_path', value: `.\\${name}` }] });
+  const g = (n) => `cccccccc-0000-4000-8000-00000000000${n}`;
+  const names = { base: `${prefix}-base.vhdx`, mid: `${prefix}-mid.avhdx`, leaf: `${prefix}-leaf.avhdx` };
+  t.fx.make(names.base, { virtualSize: 8 << 20, dataWriteGuid: g(1),
+    blocks: { 0: { state: 'FULLY_PRESENT', fill: { pattern: 'byte', value: 65 } } } });
+  t.fx.make(names.mid, { virtualSize: 8 << 20, dataWriteGuid: g(2), parent: link(g(1), names.base),
+    blocks: { 1: { state: 'FULLY_PRESENT', fill: { pattern: 'byte', value: 66 } } } });
+  t.fx.make(names.leaf, { virtualSize: 8 << 20, dataWriteGuid: g(3), parent: link(g(2), names.mid),
+    blocks: { 2: { state: 'FULLY_PRESENT', fill: { pattern: 'byte', value: 67 } } } });
+  return names;
+}
+
+test('a grandchild dropped with its parent but not the base: the panel blames no file; opening without the base keeps the parent; Summary and Checks name the same missing level; dropping the base completes the chain', async (t) => {
+  const { page } = t;
+  const n = threeLevels(t, 'pc');
+  await home(page);
+  await drop(page, [n.leaf, n.mid]);
+  await page.waitForSelector('#parent-needed:not([hidden])');
+  const panel = await page.textContent('#parent-needed');
+  assert.match(panel, new RegExp(`Add its parent, ${n.base.replace('.', '\\.')}`));
+  assert.equal(await page.locator('#parent-needed .tried').count(), 0, `a file of the chain is blamed: ${panel}`);
+  assert.match(await page.textContent('#chain-found'), /chain of 2 disks/);
+
+  // Open as much of the chain as there is: leaf and mid, the base missing.
+  await page.click('#parent-skip');
+  await opened(page);
+  const levels = await page.$$eval('#panel-summary .chain li', (lis) => lis.map((li) => li.textContent));
+  assert.equal(levels.length, 3, levels.join(' | '));
+  assert.match(levels[0], new RegExp(n.leaf.replace('.', '\\.')));
+  assert.match(levels[1], new RegExp(n.mid.replace('.', '\\.')));
+  assert.match(levels[2], /parent 2/);
+  assert.match(levels[2], new RegExp(`${n.base.replace('.', '\\.')}`));
+  assert.match(levels[2], /missing/);
+  assert.match(levels[2], new RegExp(`parent of ${n.mid.replace('.', '\\.')}`));
+  // Reads: the leaf's and the mid's blocks are there, the base's are not.
+  await gotoHex(page, (1 << 20) - 16);
+  assert.equal(await hexBytes(page, (1 << 20) - 16, 32), '??'.repeat(16) + '42'.repeat(16));
+  await gotoHex(page, (2 << 20) - 16);
+  assert.equal(await hexBytes(page, (2 << 20) - 16, 32), '42'.repeat(16) + '43'.repeat(16));
+  // Checks names the same level and file as Summary.
+  await page.click('#tab-checks');
+  const parentCheck = page.locator('#checks-list li[data-structure="parent"]');
+  await parentCheck.waitFor();
+  assert.equal(await parentCheck.count(), 1);
+  const check = await parentCheck.textContent();
+  assert.match(check, /parent 2/);
+  assert.match(check, new RegExp(`parent of ${n.mid.replace('.', '\\.')}`));
+  assert.match(check, new RegExp(n.base.replace('.', '\\.')));
+  await page.click('#tab-summary');
+
+  // Dropping the base now completes the chain, with the files kept.
+  await drop(page, [n.base]);
+  await page.waitForFunction(() => document.querySelectorAll('#panel-summary .chain li').length === 3 && !document.querySelector('#panel-summary .chain li.missing'));
+  await opened(page);
+  assert.equal(await page.textContent('#image-title .name'), n.leaf);
+  const names = await page.$$eval('#panel-summary .chain li .chain-name', (l) => l.map((x) => x.textContent));
+  assert.deepEqual(names, [n.leaf, n.mid, n.base]);
+  await gotoHex(page, (1 << 20) - 16);
+  assert.equal(await hexBytes(page, (1 << 20) - 16, 32), '41'.repeat(16) + '42'.repeat(16));
+});
+
+test('a VHDX dropped with a stray PNG opens, and a notice lists the PNG as skipped and why', async (t) => {
+  const { page } = t;
+  t.fx.make('mixed-disk.vhdx', { virtualSize: 4 << 20, dataWriteGuid: 'dddddddd-0000-4000-8000-000000000001',
+    blocks: { 0: { state: 'FULLY_PRESENT', fill: { pattern: 'byte', value: 77 } } } });
+  writeFileSync(t.fx.path('photo.png'), Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), Buffer.alloc(4096)]));
+  await home(page);
+  await drop(page, ['photo.png', 'mixed-disk.vhdx']);
+  await opened(page);
+  assert.equal(await page.textContent('#image-title .name'), 'mixed-disk.vhdx');
+  const note = page.locator('#messages [data-id="skipped"]');
+  await note.waitFor();
+  assert.match(await note.textContent(), /photo\.png: a PNG image, not a disk/);
+  assert.equal(await page.locator('#messages .notice.error').count(), 0);
+  assert.equal(await hexBytes(page, 0, 16), '4d'.repeat(16));
+});
+
+test('a differencing disk without a parent locator dropped with a base: the disk opens, the base is listed with why it is not attached, and opens next', async (t) => {
+  const { page } = t;
+  t.fx.make('nl-base.vhdx', { virtualSize: 4 << 20, dataWriteGuid: 'dddddddd-0000-4000-8000-000000000011',
+    blocks: { 0: { state: 'FULLY_PRESENT', fill: { pattern: 'byte', value: 65 } } } });
+  t.fx.make('nl-child.avhdx', { virtualSize: 4 << 20, dataWriteGuid: 'dddddddd-0000-4000-8000-000000000012', parent: { entries: [] },
+    blocks: { 1: { state: 'FULLY_PRESENT', fill: { pattern: 'byte', value: 67 } } } });
+  await home(page);
+  await drop(page, ['nl-base.vhdx', 'nl-child.avhdx']);
+  await opened(page);
+  assert.equal(await page.textContent('#image-title .name'), 'nl-child.avhdx');
+  assert.equal(await page.locator('#messages .notice.error').count(), 0);
+  // The engine names why the base is not its parent: no parent_linkage.
+  const missing = page.locator('#panel-summary .chain li.missing');
+  assert.match(await missing.textContent(), /no valid parent_linkage/);
+  const offer = page.locator('#messages [data-id="dropped"]');
+  await offer.waitFor();
+  assert.match(await offer.textContent(), /nl-base\.vhdx/);
+  await offer.getByRole('button', { name: 'Open nl-base.vhdx' }).click();
+  await page.waitForFunction(() => document.querySelector('#image-title .name')?.textContent === 'nl-base.vhdx');
+  await opened(page);
+});
