@@ -2288,3 +2288,55 @@ test('a differencing disk without a parent locator dropped with a base: the disk
   await page.waitForFunction(() => document.querySelector('#image-title .name')?.textContent === 'nl-base.vhdx');
   await opened(page);
 });
+
+test('a partial chain with a stray PNG: the panel lists the PNG; a wrong file added is refused and the image stays; Add parent file… completes the chain, every file given kept; a disk dropped that is no parent opens on its own', async (t) => {
+  const { page } = t;
+  const n = threeLevels(t, 'pk');
+  writeFileSync(t.fx.path('pk-photo.png'), Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), Buffer.alloc(4096)]));
+  t.fx.make('pk-other.vhdx', { virtualSize: 4 << 20, dataWriteGuid: 'dddddddd-0000-4000-8000-000000000021' });
+  await home(page);
+  await drop(page, [n.mid, 'pk-photo.png', n.leaf]);
+  await page.waitForSelector('#parent-needed:not([hidden])');
+  assert.match(await page.textContent('#parent-skipped'), /pk-photo\.png: a PNG image, not a disk/);
+  assert.equal(await page.locator('#parent-needed .tried').count(), 0);
+  await page.click('#parent-skip');
+  await opened(page);
+  assert.match(await page.textContent('#messages [data-id="skipped"]'), /pk-photo\.png: a PNG image, not a disk/);
+  assert.match(await page.textContent('#messages [data-id="partial"]'), new RegExp(`Opened without ${n.base.replace('.', '\\.')}, chain level 2`));
+
+  // A wrong file through Add parent file…: refused with the engine's
+  // reason; the partial chain stays open.
+  const addParent = async (file) => {
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.click('#summary-add-parent')]);
+    await chooser.setFiles(file);
+  };
+  await addParent(t.fx.path('pk-other.vhdx'));
+  await page.waitForSelector('#messages [data-id="not-parent"]');
+  assert.match(await page.textContent('#messages [data-id="not-parent"]'), /pk-other\.vhdx: its DataWriteGuid .* is not the parent_linkage cccccccc-0000-4000-8000-000000000001/);
+  assert.equal(await page.textContent('#image-title .name'), n.leaf);
+  assert.equal(await page.locator('#panel-summary .chain li.missing').count(), 1);
+
+  // The right one completes it: three levels, the PNG still listed as
+  // left out (the files given first were kept).
+  await addParent(t.fx.path(n.base));
+  await page.waitForFunction(() => document.querySelectorAll('#panel-summary .chain li').length === 3 && !document.querySelector('#panel-summary .chain li.missing'));
+  await opened(page);
+  assert.match(await page.textContent('#messages [data-id="skipped"]'), /pk-photo\.png: a PNG image, not a disk/);
+  assert.equal(await page.locator('#messages [data-id="partial"]').count(), 0);
+  assert.equal(await page.textContent('#image-title .name'), n.leaf);
+  const want = t.cli('cat', '--offset', String((1 << 20) - 16), '--length', '32', t.fx.path(n.leaf), t.fx.path(n.mid), t.fx.path(n.base)).toString('hex');
+  await gotoHex(page, (1 << 20) - 16);
+  assert.equal(await hexBytes(page, (1 << 20) - 16, 32), want);
+
+  // Back to a partial chain, then drop a disk that is not its parent: it
+  // opens on its own, and a notice says why it was not attached.
+  await home(page);
+  await drop(page, [n.leaf, n.mid]);
+  await page.waitForSelector('#parent-needed:not([hidden])');
+  await page.click('#parent-skip');
+  await opened(page);
+  await drop(page, ['pk-other.vhdx']);
+  await page.waitForFunction(() => document.querySelector('#image-title .name')?.textContent === 'pk-other.vhdx');
+  await opened(page);
+  assert.match(await page.textContent('#messages [data-id="not-parent"]'), /pk-other\.vhdx is not pk-base\.vhdx, the parent of pk-mid\.avhdx: opened on its own/);
+});
