@@ -16,8 +16,12 @@ import (
 
 func cmdInfo(img *disk.Disk, asJSON bool, stdout, stderr io.Writer) int {
 	info := img.Info()
+	done := exitOK
+	if img.Facts(0).Missing != nil {
+		done = exitProblems // described, but a parent is missing
+	}
 	if asJSON {
-		return printJSON(stdout, stderr, info, exitOK)
+		return printJSON(stdout, stderr, info, done)
 	}
 	w := &tw{w: stdout}
 	w.kv("format", strings.ToUpper(img.Format()))
@@ -34,8 +38,8 @@ func cmdInfo(img *disk.Disk, asJSON bool, stdout, stderr io.Writer) int {
 		for _, c := range in.Chain {
 			w.kv(fmt.Sprintf("chain level %d", c.Level), fmt.Sprintf("%s (%s, DataWriteGuid %s)", c.Name, c.Type, c.DataWriteGUID))
 		}
-		if m := in.MissingParent; m != nil {
-			w.kv("missing parent", m.Msg)
+		if m := img.Facts(0).Missing; m != nil {
+			w.kv("missing parent", missingLine(m))
 		}
 	case *vhd.Info:
 		w.kv("type", in.Type)
@@ -56,8 +60,8 @@ func cmdInfo(img *disk.Disk, asJSON bool, stdout, stderr io.Writer) int {
 		for _, c := range in.Chain {
 			w.kv(fmt.Sprintf("chain level %d", c.Level), fmt.Sprintf("%s (%s, unique id %s)", c.Name, c.Type, c.UniqueID))
 		}
-		if m := in.MissingParent; m != nil {
-			w.kv("missing parent", m.Msg)
+		if m := img.Facts(0).Missing; m != nil {
+			w.kv("missing parent", missingLine(m))
 		}
 	case *disk.RawInfo:
 		w.kv("type", "raw disk image (no container)")
@@ -72,7 +76,7 @@ func cmdInfo(img *disk.Disk, asJSON bool, stdout, stderr io.Writer) int {
 	if _, err := io.WriteString(stdout, "\n"+b.String()); err != nil {
 		w.err = err
 	}
-	return w.code()
+	return max(w.code(), done)
 }
 
 // writeStructure prints s and its parts, indented by depth.

@@ -139,7 +139,10 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	case "parts", "ls", "get", "list":
 		return c.runVolume(ctx, name, &o, pos)
 	}
-	img, closeAll, err := openImage(ctx, pos, o.parents, o.raw, c.stderr)
+	// info and check describe a chain whose parent is not found as far
+	// as it goes; the others read the disk and need all of it.
+	partial := name == "info" || name == "check"
+	img, closeAll, err := openImage(ctx, pos, o.parents, o.raw, partial, c.stderr)
 	if err != nil {
 		return c.fail(unexpected(err))
 	}

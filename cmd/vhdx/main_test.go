@@ -211,11 +211,17 @@ func TestCatChain(t *testing.T) {
 	if code != 0 || out != string(want) {
 		t.Fatalf("--parent: exit %d %s", code, errs)
 	}
-	// A wrong parent is refused with both GUIDs named.
+	// A wrong parent is refused with both GUIDs named: cat fails, info
+	// describes the child alone and exits 1.
 	wrong := write(t, other, "wrong.vhdx", sample())
-	code, _, errs = runCLI("info", "--parent", wrong, childPath)
+	code, _, errs = runCLI("cat", "--parent", wrong, childPath)
 	if code != 2 || !strings.Contains(errs, builder.DefaultDataWriteGUID.String()) || !strings.Contains(errs, base.DataWriteGUID.String()) {
 		t.Fatalf("wrong parent: exit %d %q", code, errs)
+	}
+	code, out, errs = runCLI("info", "--parent", wrong, childPath)
+	if code != 1 || !strings.Contains(out, "missing parent:    chain level 1, base.vhdx, the parent of "+childPath) ||
+		!strings.Contains(errs, builder.DefaultDataWriteGUID.String()) || !strings.Contains(errs, base.DataWriteGUID.String()) {
+		t.Fatalf("info with a wrong parent: exit %d %q %q", code, out, errs)
 	}
 	// info --json lists the chain.
 	code, out, _ = runCLI("info", "--json", "--parent", moved, childPath)
@@ -244,6 +250,42 @@ func TestCatChain(t *testing.T) {
 	code, out, errs = runCLI("cat", junk, childPath, moved)
 	if code != 0 || out != string(want) || !strings.Contains(errs, "skipped "+junk) || !strings.Contains(errs, "is a text file; vhdxview reads VHDX, VHD and raw disk images") {
 		t.Fatalf("with a stray file: exit %d %q", code, errs)
+	}
+}
+
+// TestPartialChainInfo: info and check describe a grandchild given with
+// its parent but not the base as the page does: chain levels 0 and 1,
+// level 2 missing, named, and whose parent it is; they exit 1.
+func TestPartialChainInfo(t *testing.T) {
+	dir := t.TempDir()
+	g := func(n byte) uuid.UUID { return uuid.UUID{0xcc, 15: n} }
+	write(t, dir, "base.vhdx", &builder.Image{VirtualSize: 4 << 20, DataWriteGUID: g(1)})
+	mid := write(t, dir, "mid.avhdx", &builder.Image{VirtualSize: 4 << 20, DataWriteGUID: g(2), Parent: builder.NewVHDXParent(g(1), `.\base.vhdx`)})
+	leaf := write(t, dir, "leaf.avhdx", &builder.Image{VirtualSize: 4 << 20, DataWriteGUID: g(3), Parent: builder.NewVHDXParent(g(2), `.\mid.avhdx`)})
+	os.Remove(filepath.Join(dir, "base.vhdx"))
+	code, out, errs := runCLI("info", leaf, mid)
+	if code != 1 || !strings.Contains(out, "chain level 1:     "+mid) || !strings.Contains(out, "missing parent:    chain level 2, base.vhdx, the parent of "+mid) {
+		t.Fatalf("info: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, _ = runCLI("info", "--json", mid, leaf)
+	var in struct {
+		Chain         []struct{ Name string }
+		MissingParent struct {
+			Child       string `json:"child"`
+			ParentLevel int    `json:"parent_level"`
+			ParentName  string `json:"parent_name"`
+		} `json:"missing_parent"`
+	}
+	if err := json.Unmarshal([]byte(out), &in); err != nil || code != 1 || len(in.Chain) != 2 || in.MissingParent.ParentLevel != 2 ||
+		in.MissingParent.ParentName != "base.vhdx" || in.MissingParent.Child != mid {
+		t.Fatalf("info --json: exit %d %v %+v", code, err, in)
+	}
+	code, out, _ = runCLI("check", leaf, mid)
+	if code != 1 || !strings.Contains(out, "warning [parent 1] parent at ") || !strings.Contains(out, "parent 2 (base.vhdx), the parent of "+mid+", is not attached") {
+		t.Fatalf("check: exit %d\n%s", code, out)
+	}
+	if code, _, errs := runCLI("cat", leaf, mid); code != 2 || !strings.Contains(errs, "chain level 2, base.vhdx") {
+		t.Fatalf("cat: exit %d %s", code, errs)
 	}
 }
 

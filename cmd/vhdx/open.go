@@ -20,8 +20,10 @@ import (
 // signature; raw forces raw). Parents not given are looked for where the
 // child's locator says: --parent paths first (nearest parent first), then
 // the locator's relative_path against the child's folder, then its absolute
-// paths, then the parent's bare file name in the child's folder.
-func openImage(ctx context.Context, paths, parents []string, raw bool, warn io.Writer) (*disk.Disk, func(), error) {
+// paths, then the parent's bare file name in the child's folder. partial
+// opens a chain whose parent is not found as far as its files go (info
+// and check describe it; reads need the whole chain).
+func openImage(ctx context.Context, paths, parents []string, raw, partial bool, warn io.Writer) (*disk.Disk, func(), error) {
 	var files []*os.File
 	closeAll := func() {
 		for _, f := range files {
@@ -82,11 +84,14 @@ func openImage(ctx context.Context, paths, parents []string, raw bool, warn io.W
 		}
 		return cands
 	}
-	images, skipped, err := disk.OpenFiles(ctx, given, &disk.Options{Options: core.Options{Lookup: lookup}, Raw: raw})
+	images, skipped, err := disk.OpenFiles(ctx, given, &disk.Options{Options: core.Options{Lookup: lookup, Partial: partial}, Raw: raw})
 	if err != nil {
 		var ke *disk.KindError
 		if errors.As(err, &ke) {
 			return nil, closeAll, userError("vhdx: " + ke.Error() + " (--raw reads any file as a raw disk)")
+		}
+		if m := disk.MissingOf(err); m != nil && errors.Is(err, core.ErrNoParent) {
+			return nil, closeAll, userError("vhdx: " + missingLine(m))
 		}
 		return nil, closeAll, err
 	}
@@ -100,7 +105,22 @@ func openImage(ctx context.Context, paths, parents []string, raw bool, warn io.W
 	for _, s := range skipped {
 		fmt.Fprintf(warn, "vhdx: skipped %s\n", s)
 	}
+	if m := images[0].Facts(0).Missing; m != nil {
+		fmt.Fprintf(warn, "vhdx: %s\n", missingLine(m))
+	}
 	return images[0], closeAll, nil
+}
+
+// missingLine says which chain level is missing, its file and whose
+// parent it is, and the engine's reason (with why each file given is
+// not it), as the page's Summary and Checks do.
+func missingLine(m *disk.Missing) string {
+	name := m.ParentName
+	if name == "" {
+		name = "(no file named)"
+	}
+	return fmt.Sprintf("chain level %d, %s, the parent of %s, is not attached: %s", m.ParentLevel, name, m.Child,
+		strings.TrimPrefix(strings.TrimPrefix(m.Message, "vhdx: "), "vhd: "))
 }
 
 // winPath turns a Windows path from a locator into a local one: the \\?\

@@ -34,7 +34,7 @@ func (c *cli) runVolume(ctx context.Context, cmd string, o *options, pos []strin
 		return exitFail
 	}
 	fsOpts := &volume.FSOptions{CodePage: cp}
-	img, closeAll, err := openImage(ctx, pos[:1], parents, o.raw, c.stderr)
+	img, closeAll, err := openImage(ctx, pos[:1], parents, o.raw, false, c.stderr)
 	if err != nil {
 		return c.fail(unexpected(err))
 	}
