@@ -190,8 +190,10 @@ function remember(result) {
  * signature; offered when an error has raw_possible), store (false: do
  * not remember it), keep_bytes (false: remember it, with its summary, but
  * store none of its bytes; see keep()). summary.format is "vhdx", "vhd" or "raw". Resolves to {image, key, summary, files,
- * store_error?, skipped?}: files[k] is the File (or stored Blob) of chain
- * level k.
+ * used, store_error?, skipped?}: files[k] is the File (or stored Blob) of
+ * chain level k, used[k] the index in files given of that level's file,
+ * skipped the files given that were left out and why (each with its
+ * index); summary.parent_missing names a missing chain level.
  */
 export async function open(files, options = {}) {
   const list = files instanceof Blob ? [files] : Array.from(files || []);
