@@ -240,6 +240,52 @@ func TestVHDMissingParent(t *testing.T) {
 	}
 }
 
+// TestMissingLevelFacts: the missing parent's level and name, in the same
+// words for VHDX and VHD: a VHDX grandchild given with its parent (level
+// 2, base.vhdx, the parent of mid.avhdx) and a VHD child alone.
+func TestMissingLevelFacts(t *testing.T) {
+	g := func(n byte) uuid.UUID { return uuid.UUID{0xdd, 15: n} }
+	mk := func(im *builder.Image) []byte {
+		b, err := im.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	mid := mk(&builder.Image{VirtualSize: 4 * mib, DataWriteGUID: g(2), Parent: builder.NewVHDXParent(g(1), `..\vms\base.vhdx`)})
+	leaf := mk(&builder.Image{VirtualSize: 4 * mib, DataWriteGUID: g(3), Parent: builder.NewVHDXParent(g(2), `.\mid.avhdx`)})
+	files := []core.File{fileOf("leaf.avhdx", leaf), fileOf("mid.avhdx", mid)}
+	_, _, err := OpenFiles(t.Context(), files, nil)
+	m := MissingOf(err)
+	if m == nil || m.Child != "mid.avhdx" || m.Level != 1 || m.ParentLevel != 2 || m.ParentName != "base.vhdx" || m.Unidentified {
+		t.Fatalf("error %v: missing %+v", err, m)
+	}
+	disks, _, err := OpenFiles(t.Context(), files, &Options{Options: core.Options{Partial: true}})
+	if err != nil || disks[0].Levels() != 2 {
+		t.Fatalf("partial: %v", err)
+	}
+	if m := disks[0].Facts(0).Missing; m == nil || m.ParentLevel != 2 || m.ParentName != "base.vhdx" {
+		t.Fatalf("partial: missing %+v", m)
+	}
+	_, child, _ := vhdChain(t)
+	disks, _, err = OpenFiles(t.Context(), []core.File{fileOf("child.vhd", child)}, &Options{Options: core.Options{Partial: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := disks[0].Facts(0).Missing; m == nil || m.ParentLevel != 1 || m.ParentName != "base.vhd" {
+		t.Fatalf("VHD: missing %+v", m)
+	}
+	// A locator without parent_linkage: unidentified, opened without Partial.
+	nolink := mk(&builder.Image{VirtualSize: 4 * mib, DataWriteGUID: g(4), Parent: &builder.ParentLocator{}})
+	disks, _, err = OpenFiles(t.Context(), []core.File{fileOf("nolink.avhdx", nolink)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := disks[0].Facts(0).Missing; m == nil || !m.Unidentified || m.ParentLevel != 1 || m.ParentName != "" {
+		t.Fatalf("no linkage: missing %+v", m)
+	}
+}
+
 // A VHDX child's parent is never a VHD file: the error says why the VHD
 // given beside it was not taken.
 func TestMixedFormatsDoNotChain(t *testing.T) {
