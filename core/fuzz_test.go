@@ -279,6 +279,18 @@ func FuzzOpen(f *testing.F) {
 			{Name: "dynamic.vhdx", R: bytes.NewReader(parent), Size: int64(len(parent))},
 		}
 		img, err := Open(context.Background(), file, size, &Options{Name: "fuzz", Parents: parents})
+		// Inspect reads the file alone: it fails exactly where Open does
+		// on the file itself, and lists something unless it is no VHDX.
+		in, ierr := Inspect(context.Background(), file, size, "fuzz")
+		var ce0 *ChainError
+		switch {
+		case err != nil && !errors.As(err, &ce0) && (ierr == nil || ierr.Error() != err.Error()):
+			t.Fatalf("Inspect: %v, Open: %v", ierr, err)
+		case (err == nil || errors.As(err, &ce0)) && ierr != nil:
+			t.Fatalf("Inspect: %v, but the file opens", ierr)
+		case in == nil && !errors.Is(ierr, ErrNotVHDX):
+			t.Fatalf("Inspect gave no list: %v", ierr)
+		}
 		if err != nil {
 			var fe *FormatError
 			var ce *ChainError
