@@ -312,6 +312,11 @@ func FuzzOpen(f *testing.F) {
 func exerciseImage(t *testing.T, img *Image) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
+	// ZeroBad plans every block: a bad entry is a fill, never an error.
+	var be *BlockError
+	if err := img.ZeroBad().Plan(ctx, 0, img.Size(), func(Run) error { return nil }); errors.As(err, &be) {
+		t.Fatalf("ZeroBad plan: %v", err)
+	}
 	rep := img.Verify(ctx, nil)
 	if rep.Errors+rep.Warnings > 0 && rep.Verdict != "problems" {
 		t.Fatalf("verdict %s with %d errors", rep.Verdict, rep.Errors)

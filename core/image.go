@@ -40,6 +40,8 @@ type Image struct {
 	// the metadata decoded before the damage, if the table was read.
 	failedAt    int
 	partialMeta *metadata
+
+	zeroBad bool // set on the copy ZeroBad returns
 }
 
 type namedRange struct {
