@@ -160,39 +160,45 @@ func setError(s *Structure, err error) {
 	s.Note = msg
 }
 
-// reportOf is a check per structure of list, depth first, and err (the
-// error that stopped the open) as the last check.
+// reportOf is a check per structure of list, depth first. The check of
+// the structure err is about says err, with its field; when no structure
+// holds it, err is a check of its own at the end.
 func reportOf(list []Structure, err error) *Report {
 	rep := &Report{Verdict: "clean"}
+	errCheck := Check{Structure: "open", Status: StatusError}
+	if err != nil {
+		errCheck.Message = err.Error()
+		var fe *FormatError
+		if errors.As(err, &fe) {
+			errCheck.Structure, errCheck.Offset = fe.Structure, fe.Offset
+			if fe.Field != "" {
+				errCheck.Field, errCheck.FieldOffset = fe.Field, fe.Offset
+			}
+		}
+	}
+	placed := false
 	var walk func([]Structure)
 	walk = func(l []Structure) {
 		for _, s := range l {
-			msg := s.Note
-			if msg == "" {
-				msg = strings.Join(s.Tags, ", ")
+			c := Check{Structure: s.Name, Offset: s.Offset, Length: s.Length, Status: s.Status, Message: s.Note}
+			switch {
+			case err != nil && strings.Contains(s.Note, "open stopped here"):
+				c.Message, c.Field, c.FieldOffset = errCheck.Message, errCheck.Field, errCheck.FieldOffset
+				placed = true
+			case s.Status == StatusError: // an ancestor of the damaged part
+				c.Status, c.Message = StatusOK, "holds the damaged part below"
+			case c.Message == "" && len(s.Tags) > 0:
+				c.Message = strings.Join(s.Tags, ", ")
+			case c.Message == "":
+				c.Message = "read and checked"
 			}
-			if msg == "" {
-				msg = "read and checked"
-			}
-			if s.Status == StatusError && len(s.Children) > 0 && !strings.Contains(s.Note, "open stopped here") {
-				s.Status = StatusOK // only the damaged part counts as an error
-				msg = "holds the damaged part below"
-			}
-			rep.Checks = append(rep.Checks, Check{Structure: s.Name, Offset: s.Offset, Length: s.Length, Status: s.Status, Message: msg})
+			rep.Checks = append(rep.Checks, c)
 			walk(s.Children)
 		}
 	}
 	walk(list)
-	if err != nil {
-		c := Check{Structure: "open", Status: StatusError, Message: err.Error()}
-		var fe *FormatError
-		if errors.As(err, &fe) {
-			c.Structure, c.Offset = fe.Structure, fe.Offset
-			if fe.Field != "" {
-				c.Field, c.FieldOffset = fe.Field, fe.Offset
-			}
-		}
-		rep.Checks = append(rep.Checks, c)
+	if err != nil && !placed {
+		rep.Checks = append(rep.Checks, errCheck)
 	}
 	for _, c := range rep.Checks {
 		switch c.Status {

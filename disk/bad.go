@@ -8,6 +8,7 @@ import (
 	"context"
 
 	"github.com/vhdxview/vhdxview/core"
+	"github.com/vhdxview/vhdxview/sniff"
 	"github.com/vhdxview/vhdxview/vhd"
 )
 
@@ -85,4 +86,15 @@ func (d *Disk) BadRanges(ctx context.Context, off, n int64, limit int) ([]BadRan
 	})
 	flush()
 	return out, blocks, err
+}
+
+// Inspect lists what can be read of a VHDX file, also one that does not
+// open (core.Inspect): the structures read before the damage, a check of
+// each, and the error that stopped the open (nil when it opens). It is nil
+// for a file that is no VHDX file by its signature.
+func Inspect(ctx context.Context, f core.File) (*core.Inspection, error) {
+	if sniff.Identify(f.R, f.Size).ID != "vhdx" {
+		return nil, nil
+	}
+	return core.Inspect(ctx, f.R, f.Size, f.Name)
 }
