@@ -160,6 +160,8 @@ func (img *Image) headerStructures() Structure {
 			s.Status, s.Note = StatusWarning, detail(c.Err)
 			if chosen {
 				s.Note += "; the other header is used"
+			} else {
+				s.Status = StatusError // neither carries the file
 			}
 		}
 		top.Children = append(top.Children, s)
@@ -192,6 +194,8 @@ func (img *Image) regionStructures() Structure {
 			s.Status, s.Note = StatusWarning, detail(t.Err)
 			if img.regions != nil {
 				s.Note += "; the other copy is used"
+			} else {
+				s.Status = StatusError // neither copy is usable
 			}
 		}
 		for i, e := range t.Entries {

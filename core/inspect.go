@@ -160,11 +160,22 @@ func setError(s *Structure, err error) {
 	s.Note = msg
 }
 
+// holdsStop reports whether a node of l or below is the one the open
+// stopped at.
+func holdsStop(l []Structure) bool {
+	for _, s := range l {
+		if strings.Contains(s.Note, "open stopped here") || holdsStop(s.Children) {
+			return true
+		}
+	}
+	return false
+}
+
 // reportOf is a check per structure of list, depth first. The check of
 // the structure err is about says err, with its field; when no structure
 // holds it, err is a check of its own at the end.
 func reportOf(list []Structure, err error) *Report {
-	rep := &Report{Verdict: "clean"}
+	rep := &Report{Verdict: "clean", BAT: []BATStats{}}
 	errCheck := Check{Structure: "open", Status: StatusError}
 	if err != nil {
 		errCheck.Message = err.Error()
@@ -185,7 +196,7 @@ func reportOf(list []Structure, err error) *Report {
 			case err != nil && strings.Contains(s.Note, "open stopped here"):
 				c.Message, c.Field, c.FieldOffset = errCheck.Message, errCheck.Field, errCheck.FieldOffset
 				placed = true
-			case s.Status == StatusError: // an ancestor of the damaged part
+			case s.Status == StatusError && holdsStop(s.Children): // an ancestor of the damaged part
 				c.Status, c.Message = StatusOK, "holds the damaged part below"
 			case c.Message == "" && len(s.Tags) > 0:
 				c.Message = strings.Join(s.Tags, ", ")

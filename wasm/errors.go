@@ -150,6 +150,7 @@ func errorValue(err error) js.Value {
 	for k, v := range fields {
 		o.Set(k, v)
 	}
+	setInspection(o, err)
 	return o
 }
 

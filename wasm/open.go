@@ -255,7 +255,11 @@ func (s *Server) openChain(ctx context.Context, files []*file, o openOpts) (*ses
 	disks, skipped, err := disk.OpenFiles(ctx, given, &disk.Options{Options: core.Options{Partial: o.partial}, Raw: o.raw})
 	if err != nil {
 		if len(files) == 1 && errors.Is(err, core.ErrFormat) {
-			return nil, &fileError{files[0].name, err}
+			fe := &fileError{files[0].name, err}
+			if in, _ := disk.Inspect(ctx, given[0]); in != nil && ctx.Err() == nil {
+				return nil, &inspectedError{fe, in}
+			}
+			return nil, fe
 		}
 		return nil, err
 	}
