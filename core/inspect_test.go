@@ -106,7 +106,8 @@ func TestInspectMetadataItem(t *testing.T) {
 		t.Fatalf("metadata node %+v, want the table at 0x%x with its 5 entries, in error", md, lay.Metadata.Offset)
 	}
 	fp := md.Children[0]
-	if fp.Name != "file parameters item" || fp.Status != StatusError || !strings.Contains(fp.Note, "BlockSize") {
+	if fp.Name != "file parameters item" || fp.Status != StatusError || !strings.Contains(fp.Note, "BlockSize") ||
+		len(fp.Fields) != 7 || fp.Fields[4].Name != "BlockSize" || fp.Fields[4].Value != "3145728" {
 		t.Errorf("file parameters item: %+v", fp)
 	}
 	for _, c := range md.Children[1:] {

@@ -74,8 +74,9 @@ type metadata struct {
 	LogicalSectorSize  uint32
 	PhysicalSectorSize uint32
 	ParentLocator      *parentLocator // nil unless present
-	// decoded holds the known items whose values were read and checked
-	// (all of them once readMetadata succeeds).
+	// decoded holds the known items whose values were read, and checked
+	// unless the check of that item is what failed (all of them once
+	// readMetadata succeeds).
 	decoded map[uuid.UUID]bool
 }
 
@@ -207,25 +208,26 @@ func (m *metadata) readKnownItems(r io.ReaderAt, size int64) error {
 		LeaveBlocksAllocated: fp[4]&1 != 0,
 		HasParent:            fp[4]&2 != 0,
 	}
+	m.decoded[itemFileParameters] = true // shown even when a check below fails
 	bs := m.FileParameters.BlockSize
 	if bs < minBlockSize || bs > maxBlockSize || bs&(bs-1) != 0 {
 		return formatErr("file parameters item", fpOff, "BlockSize", "must be a power of two from 1 MiB to 256 MiB", bs)
 	}
-	m.decoded[itemFileParameters] = true
 
 	m.LogicalSectorSize = binary.LittleEndian.Uint32(items[itemLogicalSectorSize])
+	m.decoded[itemLogicalSectorSize] = true
 	if m.LogicalSectorSize != 512 && m.LogicalSectorSize != 4096 {
 		e, _, _ := m.entry(itemLogicalSectorSize)
 		return formatErr("logical sector size item", m.itemOffset(e), "LogicalSectorSize", "must be 512 or 4096", m.LogicalSectorSize)
 	}
-	m.decoded[itemLogicalSectorSize] = true
 	m.PhysicalSectorSize = binary.LittleEndian.Uint32(items[itemPhysicalSectorSize])
+	m.decoded[itemPhysicalSectorSize] = true
 	if m.PhysicalSectorSize != 512 && m.PhysicalSectorSize != 4096 {
 		e, _, _ := m.entry(itemPhysicalSectorSize)
 		return formatErr("physical sector size item", m.itemOffset(e), "PhysicalSectorSize", "must be 512 or 4096", m.PhysicalSectorSize)
 	}
-	m.decoded[itemPhysicalSectorSize] = true
 	m.VirtualDiskSize = binary.LittleEndian.Uint64(items[itemVirtualDiskSize])
+	m.decoded[itemVirtualDiskSize] = true
 	{
 		e, _, _ := m.entry(itemVirtualDiskSize)
 		switch {
@@ -237,7 +239,6 @@ func (m *metadata) readKnownItems(r io.ReaderAt, size int64) error {
 			return formatErr("virtual disk size item", m.itemOffset(e), "VirtualDiskSize", fmt.Sprintf("not a multiple of the logical sector size %d", m.LogicalSectorSize), m.VirtualDiskSize)
 		}
 	}
-	m.decoded[itemVirtualDiskSize] = true
 	m.VirtualDiskID = guidAt(items[itemVirtualDiskID])
 	m.decoded[itemVirtualDiskID] = true
 

@@ -41,7 +41,9 @@ function structureNode(ctx, s, stats, depth) {
   if (s.status !== 'ok' && !(s.tags || []).includes('invalid')) badges.push(badge(s.status === 'error' ? 'bad' : 'warn', s.status, s.note));
   return node(ctx, {
     name: s.name, id: s.id, offset: s.offset, length: s.length, check: s.name,
-    open: depth < 2 && (s.children || []).length > 0 && s.children.length <= 4,
+    // A node in error (only in the list of a file that does not open) is
+    // open, so the damaged part below it is in view.
+    open: (depth < 2 && (s.children || []).length > 0 && s.children.length <= 4) || s.status === 'error',
     data: { tags: (s.tags || []).join(','), status: s.status },
     badges, kv,
     children: (s.children || []).map((c) => structureNode(ctx, c, stats, depth + 1)),
