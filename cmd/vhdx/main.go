@@ -5,7 +5,7 @@
 //
 //	vhdx info  [--json] [--parent P]... IMAGE
 //	vhdx check [--json] [--parent P]... IMAGE   exit 0 clean, 1 problems, 2 unreadable
-//	vhdx cat   [--offset N] [--length N] [-o OUT] [--parent P]... IMAGE
+//	vhdx cat   [--offset N] [--length N] [-o OUT] [--zero-bad] [--parent P]... IMAGE
 //	vhdx map   [--json] [--parent P]... IMAGE
 //	vhdx parts [--json] [--parent P]... IMAGE
 //	vhdx ls    [--json] [--parent P]... IMAGE [PARTITION] [PATH]
