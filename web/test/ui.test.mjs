@@ -2305,6 +2305,28 @@ test('a whole-disk download with bad BAT entries is refused, lists the unreadabl
   const filled = await done.locator('.dl-filled li').evaluateAll((l) => l.map((li) => [Number(li.dataset.offset), Number(li.dataset.length), li.textContent]));
   assert.deepEqual(filled.map((f) => f.slice(0, 2)), [[3 << 20, 1 << 20], [5 << 20, 1 << 20]]);
   assert.match(filled[0][2], /block 3/);
+  // saveTo (the path a save picker takes) fills the same ranges: into an
+  // origin private file, read back here.
+  const saved = await page.evaluate(async () => {
+    const api = window.vhdxview;
+    const image = window.vhdxviewUI.state.res.image;
+    const dir = await navigator.storage.getDirectory();
+    const h = await dir.getFileHandle('zero-bad-test.raw', { create: true });
+    const filled = [];
+    let refused = '';
+    try {
+      await api.saveTo(image, h);
+    } catch (e) {
+      refused = e.name;
+    }
+    const r = await api.saveTo(image, h, { zeroBad: true, onFilled: (f) => filled.push([f.offset, f.length, f.block]) });
+    const b = new Uint8Array(await (await h.getFile()).arrayBuffer());
+    await dir.removeEntry('zero-bad-test.raw');
+    return { refused, bytes: r.bytes, filled, sha: Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', b))).map((x) => x.toString(16).padStart(2, '0')).join('') };
+  });
+  assert.equal(saved.refused, 'BlockError');
+  assert.deepEqual(saved.filled, [[3 << 20, 1 << 20, 3], [5 << 20, 1 << 20, 5]]);
+  assert.equal(saved.sha, sha256(want));
   // The CLI fills the same ranges, byte for byte.
   const out = join(t.work, 'cli-zero.raw');
   const r = cliRun(t, 'cat', '--zero-bad', '-o', out, file);
