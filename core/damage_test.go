@@ -240,6 +240,7 @@ func TestDamageOpen(t *testing.T) {
 				t.Fatalf("Open succeeded (%s); want an error in %s", img.Type(), c.want.structure)
 			}
 			c.want.check(t, err)
+			checkInspect(t, b, err)
 		})
 	}
 }

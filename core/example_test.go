@@ -136,3 +136,55 @@ func ExampleOpenFiles() {
 	// [base.vhdx]
 	// true
 }
+
+// A file that does not open still lists what was read before the damage:
+// here both region tables are damaged, after two good headers.
+func ExampleInspect() {
+	f := mkImage(&builder.Image{VirtualSize: 4 << 20,
+		RegionTables: [2]builder.RegionTableOptions{{CorruptChecksum: true}, {CorruptChecksum: true}}})
+	in, err := core.Inspect(context.Background(), f, f.Size(), "bad.vhdx")
+	fmt.Println(errors.Is(err, core.ErrFormat), in.Report.Verdict)
+	var walk func(ss []core.Structure, indent string)
+	walk = func(ss []core.Structure, indent string) {
+		for _, s := range ss {
+			fmt.Printf("%s%s: %s\n", indent, s.Name, s.Status)
+			walk(s.Children, indent+"  ")
+		}
+	}
+	walk(in.Structures, "")
+	// Output:
+	// true unreadable
+	// header section: error
+	//   file type identifier: ok
+	//   headers: ok
+	//     header 1: ok
+	//     header 2: ok
+	//   region tables: error
+	//     region table 1: error
+	//     region table 2: error
+	// log: ok
+}
+
+// ZeroBad reads a block whose BAT entry is unusable as zeros, and its
+// plan says which runs are such fills.
+func ExampleImage_ZeroBad() {
+	f := mkImage(&builder.Image{VirtualSize: 4 << 20,
+		Blocks: map[uint64]builder.Block{1: {State: builder.PayloadFullyPresent, Data: []byte("hello")}},
+		RawBAT: map[uint64]uint64{2: 6 | 1<<40}}) // block 2: FULLY_PRESENT, 1 TiB past the end
+	img, err := core.Open(context.Background(), f, f.Size(), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = img.ReadAt(make([]byte, 4<<20), 0)
+	fmt.Println("read:", err != nil)
+	zb := img.ZeroBad()
+	zb.Plan(context.Background(), 0, zb.Size(), func(r core.Run) error {
+		if r.Bad != nil {
+			fmt.Printf("filled 0x%x+0x%x: block %d\n", r.Offset, r.Length, r.Bad.Block)
+		}
+		return nil
+	})
+	// Output:
+	// read: true
+	// filled 0x200000+0x100000: block 2
+}

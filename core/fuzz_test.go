@@ -64,6 +64,11 @@ func seedImages() map[string]*builder.Image {
 		// the log (two entries).
 		"dirty.vhdx": {VirtualSize: 2 * mB, Blocks: map[uint64]builder.Block{1: short("dirty seed, block 1")},
 			Log: &builder.Log{MaxDescriptors: 10, Deferred: []builder.Deferred{{Target: "bat-page", Index: 1}, {Target: "metadata-table"}}}},
+		// Unusable BAT entries (a reserved state over a data block, an
+		// offset past the end): the file opens, reads of those blocks
+		// fail, and a ZeroBad plan fills them.
+		"badbat.vhdx": {VirtualSize: 4 * mB, Blocks: map[uint64]builder.Block{0: short("badbat seed, block 0"), 1: short("block 1")},
+			RawBAT: map[uint64]uint64{1: 4 | 3*mB, 2: 6 | 1<<40}},
 		// 4096-byte logical sectors, odd virtual size.
 		"sector4k.vhdx": {VirtualSize: 2*mB + 4096, LogicalSectorSize: 4096, PhysicalSectorSize: 4096,
 			Blocks: map[uint64]builder.Block{1: short("4k seed, block 1"), 2: short("last sector")}},
@@ -124,7 +129,19 @@ func TestSeedsUpToDate(t *testing.T) {
 		} else {
 			exp = expectedDisk(t, im, nil)
 		}
-		compareDisks(t, name, img, exp, exp.Size())
+		if im.RawBAT == nil {
+			compareDisks(t, name, img, exp, exp.Size())
+		} else {
+			// Blocks whose entries the seed damages read as zeros
+			// through ZeroBad (entry index = block index below the
+			// first chunk's bitmap entry).
+			want := make([]byte, exp.Size())
+			exp.ReadAt(want, 0)
+			for e := range im.RawBAT {
+				clear(want[int64(e)*int64(mB) : int64(e+1)*int64(mB)])
+			}
+			compareDisks(t, name, img.ZeroBad(), bytes.NewReader(want), exp.Size())
+		}
 		// The sparse encoding used by FuzzOpen round-trips.
 		r, size := sparseDecode(sparseEncode(b))
 		if size != int64(len(b)) {
@@ -279,6 +296,18 @@ func FuzzOpen(f *testing.F) {
 			{Name: "dynamic.vhdx", R: bytes.NewReader(parent), Size: int64(len(parent))},
 		}
 		img, err := Open(context.Background(), file, size, &Options{Name: "fuzz", Parents: parents})
+		// Inspect reads the file alone: it fails exactly where Open does
+		// on the file itself, and lists something unless it is no VHDX.
+		in, ierr := Inspect(context.Background(), file, size, "fuzz")
+		var ce0 *ChainError
+		switch {
+		case err != nil && !errors.As(err, &ce0) && (ierr == nil || ierr.Error() != err.Error()):
+			t.Fatalf("Inspect: %v, Open: %v", ierr, err)
+		case (err == nil || errors.As(err, &ce0)) && ierr != nil:
+			t.Fatalf("Inspect: %v, but the file opens", ierr)
+		case in == nil && !errors.Is(ierr, ErrNotVHDX):
+			t.Fatalf("Inspect gave no list: %v", ierr)
+		}
 		if err != nil {
 			var fe *FormatError
 			var ce *ChainError
@@ -300,6 +329,11 @@ func FuzzOpen(f *testing.F) {
 func exerciseImage(t *testing.T, img *Image) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
+	// ZeroBad plans every block: a bad entry is a fill, never an error.
+	var be *BlockError
+	if err := img.ZeroBad().Plan(ctx, 0, img.Size(), func(Run) error { return nil }); errors.As(err, &be) {
+		t.Fatalf("ZeroBad plan: %v", err)
+	}
 	rep := img.Verify(ctx, nil)
 	if rep.Errors+rep.Warnings > 0 && rep.Verdict != "problems" {
 		t.Fatalf("verdict %s with %d errors", rep.Verdict, rep.Errors)

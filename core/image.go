@@ -35,6 +35,13 @@ type Image struct {
 	bat      *bat
 	// structures are the file ranges payload blocks must not overlap.
 	structures []namedRange
+
+	// Set only by a failed open (Inspect): the stage that failed, and
+	// the metadata decoded before the damage, if the table was read.
+	failedAt    int
+	partialMeta *metadata
+
+	zeroBad bool // set on the copy ZeroBad returns
 }
 
 type namedRange struct {
@@ -70,60 +77,93 @@ func (img *Image) Chain() []*Image {
 }
 
 func openFile(ctx context.Context, r io.ReaderAt, size int64, name string, level int) (*Image, error) {
-	if err := ctx.Err(); err != nil {
+	img := &Image{name: name, fileSize: size, file: r, level: level}
+	if err := img.open(ctx); err != nil {
 		return nil, err
 	}
-	img := &Image{name: name, fileSize: size, file: r, level: level}
+	return img, nil
+}
+
+// Stages of open, in order: failedAt says which one stopped it, so that
+// Inspect knows which structure the error is about.
+const (
+	stageIdent = iota + 1
+	stageHeaders
+	stageLog
+	stageRegions
+	stageMetadata
+	stageBAT
+)
+
+// open reads and checks the file's structures in the order the spec
+// needs them, keeping each on img as it is read: a failed open leaves
+// what was read before the failure, and failedAt, for Inspect.
+func (img *Image) open(ctx context.Context) (err error) {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r, size := img.file, img.fileSize
+	stage := stageIdent
+	defer func() {
+		if err != nil {
+			img.failedAt = stage
+		}
+	}()
 	b, err := readStruct(r, size, 0, int(min(size, 8+512)), "file type identifier")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if img.ident, err = parseFileIdentifier(b); err != nil {
-		return nil, err
+		return err
 	}
+	stage = stageHeaders
 	if size < headerSectionSize {
-		return nil, formatErr("header section", 0, "", "file is shorter than the 1 MiB header section", size)
+		return formatErr("header section", 0, "", "file is shorter than the 1 MiB header section", size)
 	}
 	for i, off := range headerOffsets {
 		b, err := readStruct(r, size, off, headerSize, headerName(i+1))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		img.headers[i] = readHeaderCopy(b, i+1, off)
 	}
 	if img.current, img.currentReason, err = selectHeader(img.headers); err != nil {
-		return nil, err
+		return err
 	}
 	cur := img.headers[img.current]
 	if err := checkHeader(cur, size); err != nil {
-		return nil, err
+		return err
 	}
 	h := &cur.Header
+	stage = stageLog
 	if h.LogLength > 0 && h.LogOffset+uint64(h.LogLength) > uint64(size) {
-		return nil, formatErr(headerName(cur.Index), cur.Offset+72, "LogOffset", "log extends past the end of the file", fmt.Sprintf("log 0x%x+0x%x, file 0x%x", h.LogOffset, h.LogLength, size))
+		return formatErr(headerName(cur.Index), cur.Offset+72, "LogOffset", "log extends past the end of the file", fmt.Sprintf("log 0x%x+0x%x, file 0x%x", h.LogOffset, h.LogLength, size))
 	}
 
 	// The log is replayed before anything else is read (MS-VHDX 2.3.3).
 	img.log, img.view, img.viewSize, err = openLog(ctx, r, size, h)
 	if err != nil {
-		return nil, err
+		return err
 	}
 
+	stage = stageRegions
 	if err := img.readRegionTables(); err != nil {
-		return nil, err
+		return err
 	}
+	stage = stageMetadata
 	md, _ := img.regions.find(regionMetadata)
 	if int64(md.FileOffset)+int64(md.Length) > img.viewSize {
-		return nil, formatErr("metadata region", int64(md.FileOffset), "", "extends past the end of the file", img.viewSize)
+		return formatErr("metadata region", int64(md.FileOffset), "", "extends past the end of the file", img.viewSize)
 	}
-	if img.meta, err = readMetadata(img.view, img.viewSize, md); err != nil {
-		return nil, err
+	meta, err := readMetadata(img.view, img.viewSize, md)
+	if err != nil {
+		img.partialMeta = meta
+		return err
 	}
+	img.meta = meta
 	img.geom = geometry(img.meta)
-	if err := img.openBAT(); err != nil {
-		return nil, err
-	}
-	return img, nil
+	stage = stageBAT
+	return img.openBAT()
 }
 
 func (img *Image) readRegionTables() error {

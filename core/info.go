@@ -91,7 +91,7 @@ func (img *Image) Info() *Info {
 	if s, ok := img.logStructure(); ok {
 		in.Structures = append(in.Structures, s)
 	}
-	in.Structures = append(in.Structures, img.metadataStructure(), img.batStructure())
+	in.Structures = append(in.Structures, img.metadataStructure(img.meta), img.batStructure())
 	return in
 }
 
@@ -128,8 +128,13 @@ func (img *Image) identStructure() Structure {
 }
 
 func (img *Image) headerStructures() Structure {
-	top := Structure{ID: "headers", Name: "headers", Offset: headerOffsets[0], Length: 2 * 64 * kib, Status: StatusOK,
-		Note: fmt.Sprintf("header %d is current: %s", img.current+1, img.currentReason)}
+	// Both copies are read together; when neither is usable (Inspect of
+	// a file that does not open) none is current.
+	chosen := img.currentReason != ""
+	top := Structure{ID: "headers", Name: "headers", Offset: headerOffsets[0], Length: 2 * 64 * kib, Status: StatusOK}
+	if chosen {
+		top.Note = fmt.Sprintf("header %d is current: %s", img.current+1, img.currentReason)
+	}
 	for i, c := range img.headers {
 		h, o := c.Header, c.Offset
 		s := Structure{ID: fmt.Sprintf("header-%d", c.Index), Name: headerName(c.Index), Offset: o, Length: headerSize, Status: StatusOK,
@@ -145,14 +150,19 @@ func (img *Image) headerStructures() Structure {
 				numField("LogLength", o+68, 4, uint64(h.LogLength)),
 				hexField("LogOffset", o+72, 8, h.LogOffset),
 			}}
-		if i == img.current {
+		if chosen && i == img.current {
 			s.Tags = append(s.Tags, "current")
 			s.Note = "current: " + img.currentReason
 		}
 		s.Tags = append(s.Tags, crcTag(c.ChecksumOK))
 		if c.Err != nil {
 			s.Tags = append(s.Tags, "invalid")
-			s.Status, s.Note = StatusWarning, detail(c.Err)+"; the other header is used"
+			s.Status, s.Note = StatusWarning, detail(c.Err)
+			if chosen {
+				s.Note += "; the other header is used"
+			} else {
+				s.Status = StatusError // neither carries the file
+			}
 		}
 		top.Children = append(top.Children, s)
 	}
@@ -165,6 +175,9 @@ func (img *Image) regionStructures() Structure {
 		top.Status = StatusWarning
 	}
 	for _, t := range img.regionTables {
+		if t == nil { // not read: Inspect of a file that does not open
+			continue
+		}
 		o := t.Offset
 		s := Structure{ID: fmt.Sprintf("region-table-%d", t.Index), Name: regionTableName(t.Index), Offset: o, Length: regionTableSize, Status: StatusOK,
 			Fields: []Field{
@@ -178,7 +191,12 @@ func (img *Image) regionStructures() Structure {
 		s.Tags = append(s.Tags, crcTag(t.Checksum == t.ComputedChecksum))
 		if t.Err != nil {
 			s.Tags = append(s.Tags, "invalid")
-			s.Status, s.Note = StatusWarning, detail(t.Err)+"; the other copy is used"
+			s.Status, s.Note = StatusWarning, detail(t.Err)
+			if img.regions != nil {
+				s.Note += "; the other copy is used"
+			} else {
+				s.Status = StatusError // neither copy is usable
+			}
 		}
 		for i, e := range t.Entries {
 			eo := o + regionTableHeaderSize + int64(i)*regionEntrySize
@@ -262,8 +280,7 @@ func (img *Image) logStructure() (Structure, bool) {
 	return s, true
 }
 
-func (img *Image) metadataStructure() Structure {
-	m := img.meta
+func (img *Image) metadataStructure(m *metadata) Structure {
 	s := Structure{ID: "metadata", Name: "metadata table", Offset: m.Offset, Length: m.Length, Status: StatusOK,
 		Fields: []Field{{Name: "Signature", Value: metadataSignature, Offset: m.Offset, Length: 8}, numField("EntryCount", m.Offset+10, 2, uint64(m.EntryCount))}}
 	for i, e := range m.Entries {
@@ -281,7 +298,7 @@ func (img *Image) metadataStructure() Structure {
 		if e.IsUser {
 			c.Tags = append(c.Tags, "user")
 		}
-		c.Fields = append(c.Fields, img.itemFields(e)...)
+		c.Fields = append(c.Fields, m.itemFields(e)...)
 		if e.Name() == "unknown" || e.IsUser {
 			c.Note = "not a system item this reader uses; ignored"
 		}
@@ -291,9 +308,9 @@ func (img *Image) metadataStructure() Structure {
 }
 
 // itemFields decodes a known metadata item's value (MS-VHDX 2.6.2).
-func (img *Image) itemFields(e metadataEntry) []Field {
-	m, o := img.meta, img.meta.itemOffset(e)
-	if e.IsUser {
+func (m *metadata) itemFields(e metadataEntry) []Field {
+	o := m.itemOffset(e)
+	if e.IsUser || !m.decoded[e.ItemID] {
 		return nil
 	}
 	switch e.ItemID {

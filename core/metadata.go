@@ -74,6 +74,10 @@ type metadata struct {
 	LogicalSectorSize  uint32
 	PhysicalSectorSize uint32
 	ParentLocator      *parentLocator // nil unless present
+	// decoded holds the known items whose values were read, and checked
+	// unless the check of that item is what failed (all of them once
+	// readMetadata succeeds).
+	decoded map[uuid.UUID]bool
 }
 
 // knownItemSize is the exact length of each fixed-size known item; the
@@ -87,7 +91,9 @@ var knownItemSize = map[uuid.UUID]uint32{
 }
 
 // readMetadata reads and checks the table and every known item. r is the
-// (possibly log-replayed) file view.
+// (possibly log-replayed) file view. On damage found after the table was
+// read it returns what it had decoded with the error, for Inspect: the
+// entries before the bad one, and the items in decoded.
 func readMetadata(r io.ReaderAt, size int64, region regionEntry) (*metadata, error) {
 	off := int64(region.FileOffset)
 	m := &metadata{Offset: off, Length: int64(region.Length)}
@@ -99,11 +105,11 @@ func readMetadata(r io.ReaderAt, size int64, region regionEntry) (*metadata, err
 		return nil, err
 	}
 	if string(b[0:8]) != metadataSignature {
-		return nil, formatErr("metadata table", off, "Signature", "bad signature", quoteBytes(b[0:8]))
+		return m, formatErr("metadata table", off, "Signature", "bad signature", quoteBytes(b[0:8]))
 	}
 	m.EntryCount = binary.LittleEndian.Uint16(b[10:])
 	if m.EntryCount > maxMetadataEntries {
-		return nil, formatErr("metadata table", off+10, "EntryCount", "more than 2047 entries", m.EntryCount)
+		return m, formatErr("metadata table", off+10, "EntryCount", "more than 2047 entries", m.EntryCount)
 	}
 	users := 0
 	type key struct {
@@ -127,35 +133,35 @@ func readMetadata(r io.ReaderAt, size int64, region regionEntry) (*metadata, err
 		where := fmt.Sprintf("metadata entry %d", i)
 		switch {
 		case seen[key{e.ItemID, e.IsUser}]:
-			return nil, formatErr(where, eoff, "ItemID", "item listed twice", e.ItemID)
+			return m, formatErr(where, eoff, "ItemID", "item listed twice", e.ItemID)
 		case e.Length > maxMetadataItemSize:
-			return nil, formatErr(where, eoff+20, "Length", "item longer than 1 MiB", e.Length)
+			return m, formatErr(where, eoff+20, "Length", "item longer than 1 MiB", e.Length)
 		case e.Length == 0 && e.Offset != 0:
-			return nil, formatErr(where, eoff+16, "Offset", "empty item with a non-zero offset", e.Offset)
+			return m, formatErr(where, eoff+16, "Offset", "empty item with a non-zero offset", e.Offset)
 		case e.Length > 0 && e.Offset < metadataTableSize:
-			return nil, formatErr(where, eoff+16, "Offset", "item inside the metadata table", e.Offset)
+			return m, formatErr(where, eoff+16, "Offset", "item inside the metadata table", e.Offset)
 		case uint64(e.Offset)+uint64(e.Length) > uint64(region.Length):
-			return nil, formatErr(where, eoff+16, "Offset", "item extends past the metadata region", fmt.Sprintf("offset %d length %d region %d", e.Offset, e.Length, region.Length))
+			return m, formatErr(where, eoff+16, "Offset", "item extends past the metadata region", fmt.Sprintf("offset %d length %d region %d", e.Offset, e.Length, region.Length))
 		}
 		for j, o := range m.Entries {
 			if e.Length > 0 && o.Length > 0 && overlaps(uint64(e.Offset), uint64(e.Length), uint64(o.Offset), uint64(o.Length)) {
-				return nil, formatErr(where, eoff+16, "Offset", fmt.Sprintf("item overlaps metadata entry %d", j), e.Offset)
+				return m, formatErr(where, eoff+16, "Offset", fmt.Sprintf("item overlaps metadata entry %d", j), e.Offset)
 			}
 		}
 		seen[key{e.ItemID, e.IsUser}] = true
 		if e.IsUser {
 			users++
 			if users > maxUserEntries {
-				return nil, formatErr(where, eoff+24, "IsUser", "more than 1024 user items", users)
+				return m, formatErr(where, eoff+24, "IsUser", "more than 1024 user items", users)
 			}
 		}
 		if e.Name() == "unknown" && e.IsRequired {
-			return nil, unsupportedErr(where, eoff+24, "IsRequired", "unknown metadata item "+e.ItemID.String()+" is marked required", nil)
+			return m, unsupportedErr(where, eoff+24, "IsRequired", "unknown metadata item "+e.ItemID.String()+" is marked required", nil)
 		}
 		m.Entries = append(m.Entries, e)
 	}
 	if err := m.readKnownItems(r, size); err != nil {
-		return nil, err
+		return m, err
 	}
 	return m, nil
 }
@@ -172,6 +178,7 @@ func (m *metadata) entry(id uuid.UUID) (metadataEntry, int, bool) {
 func (m *metadata) itemOffset(e metadataEntry) int64 { return m.Offset + int64(e.Offset) }
 
 func (m *metadata) readKnownItems(r io.ReaderAt, size int64) error {
+	m.decoded = map[uuid.UUID]bool{}
 	items := map[uuid.UUID][]byte{}
 	for _, id := range []uuid.UUID{itemFileParameters, itemVirtualDiskSize, itemVirtualDiskID, itemLogicalSectorSize, itemPhysicalSectorSize, itemParentLocator} {
 		e, _, ok := m.entry(id)
@@ -201,22 +208,26 @@ func (m *metadata) readKnownItems(r io.ReaderAt, size int64) error {
 		LeaveBlocksAllocated: fp[4]&1 != 0,
 		HasParent:            fp[4]&2 != 0,
 	}
+	m.decoded[itemFileParameters] = true // shown even when a check below fails
 	bs := m.FileParameters.BlockSize
 	if bs < minBlockSize || bs > maxBlockSize || bs&(bs-1) != 0 {
 		return formatErr("file parameters item", fpOff, "BlockSize", "must be a power of two from 1 MiB to 256 MiB", bs)
 	}
 
 	m.LogicalSectorSize = binary.LittleEndian.Uint32(items[itemLogicalSectorSize])
+	m.decoded[itemLogicalSectorSize] = true
 	if m.LogicalSectorSize != 512 && m.LogicalSectorSize != 4096 {
 		e, _, _ := m.entry(itemLogicalSectorSize)
 		return formatErr("logical sector size item", m.itemOffset(e), "LogicalSectorSize", "must be 512 or 4096", m.LogicalSectorSize)
 	}
 	m.PhysicalSectorSize = binary.LittleEndian.Uint32(items[itemPhysicalSectorSize])
+	m.decoded[itemPhysicalSectorSize] = true
 	if m.PhysicalSectorSize != 512 && m.PhysicalSectorSize != 4096 {
 		e, _, _ := m.entry(itemPhysicalSectorSize)
 		return formatErr("physical sector size item", m.itemOffset(e), "PhysicalSectorSize", "must be 512 or 4096", m.PhysicalSectorSize)
 	}
 	m.VirtualDiskSize = binary.LittleEndian.Uint64(items[itemVirtualDiskSize])
+	m.decoded[itemVirtualDiskSize] = true
 	{
 		e, _, _ := m.entry(itemVirtualDiskSize)
 		switch {
@@ -229,6 +240,7 @@ func (m *metadata) readKnownItems(r io.ReaderAt, size int64) error {
 		}
 	}
 	m.VirtualDiskID = guidAt(items[itemVirtualDiskID])
+	m.decoded[itemVirtualDiskID] = true
 
 	if b := items[itemParentLocator]; b != nil {
 		e, _, _ := m.entry(itemParentLocator)
@@ -237,6 +249,7 @@ func (m *metadata) readKnownItems(r io.ReaderAt, size int64) error {
 			return err
 		}
 		m.ParentLocator = loc
+		m.decoded[itemParentLocator] = true
 	}
 	if m.FileParameters.HasParent && m.ParentLocator == nil {
 		return formatErr("file parameters item", fpOff+4, "HasParent", "differencing disk without a parent locator item", nil)

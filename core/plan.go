@@ -6,6 +6,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 )
@@ -40,6 +41,10 @@ type Run struct {
 	Level      int     `json:"level"`                 // RunFile: 0 = this file, k = k-th parent
 	FileOffset int64   `json:"file_offset,omitempty"` // RunFile
 	Data       []byte  `json:"-"`                     // RunBytes
+	// Bad, on a RunZero of an image made by ZeroBad, is why the block the
+	// run stands in for cannot be read: the zeros are a fill, not the
+	// disk's bytes. Such a run covers one block and is never merged.
+	Bad *BlockError `json:"-"`
 }
 
 // Plan calls emit for consecutive runs covering [off, off+n) of the virtual
@@ -54,7 +59,7 @@ func (img *Image) Plan(ctx context.Context, off, n int64, emit func(Run) error) 
 		return nil
 	}
 	n = min(n, img.Size()-off)
-	m := merger{emit: emit, ctx: ctx}
+	m := merger{emit: emit, ctx: ctx, zeroBad: img.zeroBad}
 	if err := img.plan(off, n, 0, &m); err != nil {
 		return err
 	}
@@ -78,7 +83,8 @@ type merger struct {
 	pending Run
 	emit    func(Run) error
 	ctx     context.Context
-	blocks  int // blocks walked, to check ctx now and then
+	blocks  int  // blocks walked, to check ctx now and then
+	zeroBad bool // a block with an unusable BAT entry plans as a Bad zero run
 }
 
 // ctxCheckBlocks is how many blocks a plan walks between looks at its
@@ -87,7 +93,7 @@ const ctxCheckBlocks = 1024
 
 func (m *merger) add(r Run) error {
 	p := &m.pending
-	if p.Length > 0 && p.Kind == r.Kind && p.Offset+p.Length == r.Offset &&
+	if p.Length > 0 && p.Kind == r.Kind && p.Offset+p.Length == r.Offset && p.Bad == nil && r.Bad == nil &&
 		(r.Kind == RunZero || (r.Kind == RunFile && p.Level == r.Level && p.FileOffset+p.Length == r.FileOffset)) {
 		p.Length += r.Length
 		return nil
@@ -130,6 +136,15 @@ func (img *Image) plan(off, n int64, level int, m *merger) error {
 			}
 		}
 		blk, err := img.block(b)
+		var be *BlockError
+		if err != nil && m.zeroBad && errors.As(err, &be) {
+			if err := m.add(Run{Kind: RunZero, Offset: off, Length: take, Bad: be}); err != nil {
+				return err
+			}
+			off += take
+			n -= take
+			continue
+		}
 		if err != nil {
 			return err
 		}

@@ -51,3 +51,16 @@ func (img *Image) File(k int) (io.ReaderAt, int64, string) {
 	}
 	return c[k].file, c[k].fileSize, c[k].name
 }
+
+// ZeroBad returns the image as a reader for which a payload block whose
+// BAT entry is unusable (reserved state or bits, an offset past the end of
+// the file or over another structure; MS-VHDX 2.5.1) reads as zeros
+// instead of failing with a *BlockError, in this file and in its parents.
+// Plans mark such zeros with Run.Bad, so that a caller can say which
+// ranges were filled. It is for salvage (a whole-disk copy of a damaged
+// file); img itself is unchanged, and both share their caches.
+func (img *Image) ZeroBad() *Image {
+	c := *img
+	c.zeroBad = true
+	return &c
+}

@@ -198,6 +198,20 @@ func exerciseImage(t *testing.T, img *Image) {
 	if k, err := img.ReadAt(buf[:10], img.Size()); k != 0 || err != io.EOF {
 		t.Fatalf("read at the end: %d, %v", k, err)
 	}
+	// ZeroBad plans every block: a bad entry is a fill, never an error,
+	// and the fill is marked.
+	zctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	var be *core.BlockError
+	zerr := img.ZeroBad().Plan(zctx, 0, min(img.Size(), 1<<30), func(r core.Run) error {
+		if r.Bad != nil && r.Kind != core.RunZero {
+			t.Fatalf("bad run %+v is not a zero run", r)
+		}
+		return nil
+	})
+	if errors.As(zerr, &be) {
+		t.Fatalf("ZeroBad plan: %v", zerr)
+	}
 	// A plan covers what it is asked for and reads the same as ReadAt.
 	pn := min(img.Size(), 256*kB)
 	want := make([]byte, pn)

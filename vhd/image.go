@@ -31,6 +31,8 @@ type Image struct {
 	parent  *Image
 	level   int         // 0 for the opened file, k for its k-th parent
 	missing *ChainError // the parent not found, for a partial chain
+
+	zeroBad bool // set on the copy ZeroBad returns
 }
 
 type namedRange struct {

@@ -14,6 +14,7 @@ package vhd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/vhdxview/vhdxview/core"
@@ -31,7 +32,7 @@ func (img *Image) Plan(ctx context.Context, off, n int64, emit func(core.Run) er
 		return nil
 	}
 	n = min(n, img.Size()-off)
-	m := merger{emit: emit, ctx: ctx}
+	m := merger{emit: emit, ctx: ctx, zeroBad: img.zeroBad}
 	if err := img.plan(off, n, 0, &m); err != nil {
 		return err
 	}
@@ -42,7 +43,8 @@ type merger struct {
 	pending core.Run
 	emit    func(core.Run) error
 	ctx     context.Context
-	blocks  int // blocks walked, to look at ctx now and then
+	blocks  int  // blocks walked, to look at ctx now and then
+	zeroBad bool // a block with an unusable BAT entry plans as a Bad zero run
 }
 
 // ctxCheckBlocks is how many blocks a plan walks between looks at its
@@ -51,7 +53,7 @@ const ctxCheckBlocks = 1024
 
 func (m *merger) add(r core.Run) error {
 	p := &m.pending
-	if p.Length > 0 && p.Kind == r.Kind && p.Offset+p.Length == r.Offset &&
+	if p.Length > 0 && p.Kind == r.Kind && p.Offset+p.Length == r.Offset && p.Bad == nil && r.Bad == nil &&
 		(r.Kind == core.RunZero || (p.Level == r.Level && p.FileOffset+p.Length == r.FileOffset)) {
 		p.Length += r.Length
 		return nil
@@ -101,6 +103,15 @@ func (img *Image) plan(off, n int64, level int, m *merger) error {
 			}
 		}
 		blk, err := img.block(b)
+		var be *core.BlockError
+		if err != nil && m.zeroBad && errors.As(err, &be) {
+			if err := m.add(core.Run{Kind: core.RunZero, Offset: off, Length: take, Bad: be}); err != nil {
+				return err
+			}
+			off += take
+			n -= take
+			continue
+		}
 		if err != nil {
 			return err
 		}

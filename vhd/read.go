@@ -45,3 +45,14 @@ func (img *Image) ReadAt(p []byte, off int64) (int, error) {
 	}
 	return int(n), nil
 }
+
+// ZeroBad returns the image as a reader for which a block whose BAT entry
+// is unusable (past the end of the file, over another structure) reads as
+// zeros instead of failing with a *core.BlockError, in this file and in
+// its parents; plans mark such zeros with core.Run.Bad. img itself is
+// unchanged, and both share their caches.
+func (img *Image) ZeroBad() *Image {
+	c := *img
+	c.zeroBad = true
+	return &c
+}

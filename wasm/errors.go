@@ -165,6 +165,7 @@ func errorValue(err error) js.Value {
 	if errors.As(err, &ws) {
 		o.Set("skipped", skippedValue(ws.skipped))
 	}
+	setInspection(o, err)
 	return o
 }
 

@@ -296,7 +296,11 @@ func (s *Server) openChain(ctx context.Context, files []*file, o openOpts) (*ses
 	}
 	if err != nil {
 		if len(files) == 1 && errors.Is(err, core.ErrFormat) {
-			return nil, &fileError{files[0].name, err}
+			fe := &fileError{files[0].name, err}
+			if in, _ := disk.Inspect(ctx, given[0]); in != nil && ctx.Err() == nil {
+				return nil, &inspectedError{fe, in}
+			}
+			return nil, fe
 		}
 		if len(skippedFiles) > 0 && disk.MissingOf(err) != nil {
 			// The parent panel lists what else was given and why it is

@@ -186,19 +186,29 @@ func (r *request) mapStates() (reply, error) {
 
 // planRun is a core.Run as the page sees it.
 type planRun struct {
-	Kind       string `json:"kind"` // "zero" | "file" | "bytes"
-	Offset     int64  `json:"offset"`
-	Length     int64  `json:"length"`
-	Level      *int   `json:"level,omitempty"`       // file
-	FileOffset *int64 `json:"file_offset,omitempty"` // file
+	Kind       string    `json:"kind"` // "zero" | "file" | "bytes"
+	Offset     int64     `json:"offset"`
+	Length     int64     `json:"length"`
+	Level      *int      `json:"level,omitempty"`       // file
+	FileOffset *int64    `json:"file_offset,omitempty"` // file
+	Bad        *badBlock `json:"bad,omitempty"`         // zero, with zero_bad: the block it fills
+}
+
+// badBlock is why a zero_bad plan's zero run stands in for a block.
+type badBlock struct {
+	Message string `json:"message"`
+	Level   int    `json:"level"`
+	Block   int64  `json:"block"`
 }
 
 // errEnough stops a plan walk at the page's run limit.
 var errEnough = errors.New("enough runs")
 
-// plan: {image, offset?, length?, limit?} → {offset, end, next, runs}.
-// runs cover [offset, end); next is end, or null when the range is done.
-// A "bytes" run carries data (Uint8Array, transferred).
+// plan: {image, offset?, length?, limit?, zero_bad?} → {offset, end, next,
+// runs}. runs cover [offset, end); next is end, or null when the range is
+// done. A "bytes" run carries data (Uint8Array, transferred). With
+// zero_bad: true a block whose table entry is damaged is a "zero" run with
+// bad: {message, level, block} instead of a BlockError.
 func (r *request) plan() (reply, error) {
 	sess, err := r.image()
 	if err != nil {
@@ -208,8 +218,16 @@ func (r *request) plan() (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
+	zeroBad, err := args{r.args}.bool("zero_bad", false)
+	if err != nil {
+		return reply{}, err
+	}
+	img := sess.img
+	if zeroBad {
+		img = img.ZeroBad()
+	}
 	return r.planReply(sess, newObject(), pg, func(emit func(core.Run) error) error {
-		return sess.img.Plan(r.ctx, pg.off, pg.n, emit)
+		return img.Plan(r.ctx, pg.off, pg.n, emit)
 	})
 }
 

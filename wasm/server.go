@@ -187,6 +187,7 @@ func init() {
 		"read":         (*request).read,
 		"map":          (*request).mapStates,
 		"plan":         (*request).plan,
+		"bad_ranges":   (*request).badRanges,  // salvage.go
 		"close":        (*request).closeImage, // store.go: close, then its stores end
 		"recent":       (*request).recent,
 		"forget":       (*request).forget,

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"syscall/js"
 
@@ -357,6 +358,9 @@ func runsValue(runs []core.Run) (js.Value, []any, error) {
 	prs := make([]planRun, 0, len(runs))
 	for _, run := range runs {
 		pr := planRun{Kind: run.Kind.String(), Offset: run.Offset, Length: run.Length}
+		if run.Bad != nil {
+			pr.Bad = &badBlock{Message: strings.TrimPrefix(run.Bad.Error(), "vhdx: "), Level: run.Bad.Level, Block: run.Bad.Block}
+		}
 		switch run.Kind {
 		case core.RunFile:
 			lvl, fo := run.Level, run.FileOffset

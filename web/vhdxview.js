@@ -277,9 +277,29 @@ export async function map(image, first = 0, count = undefined, { level = 0 } = {
   return r.states;
 }
 
-/** One page of the plan of [offset, offset+length): {offset, end, next, runs}. */
-export function plan(image, offset = 0, length = undefined, { limit, signal } = {}) {
-  return request('plan', { image, offset, length, limit }, { signal });
+/**
+ * One page of the plan of [offset, offset+length): {offset, end, next,
+ * runs}. With zeroBad a block whose table entry is damaged is a zero run
+ * with bad: {message, level, block} instead of a BlockError.
+ */
+export function plan(image, offset = 0, length = undefined, { limit, signal, zeroBad } = {}) {
+  return request('plan', { image, offset, length, limit, zero_bad: !!zeroBad }, { signal });
+}
+
+/**
+ * The ranges of [offset, offset+length) (default: the whole disk) whose
+ * blocks cannot be read because their table entries are damaged: {blocks,
+ * ranges: [{offset, length, level, block, blocks, message}], listed_all}.
+ * It walks the block table; onProgress({done, total}) counts virtual bytes.
+ * A download with zeroBad fills exactly these ranges with zeros.
+ */
+export function badRanges(image, { offset, length, signal, onProgress } = {}) {
+  return request('bad_ranges', { image, offset, length }, { signal, onProgress });
+}
+
+// filledRun calls onFilled with a plan run that zeroBad filled.
+function filledRun(r, onFilled) {
+  if (r.bad && onFilled) onFilled({ offset: r.offset, length: r.length, level: r.bad.level, block: r.bad.block, message: r.bad.message });
 }
 
 // ---- Blob downloads: a bounded number of parts -------------------------------
@@ -366,9 +386,11 @@ function tooLarge(what, length) {
  * per part, so a plan that needs more than BLOB_PART_LIMIT parts (more than
  * 1 TiB of zeros, or that many runs) rejects with a TooLargeError {limit,
  * length} before any Blob is made: save such a range with saveTo().
- * onProgress({done, total}) counts virtual bytes planned.
+ * onProgress({done, total}) counts virtual bytes planned. zeroBad: blocks
+ * whose table entries are damaged are zeros instead of a BlockError, and
+ * onFilled({offset, length, level, block, message}) is called for each.
  */
-export async function blob(image, offset = 0, length = undefined, { signal, type = 'application/octet-stream', onProgress } = {}) {
+export async function blob(image, offset = 0, length = undefined, { signal, type = 'application/octet-stream', onProgress, zeroBad, onFilled } = {}) {
   const img = images.get(image);
   if (!img) throw new VhdxError({ name: 'NotOpenError', message: 'no open image ' + image });
   const start = Math.min(offset, img.size);
@@ -376,8 +398,11 @@ export async function blob(image, offset = 0, length = undefined, { signal, type
   const parts = new BlobParts(`the range 0x${start.toString(16)}+0x${(end - start).toString(16)}`, end - start);
   let pos = start;
   while (pos < end) {
-    const p = await plan(image, pos, end - pos, { limit: 65536, signal });
-    for (const r of p.runs) parts.run(r, img.files);
+    const p = await plan(image, pos, end - pos, { limit: 65536, signal, zeroBad });
+    for (const r of p.runs) {
+      parts.run(r, img.files);
+      filledRun(r, onFilled);
+    }
     if (onProgress) onProgress({ done: p.end - start, total: end - start });
     if (p.next === null || p.next === undefined) break;
     pos = p.next;
@@ -411,8 +436,9 @@ const WRITE_WINDOW = 4;
  * On failure or when signal aborts, the writable is aborted, so the
  * browser discards what was written instead of leaving a partial file in
  * its place. onProgress({done, total, written}) counts virtual bytes.
+ * zeroBad and onFilled as for blob().
  */
-export async function saveTo(image, target, { offset = 0, length = undefined, signal, onProgress } = {}) {
+export async function saveTo(image, target, { offset = 0, length = undefined, signal, onProgress, zeroBad, onFilled } = {}) {
   const img = images.get(image);
   if (!img) throw new VhdxError({ name: 'NotOpenError', message: 'no open image ' + image });
   if (signal && signal.aborted) throw abortError(signal);
@@ -439,8 +465,9 @@ export async function saveTo(image, target, { offset = 0, length = undefined, si
   try {
     let pos = start;
     while (pos < end) {
-      const p = await plan(image, pos, Math.min(end - pos, PLAN_SPAN), { limit: 65536, signal });
+      const p = await plan(image, pos, Math.min(end - pos, PLAN_SPAN), { limit: 65536, signal, zeroBad });
       for (const r of p.runs) {
+        filledRun(r, onFilled);
         if (r.kind === 'zero') continue;
         const part = r.kind === 'file' ? img.files[r.level].slice(r.file_offset, r.file_offset + r.length) : r.data;
         if (batch && (batch.at + batch.bytes !== r.offset || batch.bytes + r.length > WRITE_BYTES || batch.parts.length >= WRITE_PARTS)) await flush();

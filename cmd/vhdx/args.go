@@ -16,7 +16,7 @@ import (
 )
 
 // flagSet says which flags a command takes.
-type flagSet uint8
+type flagSet uint16
 
 const (
 	takesJSON     flagSet = 1 << iota // --json
@@ -27,6 +27,7 @@ const (
 	takesScan                         // hash and search: --part, --path and their own (scan.go)
 	takesList                         // list: --bodyfile, --hash (list.go)
 	takesDeleted                      // get: --deleted, --id
+	takesZeroBad                      // cat: --zero-bad
 )
 
 // command is one `vhdx` subcommand.
@@ -44,14 +45,14 @@ const maxImages = 256
 
 var commands = []command{
 	{"info", "[--json] [--parent PATH]... IMAGE...",
-		"Print the image's summary and every structure of its file with its offset,\nstate and fields. IMAGE... may be a differencing chain's files in any order.",
+		"Print the image's summary and every structure of its file with its offset,\nstate and fields. IMAGE... may be a differencing chain's files in any order.\nA VHDX file that does not open gets the structures read before the damage,\nthen the error (exit 2).",
 		takesJSON | takesParent, 1, maxImages},
 	{"check", "[--json] [--parent PATH]... IMAGE...",
-		"Check every structure. Exit 0 clean, 1 problems, 2 unreadable.",
+		"Check every structure. Exit 0 clean, 1 problems, 2 unreadable (a VHDX file that\ndoes not open gets a check of each structure read before the damage).",
 		takesJSON | takesParent, 1, maxImages},
-	{"cat", "[--offset N] [--length N] [-o OUT] [--parent PATH]... IMAGE...",
-		"Write the virtual disk's bytes (all of them, or --length bytes from --offset).",
-		takesRange | takesOut | takesParent, 1, maxImages},
+	{"cat", "[--offset N] [--length N] [-o OUT] [--zero-bad] [--parent PATH]... IMAGE...",
+		"Write the virtual disk's bytes (all of them, or --length bytes from --offset).\nA block whose BAT entry is damaged stops the copy unless --zero-bad writes\nzeros in its place; the ranges filled are then listed on standard error.",
+		takesRange | takesOut | takesParent | takesZeroBad, 1, maxImages},
 	{"map", "[--json] [--parent PATH]... IMAGE...",
 		"Print each payload block's state and file offset.",
 		takesJSON | takesParent, 1, maxImages},
@@ -99,6 +100,7 @@ type options struct {
 	hash     string // list
 	deleted  bool
 	id       size
+	zeroBad  bool // cat
 }
 
 // define registers the command's flags on fs, bound to o.
@@ -131,6 +133,9 @@ func (c *command) define(fs *flag.FlagSet, o *options) {
 	if c.flags&takesDeleted != 0 {
 		fs.BoolVar(&o.deleted, "deleted", false, "PATH is a deleted entry: write what is left of its bytes")
 		fs.Var(&o.id, "id", "with --deleted, the entry's `N` (inode, MFT record or first cluster, as\nls --json gives it) when several deleted entries have PATH's name")
+	}
+	if c.flags&takesZeroBad != 0 {
+		fs.BoolVar(&o.zeroBad, "zero-bad", false, "write zeros for blocks whose BAT entries are damaged, and list\nthose ranges on standard error, instead of stopping")
 	}
 	if c.flags&takesCodePage != 0 {
 		fs.StringVar(&o.codePage, "codepage", "cp437", "the OEM code page of FAT 8.3 `NAME`s ("+strings.Join(volume.CodePages(), ", ")+")")

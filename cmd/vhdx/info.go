@@ -5,8 +5,10 @@ package main
 // format's Info (core.Info, vhd.Info, disk.RawInfo).
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/vhdxview/vhdxview/core"
@@ -95,4 +97,46 @@ func writeStructure(b *strings.Builder, s core.Structure, indent string) {
 	for _, c := range s.Children {
 		writeStructure(b, c, indent+"  ")
 	}
+}
+
+// printInspection prints, for `info` and `check` of a VHDX file that does
+// not open, what was read of it before the damage (core.Inspect): info the
+// structure tree, check a line per structure; with --json the inspection
+// (info) or its report (check). The caller prints the error after it.
+func (c *cli) printInspection(ctx context.Context, name, path string, asJSON bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return
+	}
+	in, openErr := disk.Inspect(ctx, core.File{Name: path, R: f, Size: st.Size()})
+	if in == nil || openErr == nil {
+		return
+	}
+	if asJSON {
+		if name == "check" {
+			printJSON(c.stdout, c.stderr, in.Report, exitFail)
+			return
+		}
+		printJSON(c.stdout, c.stderr, struct {
+			*core.Inspection
+			Error string `json:"error"`
+		}{in, openErr.Error()}, exitFail)
+		return
+	}
+	if name == "check" {
+		printChecks(c.stdout, in.Report)
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-18s %s\n", "format:", "VHDX (does not open; what was read before the damage:)")
+	fmt.Fprintf(&b, "%-18s %d (%s)\n\n", "file size:", in.FileSize, human(in.FileSize))
+	for _, s := range in.Structures {
+		writeStructure(&b, s, "")
+	}
+	io.WriteString(c.stdout, b.String())
 }

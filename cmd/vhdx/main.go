@@ -5,7 +5,7 @@
 //
 //	vhdx info  [--json] [--parent P]... IMAGE
 //	vhdx check [--json] [--parent P]... IMAGE   exit 0 clean, 1 problems, 2 unreadable
-//	vhdx cat   [--offset N] [--length N] [-o OUT] [--parent P]... IMAGE
+//	vhdx cat   [--offset N] [--length N] [-o OUT] [--zero-bad] [--parent P]... IMAGE
 //	vhdx map   [--json] [--parent P]... IMAGE
 //	vhdx parts [--json] [--parent P]... IMAGE
 //	vhdx ls    [--json] [--parent P]... IMAGE [PARTITION] [PATH]
@@ -23,6 +23,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -30,6 +31,7 @@ import (
 	"os/signal"
 	"strings"
 
+	"github.com/vhdxview/vhdxview/core"
 	"github.com/vhdxview/vhdxview/disk"
 )
 
@@ -144,6 +146,9 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	partial := name == "info" || name == "check"
 	img, closeAll, err := openImage(ctx, pos, o.parents, o.raw, partial, c.stderr)
 	if err != nil {
+		if (name == "info" || name == "check") && len(pos) == 1 && !o.raw && errors.Is(err, core.ErrFormat) {
+			c.printInspection(ctx, name, pos[0], o.json)
+		}
 		return c.fail(unexpected(err))
 	}
 	defer closeAll()
@@ -154,7 +159,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	case "check":
 		return cmdCheck(ctx, img, o.json, c.stdout, c.stderr)
 	case "cat":
-		return c.cmdCat(ctx, img, int64(o.offset), int64(o.length), o.out)
+		return c.cmdCat(ctx, img, int64(o.offset), int64(o.length), o.out, o.zeroBad)
 	case "hash":
 		return c.cmdHash(ctx, img, &o)
 	case "search":
@@ -180,6 +185,12 @@ func cmdCheck(ctx context.Context, img *disk.Disk, asJSON bool, stdout, stderr i
 	if asJSON {
 		return printJSON(stdout, stderr, rep, code)
 	}
+	printChecks(stdout, rep)
+	return code
+}
+
+// printChecks writes a line per check and the verdict.
+func printChecks(stdout io.Writer, rep *core.Report) {
 	for _, c := range rep.Checks {
 		lvl := ""
 		if c.Level > 0 {
@@ -188,7 +199,6 @@ func cmdCheck(ctx context.Context, img *disk.Disk, asJSON bool, stdout, stderr i
 		fmt.Fprintf(stdout, "%-7s %s%s at 0x%x: %s\n", c.Status, lvl, c.Structure, c.Offset, c.Message)
 	}
 	fmt.Fprintf(stdout, "verdict: %s (%d errors, %d warnings)\n", rep.Verdict, rep.Errors, rep.Warnings)
-	return code
 }
 
 // printJSON writes v as indented JSON and returns code, or exitFail when
@@ -203,7 +213,7 @@ func printJSON(stdout, stderr io.Writer, v any, code int) int {
 	return code
 }
 
-func (c *cli) cmdCat(ctx context.Context, img *disk.Disk, off, n int64, out string) int {
+func (c *cli) cmdCat(ctx context.Context, img *disk.Disk, off, n int64, out string, zeroBad bool) int {
 	if off < 0 || off > img.Size() {
 		fmt.Fprintf(c.stderr, "vhdx: offset %d outside the virtual disk (size %d)\n", off, img.Size())
 		return exitFail
@@ -211,10 +221,58 @@ func (c *cli) cmdCat(ctx context.Context, img *disk.Disk, off, n int64, out stri
 	if n < 0 || off+n > img.Size() {
 		n = img.Size() - off
 	}
-	if err := c.writeOut(ctx, diskSource(ctx, img, off, n), out); err != nil {
+	src := img
+	if zeroBad {
+		src = img.ZeroBad()
+	}
+	if err := c.writeOut(ctx, diskSource(ctx, src, off, n), out); err != nil {
+		var be *core.BlockError
+		if errors.As(err, &be) {
+			fmt.Fprintln(c.stderr, prefixed(err)+" (--zero-bad writes zeros for such blocks and lists them)")
+			return exitFail
+		}
 		return c.fail(err)
 	}
+	if zeroBad {
+		return c.reportFilled(ctx, img, off, n)
+	}
 	return exitOK
+}
+
+// maxFilledListed bounds the filled ranges cat --zero-bad lists.
+const maxFilledListed = 1000
+
+// reportFilled lists on stderr the ranges of [off, off+n) a --zero-bad
+// copy wrote as zeros: where, how many blocks, and why the first of them
+// cannot be read. The output is complete; exit 1 says it holds fills.
+func (c *cli) reportFilled(ctx context.Context, img *disk.Disk, off, n int64) int {
+	ranges, blocks, err := img.BadRanges(ctx, off, n, maxFilledListed)
+	if err != nil {
+		return c.fail(unexpected(err))
+	}
+	if blocks == 0 {
+		return exitOK
+	}
+	fmt.Fprintf(c.stderr, "vhdx: %s could not be read and %s written as zeros:\n",
+		plural(blocks, "block", "blocks"), map[bool]string{true: "was", false: "were"}[blocks == 1])
+	for _, r := range ranges {
+		lvl := ""
+		if r.Level > 0 {
+			lvl = fmt.Sprintf(", parent level %d", r.Level)
+		}
+		fmt.Fprintf(c.stderr, "  filled 0x%x+0x%x (%s from block %d%s): %s\n", r.Offset, r.Length, plural(r.Blocks, "block", "blocks"), r.Block, lvl, r.Message)
+	}
+	if listed := int64(len(ranges)); listed == maxFilledListed {
+		fmt.Fprintf(c.stderr, "  (only the first %d ranges are listed)\n", listed)
+	}
+	return exitProblems
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // blockJSON is one block in `map --json`.

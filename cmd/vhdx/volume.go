@@ -82,7 +82,7 @@ func (c *cli) runVolume(ctx context.Context, cmd string, o *options, pos []strin
 			return exitFail
 		}
 		if len(pos) == 2 {
-			return c.cmdCat(ctx, img, p.Offset, p.Size, *out)
+			return c.cmdCat(ctx, img, p.Offset, p.Size, *out, false)
 		}
 		if o.deleted {
 			return c.cmdGetDeleted(ctx, img, tab, fsOpts, p, pos[2], uint64(o.id), *out)

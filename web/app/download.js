@@ -76,18 +76,49 @@ export function blobRefusal(length) {
 
 // saveRange saves [offset, offset+length) of the disk as name: into
 // handle with vhdxview.saveTo() when there is one, else as a Blob
-// download. Resolves to {bytes, how, written?} for DownloadList.job.
-export async function saveRange(api, image, name, offset, length, handle, signal, onProgress) {
+// download. With zeroBad, blocks whose table entries are damaged are
+// written as zeros and listed. Resolves to {bytes, how, written?, filled?}
+// for DownloadList.job, filled being the ranges zero-filled (filledRanges).
+export async function saveRange(api, image, name, offset, length, handle, signal, onProgress, { zeroBad = false } = {}) {
+  const filled = filledRanges();
+  const fill = zeroBad ? { zeroBad, onFilled: filled.add } : {};
   if (handle) {
-    const r = await api.saveTo(image, handle, { offset, length, signal, onProgress: (p) => onProgress({ ...p, what: 'Saving…' }) });
-    return { ...r, how: 'picker' };
+    const r = await api.saveTo(image, handle, { offset, length, signal, onProgress: (p) => onProgress({ ...p, what: 'Saving…' }), ...fill });
+    return { ...r, how: 'picker', ...(zeroBad ? { filled: filled.list } : {}) };
   }
   const refusal = blobRefusal(length);
   if (refusal) throw new Error(refusal);
-  const blob = await api.blob(image, offset, length, { signal, onProgress: (p) => onProgress({ ...p, what: 'Preparing…' }) });
+  const blob = await api.blob(image, offset, length, { signal, onProgress: (p) => onProgress({ ...p, what: 'Preparing…' }), ...fill });
   if (signal.aborted) throw cancelled();
   save(blob, name);
-  return { bytes: blob.size, how: 'blob' };
+  return { bytes: blob.size, how: 'blob', ...(zeroBad ? { filled: filled.list } : {}) };
+}
+
+// filledRanges collects the runs a zeroBad download filled ({offset,
+// length, level, block, message}, in disk order) into ranges: runs that
+// follow each other on one chain level are one range, counted in blocks,
+// with the first block's message. {add, list}.
+export function filledRanges() {
+  const list = [];
+  return {
+    list,
+    add(r) {
+      const p = list[list.length - 1];
+      if (p && p.offset + p.length === r.offset && p.level === r.level && (r.block === p.last || r.block === p.last + 1)) {
+        p.length += r.length;
+        if (r.block !== p.last) p.blocks++;
+        p.last = r.block;
+        return;
+      }
+      list.push({ offset: r.offset, length: r.length, level: r.level, block: r.block, blocks: 1, last: r.block, message: r.message });
+    },
+  };
+}
+
+// rangeText says a filled or unreadable range: "0x200000+0x100000 (block 2)".
+export function rangeText(r) {
+  const blocks = r.blocks > 1 ? `blocks ${r.block}–${r.block + r.blocks - 1}` : `block ${r.block}`;
+  return `0x${hexPlain(r.offset)}+0x${hexPlain(r.length)} (${blocks}${r.level ? `, parent level ${r.level}` : ''})`;
 }
 
 // DownloadDialog is the <dialog> and its form. ctx(): {name, size,

@@ -13,6 +13,7 @@
 // together (Clear finished), so they do not pile up over the page.
 
 import { el, human, grouped, errorText } from './dom.js';
+import { rangeText } from './download.js';
 
 function isCancel(e, signal) {
   return (signal && signal.aborted) || (e && (e.name === 'AbortError' || e.name === 'CancelledError'));
@@ -56,9 +57,13 @@ export class DownloadList {
   }
 
   // job adds a row and runs fn(signal, onProgress) -> {bytes, how,
-  // written?}, how being "picker", "temporary file" or "blob" (see
-  // OUTCOMES). Resolves when the job has finished, whatever its outcome.
-  async job(name, total, fn) {
+  // written?, filled?}, how being "picker", "temporary file" or "blob"
+  // (see OUTCOMES); filled lists the ranges written as zeros because
+  // they could not be read ({offset, length, blocks, message}), shown
+  // under the outcome. onFail(error) may give an element to show under a
+  // failure (what to do next). Resolves when the job has finished,
+  // whatever its outcome.
+  async job(name, total, fn, { onFail } = {}) {
     const ac = new AbortController();
     this.jobs.add(ac);
     const bar = el('progress', { max: String(Math.max(1, total)), value: '0' });
@@ -101,13 +106,25 @@ export class DownloadList {
       const r = await fn(ac.signal, progress);
       progress({ done: r.bytes, total: r.bytes, what: state.textContent });
       li.dataset.outcome = r.how === 'picker' ? 'saved' : 'started';
-      finish('done', (OUTCOMES[r.how] || OUTCOMES.blob)(r));
+      const filled = r.filled || [];
+      const nf = filled.reduce((n, f) => n + f.blocks, 0);
+      finish('done', (OUTCOMES[r.how] || OUTCOMES.blob)(r) + (nf ? `; ${nf === 1 ? '1 unreadable block' : `${grouped(nf)} unreadable blocks`} written as zeros` : ''));
+      if (filled.length) {
+        li.dataset.filled = String(nf);
+        li.append(el('details', { class: 'dl-filled' },
+          el('summary', { text: `Filled ranges (${filled.length})` }),
+          el('ul', {}, filled.map((f) => el('li', { class: 'mono', data: { offset: f.offset, length: f.length }, text: `${rangeText(f)}: ${f.message}` })))));
+      }
     } catch (e) {
       if (isCancel(e, ac.signal)) {
         finish('cancelled', 'Cancelled; nothing was saved');
       } else {
         finish('failed', `Failed: ${errorText(e)}`);
         li.setAttribute('role', 'alert');
+        if (onFail) {
+          const more = await onFail(e);
+          if (more) li.append(more);
+        }
       }
     }
   }

@@ -11,7 +11,9 @@ import { busy, closeImage, landFocus, setTitle, showScreen } from './screens.js'
 import { S } from './state.js';
 import { openOptions } from './keeping.js';
 import { selectTab } from './tabs.js';
-import { setChecksCount, showImage } from './viewer.js';
+import { setChecksCount, showImage, showInFileOf } from './viewer.js';
+import { renderStructure } from './structure.js';
+import { renderVerify } from './verify.js';
 import * as api from '../vhdxview.js';
 
 export const SAMPLE_URL = 'web/samples/sample.vhdx.gz';
@@ -261,11 +263,26 @@ export function showUnreadable(file, e) {
       e.structure ? [el('dt', { text: 'Where' }), el('dd', { text: `${e.structure}, file offset 0x${hexPlain(off)}` })] : null,
       el('dt', { text: 'File size' }), el('dd', { text: `${grouped(file.size)} bytes (${human(file.size)})` }),
       el('dt', { text: 'What next' }), el('dd', { text: a.next })),
+    Array.isArray(e.structures) && e.structures.length ? el('p', {},
+      el('button', { type: 'button', class: 'link', id: 'show-partial-structures', text: 'Show the structures read before the damage', on: { click: () => selectTab('structure', true) } })) : null,
     e.raw_possible ? el('div', { class: 'actions' },
       el('button', { type: 'button', class: 'primary', id: 'open-raw', text: 'Open as a raw disk', title: 'Read the file\'s bytes as the disk\'s: partitions and files inside it, hex, download', on: { click: () => openFiles([file], new Map(), { raw: true }) } })) : null);
-  replace($('#panel-structure'), el('p', { class: 'muted', text: 'The structures cannot be listed because the file does not open.' }));
-  replace($('#panel-checks'), el('p', { class: 'muted', text: errorText(e) }));
-  setChecksCount(null);
+  // What the engine read before the damage (a VHDX file: headers, region
+  // tables, metadata entries), each with its check; the file's own bytes
+  // are the hex view's, so every structure links there.
+  if (Array.isArray(e.structures) && e.structures.length) {
+    const onShow = (spec) => showInFileOf(e.structures, spec);
+    replace($('#panel-structure'),
+      el('p', { class: 'muted unreadable-note', id: 'structure-partial', text: 'The file does not open. These are the structures read and checked before the damage; the one marked error is where the open stopped.' }),
+      el('div', { id: 'structure-tree-partial' }));
+    renderStructure($('#structure-tree-partial'), { info: { structures: e.structures }, report: e.report, onShow });
+    renderVerify($('#panel-checks'), { report: e.report, onShow, onRerun: () => openFiles([file]) });
+    setChecksCount(e.report);
+  } else {
+    replace($('#panel-structure'), el('p', { class: 'muted', text: 'The structures cannot be listed because the file does not open.' }));
+    replace($('#panel-checks'), el('p', { class: 'muted', text: errorText(e) }));
+    setChecksCount(null);
+  }
   selectTab('summary');
   landFocus($('#tab-summary'));
   setupHex();

@@ -38,10 +38,16 @@ function structureNode(ctx, s, stats, depth) {
     for (const [k, n] of Object.entries(stats.states || {}).sort((x, y) => y[1] - x[1])) kv.push([k, grouped(n)]);
     kv.push(['Allocated', human(stats.allocated_bytes)], ['Sector bitmaps present', grouped(stats.sector_bitmaps_present)]);
   }
-  if (s.status !== 'ok' && !(s.tags || []).includes('invalid')) badges.push(badge(s.status === 'error' ? 'bad' : 'warn', s.status, s.note));
+  // The structure's own state, unless a tag says it; the note says why, so
+  // the check of the same name adds nothing (a file that does not open).
+  const own = s.status !== 'ok' && !(s.tags || []).includes('invalid');
+  if (own) badges.push(badge(s.status === 'error' ? 'bad' : 'warn', s.status, s.note));
   return node(ctx, {
+    ownStatus: own,
     name: s.name, id: s.id, offset: s.offset, length: s.length, check: s.name,
-    open: depth < 2 && (s.children || []).length > 0 && s.children.length <= 4,
+    // A node in error (only in the list of a file that does not open) is
+    // open, so the damaged part below it is in view.
+    open: (depth < 2 && (s.children || []).length > 0 && s.children.length <= 4) || s.status === 'error',
     data: { tags: (s.tags || []).join(','), status: s.status },
     badges, kv,
     children: (s.children || []).map((c) => structureNode(ctx, c, stats, depth + 1)),
@@ -64,7 +70,7 @@ function fieldJump(ctx, owner, f) {
 // node builds one tree item. spec: {name, id, offset, length, check (the
 // verify structure name), badges, kv: [[key, value, cls]], children, open}.
 function node(ctx, spec) {
-  const c = spec.check ? ctx.checks.get(spec.check) : null;
+  const c = spec.check && !spec.ownStatus ? ctx.checks.get(spec.check) : null;
   const badges = (spec.badges || []).filter(Boolean);
   if (c && c.status !== 'ok') badges.push(badge(c.status === 'error' ? 'bad' : 'warn', c.status, c.message));
   const hasRange = spec.offset !== undefined;

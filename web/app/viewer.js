@@ -145,13 +145,19 @@ export function renderVerdictOnly() {
   if (!$('#panel-checks').hidden) renderVerify($('#panel-checks'), { report: null, progress: S.verifyProgress, onShow: showInFile, onRerun: runVerify });
 }
 
-// showInFile opens the file hex view on a structure.
-export function showInFile({ offset, length, level = 0, field }) {
+// showInFile opens the file hex view on a structure of the open image.
+export function showInFile(spec) {
+  showInFileOf(S.info && S.info.structures, spec);
+}
+
+// showInFileOf opens the file hex view on a structure, selecting a field
+// as the structure list structures (the engine's) places it.
+export function showInFileOf(structures, { offset, length, level = 0, field }) {
   const key = `file:${level}`;
   let sel = length ? [offset, offset + length] : null;
   if (field) {
     // The field's bytes, as the engine's structure list places them.
-    const f = level === 0 ? fieldAt(S.info.structures, field.offset, field.name) || fieldAt(S.info.structures, field.offset) : null;
+    const f = level === 0 ? fieldAt(structures, field.offset, field.name) || fieldAt(structures, field.offset) : null;
     offset = field.offset;
     sel = [field.offset, field.offset + (f && f.length ? f.length : 1)];
   }

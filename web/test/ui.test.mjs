@@ -5,6 +5,7 @@
 // always come from bin/vhdx or qemu-img, never from the page's engine.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync, copyFileSync, mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -2339,4 +2340,155 @@ test('a partial chain with a stray PNG: the panel lists the PNG; a wrong file ad
   await page.waitForFunction(() => document.querySelector('#image-title .name')?.textContent === 'pk-other.vhdx');
   await opened(page);
   assert.match(await page.textContent('#messages [data-id="not-parent"]'), /pk-other\.vhdx is not pk-base\.vhdx, the parent of pk-mid\.avhdx: opened on its own/);
+});
+
+// ---- unreadable files: what was read; downloads past bad BAT entries ---------
+
+// cliRun runs bin/vhdx and gives {status, stdout, stderr}, for commands
+// whose exit status is not 0 on purpose (t.cli throws on those).
+function cliRun(t, ...args) {
+  const r = spawnSync(join(t.root, 'bin', 'vhdx'), args, { encoding: 'utf8', maxBuffer: 1 << 30 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+// nodesOf flattens the engine's structure list: id → {status, tags}.
+function nodesOf(list, out = {}) {
+  for (const s of list || []) {
+    out[s.id] = { status: s.status, tags: (s.tags || []).join(',') };
+    nodesOf(s.children, out);
+  }
+  return out;
+}
+
+test('an unreadable VHDX shows the structures read before the damage, with their checks, as vhdx info lists them', async (t) => {
+  const { page } = t;
+  // A block size of 3 MiB (not a power of two) stops the open at the file
+  // parameters item, after both headers, both region tables and the
+  // metadata table's entries have been read and checked.
+  const file = t.fx.make('badmeta.vhdx', {
+    virtualSize: 8 << 20,
+    blocks: { 0: { state: 'FULLY_PRESENT', fill: { pattern: 'byte', value: 0x11 } } },
+    replaceMetadata: [{ id: 'caa16737-fa36-4d43-b3b6-33f0aa44e76b', isRequired: true, data: Buffer.from([0, 0, 0x30, 0, 0, 0, 0, 0]).toString('base64') }],
+  });
+  // The expected list is the CLI's (it exits 2: the file does not open).
+  const r = cliRun(t, 'info', '--json', file);
+  assert.equal(r.status, 2, r.stderr);
+  const cli = JSON.parse(r.stdout);
+  assert.match(cli.error, /BlockSize/);
+  const want = nodesOf(cli.structures);
+  assert.equal(want['metadata-item-0'].status, 'error');
+  assert.match(want['header-2'].tags, /current/);
+
+  await home(page);
+  await page.setInputFiles('#files', file);
+  await page.waitForSelector('#verdict[data-verdict="unreadable"]');
+  assert.match(await page.textContent('#panel-summary'), /file parameters item/);
+  await page.click('#show-partial-structures');
+  assert.equal(await page.getAttribute('#tab-structure', 'aria-selected'), 'true');
+  assert.match(await page.textContent('#panel-structure'), /before the damage/);
+  const shown = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#panel-structure [data-node]')]
+    .map((n) => [n.dataset.node, { status: n.dataset.status, tags: n.dataset.tags }])));
+  assert.deepEqual(shown, want);
+  // The damaged field's hex jump selects its bytes in the file: the
+  // stored 3 MiB.
+  const fp = cli.structures.find((s) => s.id === 'metadata').children[0];
+  const bs = fp.fields.find((f) => f.name === 'BlockSize');
+  await page.click(`#panel-structure [data-node="metadata-item-0"] dd[data-offset="${bs.offset}"] .field-jump`);
+  assert.equal(await hexBytes(page, bs.offset, 4), readFileSync(file).subarray(bs.offset, bs.offset + 4).toString('hex'));
+  assert.equal(await hexBytes(page, bs.offset, 4), '00003000');
+  // Checks: one error, the item, naming the field; the tab counts it.
+  await page.click('#tab-checks');
+  await page.waitForSelector('#checks-list');
+  const errs = await page.$$eval('#checks-list .check-item[data-status="error"]', (l) => l.map((li) => li.dataset.structure));
+  assert.deepEqual(errs, ['file parameters item']);
+  assert.match(await page.textContent('#checks-list'), /BlockSize/);
+  assert.equal(await page.textContent('#checks-count'), '1');
+  // A file that is no VHDX at all still says only that.
+  writeFileSync(t.fx.path('zeros.vhdx'), Buffer.alloc(2 << 20));
+  await home(page);
+  await page.setInputFiles('#files', t.fx.path('zeros.vhdx'));
+  await page.waitForSelector('#verdict[data-verdict="unreadable"]');
+  assert.match(await page.textContent('#panel-structure'), /cannot be listed/);
+});
+
+test('a whole-disk download with bad BAT entries is refused, lists the unreadable ranges, and downloads with them zero-filled', async (t) => {
+  const { page } = t;
+  const desc = {
+    virtualSize: 8 << 20,
+    blocks: {
+      0: { state: 'FULLY_PRESENT', fill: { pattern: 'index', value: 1 } },
+      3: { state: 'FULLY_PRESENT', fill: { pattern: 'byte', value: 0x33 } },
+      7: { state: 'FULLY_PRESENT', fill: { pattern: 'index', value: 2 } },
+    },
+  };
+  const good = t.fx.make('goodbat.vhdx', desc);
+  const lay = t.fx.layout(desc);
+  // Block 3 in a reserved state (its data still there), block 5 past the
+  // end of the file. BAT entry index = block + block / chunk ratio (2048).
+  const file = t.fx.make('badbat.vhdx', { ...desc, rawBat: { 3: lay.blocks[3] + 4, 5: 1024 * 2 ** 20 + 6 } });
+  // The oracle: qemu-img's raw of the same disk with good entries, those
+  // two blocks' ranges zeroed.
+  const want = Buffer.from(qemuRaw(t, good));
+  want.fill(0, 3 << 20, 4 << 20);
+  want.fill(0, 5 << 20, 6 << 20);
+
+  await home(page);
+  await page.setInputFiles('#files', file);
+  await opened(page);
+  await noPicker(page);
+  await page.evaluate(() => window.vhdxviewUI.state.downloads.clearFinished());
+  await page.click('#download-button');
+  await page.waitForSelector('#download-dialog[open]');
+  await page.check('#dl-whole');
+  await page.click('#dl-go');
+  const offer = page.locator('.dl-job[data-state="failed"] .dl-bad');
+  await offer.waitFor();
+  assert.match(await page.textContent('.dl-job[data-state="failed"] .dl-job-state'), /payload block 3/);
+  assert.match(await offer.textContent(), /2 blocks cannot be read/);
+  assert.match(await offer.textContent(), /zero-filled\?/);
+  const listed = await offer.locator('li').evaluateAll((l) => l.map((li) => [Number(li.dataset.offset), Number(li.dataset.length)]));
+  assert.deepEqual(listed, [[3 << 20, 1 << 20], [5 << 20, 1 << 20]]);
+  assert.match(await offer.textContent(), /reserved state 4/);
+  assert.match(await offer.textContent(), /past the end of the file/);
+
+  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 60000 }), page.click('.dl-zero-bad')]);
+  const p = join(t.work, `dl-zero-${dl.suggestedFilename()}`);
+  await dl.saveAs(p);
+  assert.equal(dl.suggestedFilename(), 'badbat.raw');
+  assert.equal(sha256(readFileSync(p)), sha256(want));
+  const done = page.locator('.dl-job[data-state="done"][data-filled]');
+  await done.waitFor();
+  assert.match(await done.locator('.dl-job-state').textContent(), /2 unreadable blocks written as zeros/);
+  const filled = await done.locator('.dl-filled li').evaluateAll((l) => l.map((li) => [Number(li.dataset.offset), Number(li.dataset.length), li.textContent]));
+  assert.deepEqual(filled.map((f) => f.slice(0, 2)), [[3 << 20, 1 << 20], [5 << 20, 1 << 20]]);
+  assert.match(filled[0][2], /block 3/);
+  // saveTo (the path a save picker takes) fills the same ranges: into an
+  // origin private file, read back here.
+  const saved = await page.evaluate(async () => {
+    const api = window.vhdxview;
+    const image = window.vhdxviewUI.state.res.image;
+    const dir = await navigator.storage.getDirectory();
+    const h = await dir.getFileHandle('zero-bad-test.raw', { create: true });
+    const filled = [];
+    let refused = '';
+    try {
+      await api.saveTo(image, h);
+    } catch (e) {
+      refused = e.name;
+    }
+    const r = await api.saveTo(image, h, { zeroBad: true, onFilled: (f) => filled.push([f.offset, f.length, f.block]) });
+    const b = new Uint8Array(await (await h.getFile()).arrayBuffer());
+    await dir.removeEntry('zero-bad-test.raw');
+    return { refused, bytes: r.bytes, filled, sha: Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', b))).map((x) => x.toString(16).padStart(2, '0')).join('') };
+  });
+  assert.equal(saved.refused, 'BlockError');
+  assert.deepEqual(saved.filled, [[3 << 20, 1 << 20, 3], [5 << 20, 1 << 20, 5]]);
+  assert.equal(saved.sha, sha256(want));
+  // The CLI fills the same ranges, byte for byte.
+  const out = join(t.work, 'cli-zero.raw');
+  const r = cliRun(t, 'cat', '--zero-bad', '-o', out, file);
+  assert.equal(r.status, 1, 'exit 1: ranges were filled');
+  assert.match(r.stderr, /filled 0x300000\+0x100000 \(1 block from block 3\)/);
+  assert.match(r.stderr, /filled 0x500000\+0x100000 \(1 block from block 5\)/);
+  assert.equal(sha256(readFileSync(out)), sha256(want));
 });
