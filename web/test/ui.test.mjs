@@ -332,7 +332,7 @@ test('drop a file: it opens, and the block map shows every block state', async (
 
 test('hex view at an offset shows what vhdx cat gives; keyboard moves and selects', async (t) => {
   const { page } = t;
-  const file = t.fx.path('sample.vhdx');
+  const file = sampleFile(t);
   await home(page);
   await page.click('#sample-button');
   await opened(page);
@@ -344,14 +344,16 @@ test('hex view at an offset shows what vhdx cat gives; keyboard moves and select
   // LBA go-to: LBA 1 is the GPT header ("EFI PART").
   await gotoHex(page, '1', 'lba');
   assert.equal(await hexBytes(page, 512, 8), Buffer.from('EFI PART').toString('hex'));
-  // Keyboard: the cursor is at 512; End, then Shift+Down selects.
+  // Keyboard: the cursor is at 512; Home, then Shift+Down twice selects
+  // two rows (the caret moves 32 bytes; the byte it stops before is not
+  // selected).
   await page.focus('#hex .hex-scroller');
   await page.keyboard.press('Home');
   await page.keyboard.down('Shift');
   await page.keyboard.press('ArrowDown');
   await page.keyboard.press('ArrowDown');
   await page.keyboard.up('Shift');
-  await page.waitForFunction(() => /Selection 0x200–0x220 \(33 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+  await page.waitForFunction(() => /Selection 0x200–0x21f \(32 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
   await page.keyboard.press('PageDown');
   await page.keyboard.press('Control+End');
   await page.waitForFunction(() => /Offset 0xffffff /.test(document.querySelector('#hex .hex-status').textContent));
@@ -771,7 +773,7 @@ test('narrow window and dark scheme keep working; screenshot for the README', as
   for (let i = 0; i < 4; i++) await page.keyboard.press('ArrowDown');
   for (let i = 0; i < text % 16; i++) await page.keyboard.press('ArrowRight');
   await page.keyboard.down('Shift');
-  for (let i = 0; i < 35; i++) await page.keyboard.press('ArrowRight');
+  for (let i = 0; i < 36; i++) await page.keyboard.press('ArrowRight');
   await page.keyboard.up('Shift');
   await page.waitForFunction(() => /Selection .*\(36 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
   const box = await page.locator('#batmap canvas').boundingBox();
@@ -2057,7 +2059,7 @@ test('hash dialog: the whole disk and a selection equal Node\'s digests of qemu-
   await page.keyboard.press('Escape');
   await page.waitForFunction(() => !document.querySelector('#hash-dialog').open);
 
-  // A selection of the hex view: 0x200..0x21f (Shift+Down twice).
+  // A selection of the hex view: 0x200..0x21f (Shift+Down twice: 32 bytes).
   await gotoHex(page, 0x200);
   await page.focus('#hex .hex-scroller');
   await page.keyboard.press('Home');
@@ -2065,15 +2067,15 @@ test('hash dialog: the whole disk and a selection equal Node\'s digests of qemu-
   await page.keyboard.press('ArrowDown');
   await page.keyboard.press('ArrowDown');
   await page.keyboard.up('Shift');
-  await page.waitForFunction(() => /Selection 0x200–0x220 \(33 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+  await page.waitForFunction(() => /Selection 0x200–0x21f \(32 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
   await page.click('#hash-button');
   assert.ok(await page.isChecked('#hash-selection'));
-  assert.match(await page.textContent('#hash-dialog fieldset'), /Selection 0x200–0x220, 33 bytes/);
+  assert.match(await page.textContent('#hash-dialog fieldset'), /Selection 0x200–0x21f, 32 bytes/);
   await page.check('#hash-sha1');
   await page.uncheck('#hash-sha256');
   await page.click('#hash-go');
   await page.waitForSelector('#hash-sha1-value');
-  assert.equal(await page.textContent('#hash-sha1-value'), createHash('sha1').update(raw.subarray(0x200, 0x221)).digest('hex'));
+  assert.equal(await page.textContent('#hash-sha1-value'), createHash('sha1').update(raw.subarray(0x200, 0x220)).digest('hex'));
   await page.keyboard.press('Escape');
 
   // Cancel: a 64 TiB disk of zeros would take days.
@@ -2182,4 +2184,206 @@ test('data inspector: known bytes decode as integers, floats, times, a GUID and 
   // Keyboard: the inspector is a focusable region after the hex view.
   await page.focus('#inspector .inspector-scroll');
   assert.equal(await page.evaluate(() => document.activeElement.getAttribute('role')), 'region');
+});
+
+// hexStatus is the hex view's status line.
+const hexStatus = (page) => page.textContent('#hex .hex-status');
+
+// selectedCells counts the bytes drawn as selected in the rows on screen.
+const selectedCells = (page) => page.evaluate(() => [document.querySelectorAll('#hex .hexes .b.sel').length, document.querySelectorAll('#hex .asc .a.sel').length]);
+
+test('hex view: 20 presses of Shift+→ select 20 bytes; Shift+End, Ctrl+Shift+End and a drag select what they cover', async (t) => {
+  const { page } = t;
+  await home(page);
+  await page.click('#sample-button');
+  await opened(page);
+  await gotoHex(page, 0x200);
+  await page.waitForFunction(() => /Offset 0x200 /.test(document.querySelector('#hex .hex-status').textContent));
+  await page.focus('#hex .hex-scroller');
+  await page.keyboard.down('Shift');
+  for (let i = 0; i < 20; i++) await page.keyboard.press('ArrowRight');
+  await page.keyboard.up('Shift');
+  await page.waitForFunction(() => /Selection 0x200–0x213 \(20 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+  assert.deepEqual(await selectedCells(page), [20, 20], '20 bytes drawn selected, in hex and as text');
+  assert.match(await hexStatus(page), /Offset 0x214 /, 'the caret stops before the 21st byte');
+  // Back over them: nothing selected; then 3 before the anchor.
+  await page.keyboard.down('Shift');
+  for (let i = 0; i < 20; i++) await page.keyboard.press('ArrowLeft');
+  assert.doesNotMatch(await hexStatus(page), /Selection/);
+  assert.equal(await page.isDisabled('#selection-download'), true);
+  for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowLeft');
+  await page.keyboard.up('Shift');
+  await page.waitForFunction(() => /Selection 0x1fd–0x1ff \(3 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+  // Shift+End from a row's start selects the row (16 bytes), Shift+Down
+  // a row more.
+  await page.keyboard.press('Escape');
+  await gotoHex(page, 0x300);
+  await page.focus('#hex .hex-scroller');
+  await page.keyboard.press('Shift+End');
+  await page.waitForFunction(() => /Selection 0x300–0x30f \(16 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+  await page.keyboard.press('Shift+ArrowDown');
+  await page.waitForFunction(() => /Selection 0x300–0x31f \(32 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+  // Ctrl+Shift+End takes the last byte too; the caret is at the end.
+  await page.keyboard.press('Control+Shift+End');
+  await page.waitForFunction(() => /Selection 0x300–0xffffff \(16,776,448 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+  assert.match(await hexStatus(page), /Offset 0x1000000 \(16,777,216\)the end/);
+  // An arrow without Shift drops the selection and lands on a byte.
+  await page.keyboard.press('ArrowRight');
+  await page.waitForFunction(() => /Offset 0xffffff /.test(document.querySelector('#hex .hex-status').textContent));
+  assert.doesNotMatch(await hexStatus(page), /Selection/);
+  // A drag from byte 0x202 to byte 0x205 selects both ends: 4 bytes.
+  await gotoHex(page, 0x200);
+  await hexBytes(page, 0x200, 16);
+  const cell = (i) => page.locator(`#hex .hex-row[data-offset="512"] .hexes .b[data-i="${i}"]`).boundingBox();
+  const [a, b] = [await cell(2), await cell(5)];
+  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 4 });
+  await page.mouse.up();
+  await page.waitForFunction(() => /Selection 0x202–0x205 \(4 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+  // The other way, from 0x205 back to 0x202: the same 4 bytes.
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2, { steps: 4 });
+  await page.mouse.up();
+  await page.waitForFunction(() => /Selection 0x202–0x205 \(4 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+  assert.match(await hexStatus(page), /Offset 0x202 /);
+});
+
+test('a structure\'s "hex" puts the cursor on its first byte, selects it and shows its start; the status names it', async (t) => {
+  const { page } = t;
+  const file = t.fx.make('hex-struct.vhdx', { virtualSize: 4 << 20, headers: [{ sequence: 5 }, { sequence: 6 }] });
+  // Where each structure is, as the CLI lists it (not the page's engine).
+  const all = [];
+  const walk = (l) => { for (const s of l || []) { all.push(s); walk(s.children); } };
+  walk(cliInfo(t, file).structures);
+  await home(page);
+  await page.setInputFiles('#files', file);
+  await opened(page);
+  await page.click('#tab-structure');
+  for (const [id, name] of [['header-1', 'header 1'], ['header-2', 'header 2'], ['region-table-1', 'region table 1']]) {
+    const s = all.find((x) => x.id === id);
+    assert.ok(s && s.length > 1, `the CLI lists ${id}`);
+    await page.locator(`[data-node="${id}"] > .node-head .jump, [data-node="${id}"] > summary .jump`).first().click();
+    const start = s.offset.toString(16);
+    const last = (s.offset + s.length - 1).toString(16);
+    await page.waitForFunction(([o, e]) => new RegExp(`File offset 0x${o} .*Selection 0x${o}–0x${e} `).test(document.querySelector('#hex .hex-status').textContent), [start, last]);
+    assert.match(await hexStatus(page), new RegExp(`in ${name}(?![0-9])`), `the status names ${name}`);
+    assert.equal(await page.evaluate(() => window.vhdxviewUI.hex.cursor), s.offset);
+    // Its first row is on screen, one row of context above it.
+    const rows = await page.evaluate(() => [...document.querySelectorAll('#hex .hex-row:not([hidden])')].map((r) => Number(r.dataset.offset)));
+    assert.equal(rows[0], Math.max(0, s.offset - 16), `${id}: the first row shown`);
+    assert.equal(await hexBytes(page, s.offset, 4), t.sh('dd', [`if=${file}`, 'bs=1', `skip=${s.offset}`, 'count=4', 'status=none']).toString('hex'));
+  }
+});
+
+test('Go to: a bad number or an offset past the end is said beside the field (not a banner), and clears with the next edit', async (t) => {
+  const { page } = t;
+  await home(page);
+  await page.click('#sample-button');
+  await opened(page);
+  const banners = await page.locator('#messages .notice').count();
+  const where = () => page.evaluate(() => ['#hex-card', '#hex .hex-scroller'].map((s) => Math.round(document.querySelector(s).getBoundingClientRect().top)));
+  const before = await where();
+  await page.fill('#goto-input', 'twelve');
+  await page.press('#goto-input', 'Enter');
+  await page.waitForFunction(() => /“twelve” is not a number/.test(document.querySelector('#goto-error').textContent));
+  assert.equal(await page.getAttribute('#goto-input', 'aria-invalid'), 'true');
+  assert.equal(await page.getAttribute('#goto-error', 'aria-live'), 'polite');
+  assert.match(await page.getAttribute('#goto-input', 'aria-describedby'), /goto-error/);
+  assert.equal(await page.locator('#messages .notice').count(), banners, 'no banner above the views');
+  assert.deepEqual(await where(), before, 'the hex view did not move');
+  assert.ok(await page.isVisible('#goto-error'));
+  // The message sits by the field: under it and starting at its left.
+  const [fieldBox, errBox] = [await page.locator('.goto').boundingBox(), await page.locator('#goto-error').boundingBox()];
+  assert.ok(Math.abs(errBox.x - fieldBox.x) < 2 && errBox.y >= fieldBox.y + fieldBox.height - 1 && errBox.y < fieldBox.y + fieldBox.height + 12, 'the error is under the Go to field');
+  // The next keystroke clears it.
+  await page.press('#goto-input', 'Backspace');
+  assert.equal(await page.textContent('#goto-error'), '');
+  assert.equal(await page.getAttribute('#goto-input', 'aria-invalid'), null);
+  // Past the end: the size is given.
+  await page.fill('#goto-input', '0x1000000');
+  await page.press('#goto-input', 'Enter');
+  await page.waitForFunction(() => /Offset 0x1000000 is past the end: the disk is 16,777,216 bytes \(0x1000000, 16 MiB\)/.test(document.querySelector('#goto-error').textContent));
+  assert.deepEqual(await where(), before, 'the hex view did not move');
+  await page.selectOption('#goto-unit', 'lba');
+  assert.equal(await page.textContent('#goto-error'), '', 'a new unit is a new question');
+  await gotoHex(page, '1', 'lba');
+  await page.waitForFunction(() => /Offset 0x200 /.test(document.querySelector('#hex .hex-status').textContent));
+  assert.equal(await page.textContent('#goto-error'), '');
+});
+
+test('copy: spaced and plain hex, text, a C array, base64 and Python bytes of the selection; Ctrl+C copies the chosen one, Ctrl+Shift+C the next', async (t) => {
+  const { page, context, origin } = t;
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+  const file = sampleFile(t);
+  // LBA 1, the GPT header: text, a backslash (0x5c) and high bytes.
+  const want = t.cli('cat', '--offset', '512', '--length', '96', file);
+  assert.ok(want.includes(0x5c) && want.some((v) => v >= 0x80) && want.includes(0));
+  await home(page);
+  await page.click('#sample-button');
+  await opened(page);
+  await gotoHex(page, 0x200);
+  await page.focus('#hex .hex-scroller');
+  await page.keyboard.down('Shift');
+  for (let i = 0; i < 6; i++) await page.keyboard.press('ArrowDown');
+  await page.keyboard.up('Shift');
+  await page.waitForFunction(() => /Selection 0x200–0x25f \(96 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+  const clip = async () => page.evaluate(() => navigator.clipboard.readText());
+  const clear = () => page.evaluate(() => navigator.clipboard.writeText(''));
+  const hex = [...want].map((v) => v.toString(16).padStart(2, '0'));
+  // Each format read back with something that is not the page: Node's
+  // Buffer, a C-literal parse, Python's own parser.
+  const decode = {
+    hex: (s) => Buffer.from(s.split(' ').join(''), 'hex'),
+    'hex-plain': (s) => Buffer.from(s, 'hex'),
+    c: (s) => {
+      const m = /^unsigned char data_0x200\[96\] = \{\n([\s\S]*)\n\};\n$/.exec(s);
+      assert.ok(m, `a C array: ${s.slice(0, 60)}`);
+      return Buffer.from(m[1].split(/,\s*/).map((x) => { assert.match(x.trim(), /^0x[0-9a-f]{2}$/); return Number(x.trim()); }));
+    },
+    base64: (s) => Buffer.from(s, 'base64'),
+    python: (s) => t.sh('python3', ['-c', 'import ast,sys; sys.stdout.buffer.write(ast.literal_eval(sys.stdin.read()))'], { input: Buffer.from(s) }),
+  };
+  assert.equal(await page.inputValue('#copy-format'), 'hex', 'spaced hex is the default');
+  await clear();
+  await page.keyboard.press('Control+c');
+  await until(page, async () => (await navigator.clipboard.readText()) !== '', null, { what: 'a copy' });
+  assert.equal(await clip(), hex.join(' '));
+  assert.match(await hexStatus(page), /Copied 96 bytes as hex/);
+  for (const id of ['hex-plain', 'c', 'base64', 'python']) {
+    await page.selectOption('#copy-format', id);
+    await page.focus('#hex .hex-scroller');
+    await clear();
+    await page.keyboard.press('Control+c');
+    await until(page, async () => (await navigator.clipboard.readText()) !== '', null, { what: `a copy as ${id}` });
+    assert.deepEqual(decode[id](await clip()), want, `${id} decodes to the selected bytes`);
+  }
+  // Text: printable Latin-1 as is, tab and line breaks kept, other bytes as ".".
+  await page.selectOption('#copy-format', 'text');
+  await clear();
+  await page.click('#copy-button');
+  await until(page, async () => (await navigator.clipboard.readText()) !== '', null, { what: 'a copy as text' });
+  const text = [...want].map((v) => ((v >= 0x20 && v < 0x7f) || v >= 0xa0 || v === 9 || v === 10 || v === 13 ? String.fromCharCode(v) : '.')).join('');
+  assert.equal(await clip(), text);
+  assert.ok((await clip()).startsWith('EFI PART....\\'));
+  // Ctrl+Shift+C: the next format after text (a C array), chosen and copied.
+  await page.focus('#hex .hex-scroller');
+  await clear();
+  await page.keyboard.press('Control+Shift+C');
+  await until(page, async () => (await navigator.clipboard.readText()) !== '', null, { what: 'a copy by Ctrl+Shift+C' });
+  assert.equal(await page.inputValue('#copy-format'), 'c');
+  assert.deepEqual(decode.c(await clip()), want);
+  assert.match(await hexStatus(page), /Copied 96 bytes as a C array/);
+  // and Ctrl+C keeps to it.
+  await clear();
+  await page.keyboard.press('Control+c');
+  await until(page, async () => (await navigator.clipboard.readText()) !== '', null, { what: 'a copy' });
+  assert.deepEqual(decode.c(await clip()), want);
+  // The page's keyboard help names both shortcuts.
+  await page.click('#hex-keys summary');
+  const help = await page.textContent('#hex-keys');
+  assert.match(help, /Ctrl\+C/);
+  assert.match(help, /Ctrl\+Shift\+C/);
+  await page.click('#hex-keys summary');
 });
