@@ -714,7 +714,11 @@ test('recents survive a reload and reopen with the network off', async (t) => {
   await gotoHex(page, 0x1234);
   await until(page, async () => (await window.vhdxview.recent()).records
     .some((r) => r.name === 'sample.vhdx' && r.user_state && r.user_state.offset === 0x1234), null, { what: 'the position kept in the store' });
+  // A reload reopens the image where it was; Close goes to the recents.
   await page.reload();
+  await opened(page);
+  await page.waitForFunction(() => /Offset 0x1234 /.test(document.querySelector('#hex .hex-status').textContent));
+  await home(page);
   const item = page.locator('#recents-list li[data-name="sample.vhdx"]').first();
   await item.waitFor();
   assert.match(await item.textContent(), /stored/);
@@ -2386,4 +2390,198 @@ test('copy: spaced and plain hex, text, a C array, base64 and Python bytes of th
   assert.match(help, /Ctrl\+C/);
   assert.match(help, /Ctrl\+Shift\+C/);
   await page.click('#hex-keys summary');
+});
+
+// hexPlace is where the hex view is: its source, caret and anchor.
+const hexPlace = (page) => page.evaluate(() => {
+  const h = window.vhdxviewUI.hex;
+  return { src: h.src && h.src.key, cursor: h.cursor, anchor: h.anchor };
+});
+
+// withKeepChoice runs fn with the answer to "keep copies?" set to v
+// ('yes', 'no'), then puts the earlier answer back for the tests after.
+async function withKeepChoice(page, v, fn) {
+  await home(page);
+  const was = await page.evaluate((x) => {
+    const old = localStorage.getItem('vhdxview.keep-copies');
+    localStorage.setItem('vhdxview.keep-copies', x);
+    return old;
+  }, v);
+  try {
+    await fn();
+  } finally {
+    await home(page);
+    await page.evaluate((x) => (x === null ? localStorage.removeItem('vhdxview.keep-copies') : localStorage.setItem('vhdxview.keep-copies', x)), was);
+  }
+}
+
+// reopened waits for the viewer after a reload and for its check, on
+// whichever tab the reload put back.
+async function reopened(page) {
+  await page.waitForSelector('#viewer:not([hidden])');
+  await page.waitForSelector('#verdict[data-verdict="clean"], #verdict[data-verdict="problems"]', { state: 'attached', timeout: 60000 });
+}
+
+// recordOf is the store's record of the image named name.
+const recordOf = (page, name) => page.evaluate(async (n) => (await window.vhdxview.recent()).records.find((r) => r.name === n) || null, name);
+
+test('reload: a kept image reopens from its copy with the tab, hex source, cursor and selection it had', async (t) => {
+  const { page } = t;
+  const file = t.fx.make('reload-kept.vhdx', { virtualSize: 4 << 20, headers: [{ sequence: 5 }, { sequence: 6 }] });
+  await withKeepChoice(page, 'yes', async () => {
+    await page.setInputFiles('#files', file);
+    await opened(page);
+    await page.waitForFunction(() => /Kept for offline use/.test(document.querySelector('#store-state').textContent), null, { timeout: 30000 });
+    // Header 2 in the file hex view, then the caret three bytes in.
+    await page.click('#tab-structure');
+    await page.locator('[data-node="header-2"] > .node-head .jump').click();
+    await page.waitForFunction(() => /Selection 0x20000–0x20fff /.test(document.querySelector('#hex .hex-status').textContent));
+    await page.focus('#hex .hex-scroller');
+    for (let i = 0; i < 3; i++) await page.keyboard.press('Shift+ArrowRight');
+    await page.waitForFunction(() => /Selection 0x20003–0x20fff \(4,093 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+    const before = await hexPlace(page);
+    assert.deepEqual(before, { src: 'file:0', cursor: 0x20003, anchor: 0x21000 });
+    await page.reload();
+    await reopened(page);
+    await until(page, () => window.vhdxviewUI.hex.cursor === 0x20003, null, { what: 'the caret back at 0x20003' });
+    assert.deepEqual(await hexPlace(page), before);
+    assert.equal(await page.inputValue('#hex-source'), 'file:0');
+    assert.equal(await page.getAttribute('#tab-structure', 'aria-selected'), 'true');
+    assert.match(await hexStatus(page), /File offset 0x20003 .*in header 2.*Selection 0x20003–0x20fff \(4,093 bytes\)/);
+    assert.equal(await hexBytes(page, 0x20000, 4), Buffer.from('head').toString('hex'));
+    assert.equal(await page.locator('#messages [data-id="resume"]').count(), 0, 'no question: the copy was kept');
+  });
+});
+
+test('reload: the sample (no copy kept) comes back with the Files tab on the file that was selected, and the hex place', async (t) => {
+  const { page } = t;
+  await withKeepChoice(page, 'no', async () => {
+    // A copy kept by an earlier test is forgotten: this one has none.
+    await page.evaluate(async () => {
+      for (const r of (await window.vhdxview.recent()).records) if (r.name === 'sample.vhdx') await window.vhdxview.forget(r.key);
+    });
+    await page.click('#sample-button');
+    await opened(page);
+    await page.click('#tab-files');
+    await page.click('#part-browse-1');
+    await page.waitForSelector('#fs-browser[data-state="ready"]');
+    await page.click('#fs-tree [data-path="/notes"] .ft-label');
+    await page.keyboard.press('ArrowRight');
+    await page.click('#fs-tree [data-path="/notes/blocks.txt"] .ft-label');
+    await page.waitForSelector('#fs-tree [data-path="/notes/blocks.txt"][aria-selected="true"]');
+    await gotoHex(page, 0x1234);
+    await page.focus('#hex .hex-scroller');
+    for (let i = 0; i < 5; i++) await page.keyboard.press('Shift+ArrowLeft');
+    const before = await hexPlace(page);
+    assert.deepEqual(before, { src: 'disk', cursor: 0x122f, anchor: 0x1234 });
+    const rec = await recordOf(page, 'sample.vhdx');
+    assert.equal(rec.has_bytes, false, 'no copy without a yes');
+    await page.reload();
+    await reopened(page);
+    await page.waitForSelector('#fs-tree [data-path="/notes/blocks.txt"][aria-selected="true"]');
+    assert.equal(await page.getAttribute('#tab-files', 'aria-selected'), 'true');
+    assert.equal(await page.getAttribute('#fs-browser', 'data-partition'), '1');
+    assert.match(await page.textContent('#fs-details'), /\/notes\/blocks\.txt/);
+    await until(page, () => window.vhdxviewUI.hex.cursor === 0x122f, null, { what: 'the caret back at 0x122f' });
+    assert.deepEqual(await hexPlace(page), before);
+    assert.match(await hexStatus(page), /Selection 0x122f–0x1233 \(5 bytes\)/);
+    assert.equal((await recordOf(page, 'sample.vhdx')).has_bytes, false, 'still no copy');
+  });
+});
+
+test('reload: a picked file with no copy and no handle asks to be picked again (the notice outlives another reload), then opens where it was', async (t) => {
+  const { page } = t;
+  const file = t.fx.make('reload-picked.vhdx', { virtualSize: 4 << 20 });
+  await withKeepChoice(page, 'no', async () => {
+    await page.setInputFiles('#files', file);
+    await opened(page);
+    await gotoHex(page, 0x1234);
+    await page.waitForFunction(() => /Offset 0x1234 /.test(document.querySelector('#hex .hex-status').textContent));
+    const rec = await recordOf(page, 'reload-picked.vhdx');
+    assert.equal(rec.has_bytes, false);
+    assert.equal(await page.evaluate(async (k) => (await import('/web/app/recents.js')).handles.get(k), rec.key), undefined, 'no file handle');
+    for (let i = 0; i < 2; i++) {
+      await page.reload();
+      await page.waitForSelector('#start:not([hidden])');
+      const notice = page.locator('#messages [data-id="resume"]');
+      await notice.waitFor();
+      assert.match(await notice.textContent(), /Reopen reload-picked\.vhdx: pick the file again/);
+      assert.match(await notice.textContent(), /contents were not kept/);
+      assert.equal(await page.isHidden('#viewer'), true);
+    }
+    assert.equal((await recordOf(page, 'reload-picked.vhdx')).has_bytes, false, 'nothing stored by the reload');
+    const [chooser] = await Promise.all([
+      page.waitForEvent('filechooser'),
+      page.click('#messages [data-id="resume"] button.primary'),
+    ]);
+    await chooser.setFiles(file);
+    await opened(page);
+    await until(page, () => window.vhdxviewUI.hex.cursor === 0x1234, null, { what: 'the caret back at 0x1234' });
+    assert.equal(await page.locator('#messages [data-id="resume"]').count(), 0);
+    // Closed, a reload is the start screen with nothing to reopen.
+    await home(page);
+    await page.reload();
+    await page.waitForSelector('#start:not([hidden])');
+    await page.waitForSelector('#recents-list');
+    assert.equal(await page.locator('#messages [data-id="resume"]').count(), 0);
+    assert.equal(await page.isHidden('#viewer'), true);
+  });
+});
+
+test('reload: an image with a file handle reopens from it, asking for permission (in a click) when the browser wants that', async (t) => {
+  const { page } = t;
+  const file = t.fx.make('reload-handle.vhdx', { virtualSize: 4 << 20 });
+  const bytes = readFileSync(file);
+  // A handle as a drop gives one: here a file of the origin's private file
+  // system, whose handle the page can keep and read again.
+  await page.addInitScript(() => {
+    if (sessionStorage.getItem('test.handle-prompt') !== '1') return;
+    // The browser wants a click before reading the file again.
+    const P = FileSystemHandle.prototype;
+    P.queryPermission = async function queryPermission() { return window.__granted ? 'granted' : 'prompt'; };
+    P.requestPermission = async function requestPermission() {
+      window.__asked = (window.__asked || 0) + 1;
+      if (!navigator.userActivation.isActive) return 'denied';
+      window.__granted = true;
+      return 'granted';
+    };
+  });
+  await withKeepChoice(page, 'no', async () => {
+    await page.evaluate(async (b64) => {
+      const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const fh = await (await navigator.storage.getDirectory()).getFileHandle('reload-handle.vhdx', { create: true });
+      const w = await fh.createWritable();
+      await w.write(data);
+      await w.close();
+      const { openFiles } = await import('/web/app/opening.js');
+      await openFiles([await fh.getFile()], new Map([[fh.name, fh]]));
+    }, bytes.toString('base64'));
+    await opened(page);
+    await gotoHex(page, 0x2345);
+    await page.waitForFunction(() => /Offset 0x2345 /.test(document.querySelector('#hex .hex-status').textContent));
+    const rec = await recordOf(page, 'reload-handle.vhdx');
+    assert.equal(rec.has_bytes, false);
+    // Permission still granted: the reload reopens it with no question.
+    await page.reload();
+    await opened(page);
+    await until(page, () => window.vhdxviewUI.hex.cursor === 0x2345, null, { what: 'the caret back at 0x2345' });
+    assert.equal(await page.locator('#messages [data-id="resume"]').count(), 0);
+    // Permission to be asked again: a notice with a button, and only its
+    // click asks.
+    await page.evaluate(() => sessionStorage.setItem('test.handle-prompt', '1'));
+    try {
+      await page.reload();
+      const notice = page.locator('#messages [data-id="resume"]');
+      await notice.waitFor();
+      assert.match(await notice.textContent(), /Reopen reload-handle\.vhdx/);
+      assert.equal(await page.evaluate(() => window.__asked || 0), 0, 'asked before a click');
+      await notice.locator('button.primary').click();
+      await opened(page);
+      assert.equal(await page.evaluate(() => window.__asked), 1);
+      await until(page, () => window.vhdxviewUI.hex.cursor === 0x2345, null, { what: 'the caret back at 0x2345' });
+    } finally {
+      await page.evaluate(() => sessionStorage.removeItem('test.handle-prompt'));
+    }
+    assert.equal((await recordOf(page, 'reload-handle.vhdx')).has_bytes, false, 'nothing stored');
+  });
 });
