@@ -306,21 +306,21 @@ export class HexView {
       this.scroller.focus({ preventScroll: true });
       this.dragging = true;
       if (e.shiftKey) {
-        // Extend from the anchor through the byte clicked.
+        // Extend from the anchor (a caret) through the byte clicked.
         if (this.anchor === null) this.anchor = this.cursor;
-        this.dragFrom = this.anchor;
+        this.drag = { from: this.anchor, caret: true };
         this.cursor = off >= this.anchor ? off + 1 : off;
       } else {
-        this.dragFrom = off;
+        this.drag = { from: off, caret: false };
         this.anchor = null;
         this.cursor = off;
       }
     } else {
-      if (!this.dragging) return;
-      // A drag selects both the byte it started on and the one under the
-      // pointer, whichever way it goes.
-      const from = this.dragFrom;
-      const [anchor, cursor] = off >= from ? [from, off + 1] : [from + 1, off];
+      if (!this.dragging || !this.drag) return;
+      // A drag selects the byte under the pointer and the one it started
+      // on (or, from Shift+click, from the anchor), whichever way it goes.
+      const { from, caret } = this.drag;
+      const [anchor, cursor] = off >= from ? [from, off + 1] : [caret ? from : from + 1, off];
       if (anchor === this.anchor && cursor === this.cursor) return;
       this.anchor = anchor;
       this.cursor = cursor;
