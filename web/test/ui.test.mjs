@@ -1042,6 +1042,15 @@ test('contrast: every text on the start screen and in the viewer is at least 4.5
       }
       // The texts the issue measured were among those measured.
       for (const [s, n] of Object.entries(seen)) assert.ok(n > 0, `no ${s} measured (${scheme})`);
+      // Go to's error beside the field, and the open key list over the hex view.
+      await page.fill('#goto-input', 'nine');
+      await page.press('#goto-input', 'Enter');
+      await page.click('#hex-keys summary');
+      r = await lowContrast(page, ['.goto-error', '.hex-keys kbd', '.hex-keys dd']);
+      assert.deepEqual(r.bad, [], `Go to error and key list (${scheme})`);
+      for (const [s, n] of Object.entries(r.seen)) assert.ok(n > 0, `no ${s} measured (${scheme})`);
+      await page.click('#hex-keys summary');
+      await page.fill('#goto-input', '');
     }
   } finally {
     await page.emulateMedia({ colorScheme: 'light' });
