@@ -9,7 +9,8 @@
 // state object), screens.js, opening.js, chain-panel.js, viewer.js,
 // tabs.js, block-map-card.js, hex-card.js, downloads.js, tools.js,
 // notices.js, advice.js, recents-screen.js, keeping.js, drop.js,
-// service-worker.js; the views they fill are summary.js, structure.js,
+// resume.js (a reload reopens the image), service-worker.js; the views
+// they fill are summary.js, structure.js,
 // verify.js, batmap.js, hexview.js, files.js (the file tree),
 // partition-table.js, recents.js, download.js,
 // jobs.js, hash.js, search.js, inspector.js.
@@ -27,6 +28,7 @@ import { onStoreEvent, setupKeepButton } from './keeping.js';
 import { notify } from './notices.js';
 import { openFiles, openSample } from './opening.js';
 import { leaveImage, setupHistory, showScreen } from './screens.js';
+import { resumeAfterReload, setupResume } from './resume.js';
 import { registerServiceWorker } from './service-worker.js';
 import { S } from './state.js';
 import { setupTabs } from './tabs.js';
@@ -95,6 +97,8 @@ function init() {
   window.addEventListener('error', (e) => /ResizeObserver loop/.test(e.message || '') || notify({ id: 'page-error', title: 'Something went wrong in the page', next: 'Reload the page. If it happens again, please report what you were doing.', error: e.error || e.message, bug: true }));
   window.addEventListener('unhandledrejection', (e) => notify({ id: 'page-error', title: 'Something went wrong in the page', next: 'Reload the page. If it happens again, please report what you were doing.', error: e.reason, bug: true }));
   showScreen('start');
+  setupResume();
+  resumeAfterReload().catch((e) => notify({ title: 'The image that was open could not be reopened', next: 'Open it again from Recent images or with Open….', error: e }));
   registerServiceWorker();
 }
 

@@ -534,6 +534,30 @@ export class FilesPanel {
     this.showDetails(node);
   }
 
+  // reveal lists partition index and selects path in its tree, opening the
+  // directories on the way (a reload puts the tab back as it was); false
+  // when the partition or a step of the path is not there any more.
+  async reveal(index, path) {
+    this.show();
+    if (this.loading && !this.table) {
+      try { await this.loading; } catch { return false; }
+    }
+    const p = this.table && (this.table.partitions || []).find((x) => x.index === index);
+    if (!p || typeof path !== 'string' || !path.startsWith('/')) return false;
+    await this.browse(p);
+    const gen = this.gen;
+    let node = this.rootNode;
+    while (node && node.path !== path) {
+      if (!(await this.expand(node)) || gen !== this.gen) return false;
+      const inside = (c) => c.path === path || path.startsWith(`${c.path}/`) || path.startsWith(`${c.path}:`);
+      node = (node.children || []).find(inside);
+    }
+    if (!node || !node.row || gen !== this.gen) return false;
+    this.select(node, false);
+    node.row.scrollIntoView({ block: 'nearest' });
+    return true;
+  }
+
   showDetails(node) {
     const e = node.entry;
     const fsType = this.fs && this.fs.type;

@@ -1,12 +1,12 @@
 // hex-card.js: the hex card: its source (the virtual disk or an image
-// file), go to, what is at an offset, and the remembered position. The
-// bytes come from the engine (disk) or File.slice (files).
+// file), go to, copy formats, what is at an offset, and the remembered
+// position. The bytes come from the engine (disk) or File.slice (files).
 
 import { CATEGORIES, category, STATE_NAMES } from './batmap.js';
 import { $, el, grouped, hexPlain, human, parseNumber, replace } from './dom.js';
 import { HexView } from './hexview.js';
 import { VHD_STATE_NAMES } from './block-map-card.js';
-import { notify } from './notices.js';
+import { COPY_FORMATS } from './copyformats.js';
 import { S } from './state.js';
 import * as api from '../vhdxview.js';
 
@@ -18,10 +18,13 @@ export function setupHex() {
         const sel = h.selection();
         $('#selection-download').disabled = !sel;
         if (S.inspector) S.inspector.show(h);
-        if (S.batmap && h.src && h.src.kind === 'disk' && S.info) S.batmap.setMarker(Math.floor(h.cursor / S.info.block_size));
+        const at = Math.min(h.cursor, h.size - 1);
+        if (S.batmap && h.src && h.src.kind === 'disk' && S.info) S.batmap.setMarker(Math.floor(at / S.info.block_size));
       },
       describe: describeOffset,
+      onCopyFormat: (id) => { $('#copy-format').value = id; },
     });
+    S.hex.setCopyFormat($('#copy-format').value);
   }
   const sel = $('#hex-source');
   replace(sel);
@@ -35,7 +38,7 @@ export let positionTimer = 0;
 export function rememberPosition(h) {
   if (!S.res || !S.res.key || !h.src || h.src.kind !== 'disk') return;
   const key = S.res.key;
-  const offset = h.cursor;
+  const offset = Math.min(h.cursor, h.size - 1);
   clearTimeout(positionTimer);
   positionTimer = setTimeout(() => { api.setState(key, { offset }).catch(() => {}); }, 800);
 }
@@ -124,6 +127,15 @@ export function showDiskAt(offset, { marks = null } = {}) {
   $('#hex-card').scrollIntoView({ block: 'nearest' });
 }
 
+// gotoError says beside the Go to field why it did not go (an empty text
+// clears it); the field is marked invalid until the next edit.
+function gotoError(text) {
+  const input = $('#goto-input');
+  $('#goto-error').textContent = text;
+  if (text) input.setAttribute('aria-invalid', 'true');
+  else input.removeAttribute('aria-invalid');
+}
+
 export function setupGoto() {
   const go = () => {
     if (!S.hex || !S.hex.src) return;
@@ -131,22 +143,38 @@ export function setupGoto() {
     const n = parseNumber(input.value);
     const unit = $('#goto-unit').value;
     if (Number.isNaN(n)) {
-      input.setCustomValidity('not a number');
-      notify({ kind: 'warn', id: 'goto', title: `"${input.value}" is not a number`, next: 'Type a decimal number, 0x hex, or a size like 1M or 4K, then press Enter.' });
+      gotoError(`“${input.value}” is not a number: type a decimal number, 0x hex, or a size like 1M or 4K.`);
       return;
     }
-    input.setCustomValidity('');
     const src = S.hex.src;
     const off = unit === 'lba' ? n * src.sectorSize : unit === 'block' ? n * src.blockSize : n;
     if (off >= src.size) {
-      notify({ kind: 'warn', id: 'goto', title: `${unit === 'offset' ? `Offset 0x${hexPlain(off)}` : `${unit === 'lba' ? 'LBA' : 'Block'} ${grouped(n)}`} is past the end`, next: `The ${src.kind === 'disk' ? 'disk' : 'file'} is ${grouped(src.size)} bytes (0x${hexPlain(src.size)}, ${human(src.size)}).` });
+      const what = unit === 'offset' ? `Offset 0x${hexPlain(off)}` : `${unit === 'lba' ? 'LBA' : 'Block'} ${grouped(n)}`;
+      gotoError(`${what} is past the end: the ${src.kind === 'disk' ? 'disk' : 'file'} is ${grouped(src.size)} bytes (0x${hexPlain(src.size)}, ${human(src.size)}).`);
       return;
     }
-    for (const old of document.querySelectorAll('[data-id="goto"]')) old.remove();
+    gotoError('');
     S.hex.goto(off);
     S.hex.focus();
   };
   $('#goto-button').addEventListener('click', go);
   $('#goto-input').addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); go(); } });
-  $('#hex-source').addEventListener('change', (e) => setHexSource(e.target.value, { offset: 0 }));
+  $('#goto-input').addEventListener('input', () => gotoError(''));
+  $('#goto-unit').addEventListener('change', () => gotoError(''));
+  $('#hex-source').addEventListener('change', (e) => { gotoError(''); setHexSource(e.target.value, { offset: 0 }); });
+  setupCopy();
+}
+
+// setupCopy fills the copy format menu: what Ctrl+C in the hex view and
+// the Copy button copy the selection as; Ctrl+Shift+C steps to the next
+// one (and copies).
+function setupCopy() {
+  const menu = $('#copy-format');
+  replace(menu, ...COPY_FORMATS.map((f) => el('option', { value: f.id, text: f.label })));
+  menu.addEventListener('change', () => { if (S.hex) S.hex.setCopyFormat(menu.value); });
+  $('#copy-button').addEventListener('click', () => {
+    if (!S.hex || !S.hex.src) return;
+    S.hex.setCopyFormat(menu.value);
+    S.hex.copy();
+  });
 }

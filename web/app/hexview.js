@@ -7,8 +7,14 @@
 // is at most MAX_PX tall and its position maps onto the row number; the
 // row number, not scrollTop, is the view's state, so a 64 TiB disk scrolls
 // row by row with the wheel and the keyboard and jumps with the scrollbar.
+//
+// The cursor is a caret before a byte, as in a text editor: a selection
+// runs from the anchor to the cursor, end exclusive, so Shift+→ n times
+// selects n bytes, and the cursor may sit at the end of the source (just
+// after the last byte) only as the end of a selection.
 
 import { el, clear, hexPlain, grouped } from './dom.js';
+import { copyFormat, nextCopyFormat } from './copyformats.js';
 
 const PAGE = 4096;
 const MAX_READ = 64 * 1024;
@@ -19,14 +25,16 @@ const ASCII = Array.from({ length: 256 }, (_, i) => (i >= 0x20 && i < 0x7f ? Str
 
 export class HexView {
   // opts.onChange(view) is called when the cursor or selection moves;
-  // opts.describe(offset, source) returns a short text for the status bar.
+  // opts.describe(offset, source) returns a short text for the status bar;
+  // opts.onCopyFormat(id) when Ctrl+Shift+C changes the copy format.
   constructor(root, opts = {}) {
     this.root = root;
     this.opts = opts;
     this.src = null;
     this.top = 0; // first visible row
-    this.cursor = 0;
-    this.anchor = null; // selection anchor, or null for no selection
+    this.cursor = 0; // the caret: before byte cursor (0..size)
+    this.anchor = null; // where the selection started, or null for none
+    this.copyFormat = 'hex'; // what Ctrl+C copies as (copyformats.js)
     this.gen = 0;
     this.cache = new Map(); // page index -> {data, err}
     this.pending = new Set();
@@ -43,7 +51,7 @@ export class HexView {
     this.spacer = el('div', { class: 'hex-spacer' });
     this.layer = el('div', { class: 'hex-rows' });
     this.scroller = el('div', {
-      class: 'hex-scroller', tabindex: '0', role: 'region', 'aria-label': 'Hex view (arrows move, Shift selects, Ctrl+A selects all)',
+      class: 'hex-scroller', tabindex: '0', role: 'region', 'aria-label': 'Hex view (arrows move, Shift selects, Ctrl+A selects all, Ctrl+C copies, Ctrl+Shift+C copies as the next format)',
       'aria-describedby': 'hex-status',
     }, this.layer, this.spacer);
     this.error = el('div', { class: 'hex-error', role: 'alert', hidden: true });
@@ -197,6 +205,7 @@ export class HexView {
   onKey(e) {
     if (!this.src) return;
     const page = this.vis * this.cols;
+    const extend = e.shiftKey;
     const rowStart = this.cursor - (this.cursor % this.cols);
     let to = null;
     switch (e.key) {
@@ -207,10 +216,19 @@ export class HexView {
       case 'PageUp': to = this.cursor - page; break;
       case 'PageDown': to = this.cursor + page; break;
       case 'Home': to = e.ctrlKey || e.metaKey ? 0 : rowStart; break;
-      case 'End': to = e.ctrlKey || e.metaKey ? this.size - 1 : Math.min(this.size - 1, rowStart + this.cols - 1); break;
+      // End puts the cursor on the row's last byte; Shift+End selects
+      // through it (the caret after it), as a text editor's does.
+      case 'End':
+        if (e.ctrlKey || e.metaKey) to = extend ? this.size : this.size - 1;
+        else to = rowStart + this.cols - (extend ? 0 : 1);
+        break;
       case 'Escape': this.anchor = null; this.render(); this.changed(); return;
       case 'c': case 'C':
-        if (e.ctrlKey || e.metaKey) { e.preventDefault(); this.copy(); }
+        if ((e.ctrlKey || e.metaKey) && !e.altKey) {
+          e.preventDefault();
+          if (e.shiftKey) this.setCopyFormat(nextCopyFormat(this.copyFormat).id, true);
+          this.copy();
+        }
         return;
       case 'a': case 'A':
         // Select all of the source (as hex editors do), not the page's
@@ -218,7 +236,7 @@ export class HexView {
         if ((e.ctrlKey || e.metaKey) && !e.altKey && this.size > 0) {
           e.preventDefault();
           this.anchor = 0;
-          this.cursor = this.size - 1;
+          this.cursor = this.size;
           this.render();
           this.changed();
         }
@@ -227,19 +245,45 @@ export class HexView {
     }
     e.preventDefault();
     if (to < 0) to = e.key === 'PageUp' || e.key === 'ArrowUp' ? this.cursor % this.cols : 0;
-    if (to > this.size - 1) to = this.size - 1;
-    this.moveCursor(to, e.shiftKey);
+    // Only a selection's end may be the caret after the last byte.
+    const last = extend ? this.size : this.size - 1;
+    if (to > last) to = last;
+    this.moveCursor(to, extend);
   }
 
+  // moveCursor puts the caret at to; extend keeps (or starts) a selection
+  // from the anchor, else there is none.
   moveCursor(to, extend) {
     if (extend) {
       if (this.anchor === null) this.anchor = this.cursor;
     } else {
       this.anchor = null;
+      to = Math.min(to, this.size - 1);
     }
     this.cursor = to;
-    this.reveal(to);
+    this.reveal(Math.min(to, this.size - 1));
     this.changed();
+  }
+
+  // place sets the cursor and the anchor as they were (a reload's
+  // restore), within the source, and shows the cursor.
+  place(cursor, anchor = null) {
+    if (!this.src || !this.size) return;
+    const clamp = (v) => Math.max(0, Math.min(this.size, Math.floor(v)));
+    this.anchor = anchor === null || !Number.isFinite(anchor) ? null : clamp(anchor);
+    this.cursor = clamp(cursor);
+    if (this.anchor === null && this.cursor >= this.size) this.cursor = this.size - 1;
+    const at = Math.min(this.cursor, this.size - 1);
+    const row = Math.floor(at / this.cols);
+    this.setTop(row - (row > 0 ? 1 : 0));
+    this.changed();
+  }
+
+  // setCopyFormat chooses what Ctrl+C copies as; by a key, the page is
+  // told (its menu shows the choice).
+  setCopyFormat(id, byKey = false) {
+    this.copyFormat = copyFormat(id).id;
+    if (byKey && this.opts.onCopyFormat) this.opts.onCopyFormat(this.copyFormat);
   }
 
   // reveal scrolls the least needed to show offset.
@@ -262,30 +306,42 @@ export class HexView {
       this.scroller.focus({ preventScroll: true });
       this.dragging = true;
       if (e.shiftKey) {
+        // Extend from the anchor (a caret) through the byte clicked.
         if (this.anchor === null) this.anchor = this.cursor;
+        this.drag = { from: this.anchor, caret: true };
+        this.cursor = off >= this.anchor ? off + 1 : off;
       } else {
-        this.anchor = off;
+        this.drag = { from: off, caret: false };
+        this.anchor = null;
+        this.cursor = off;
       }
-      this.cursor = off;
     } else {
-      if (!this.dragging || off === this.cursor) return;
-      this.cursor = off;
+      if (!this.dragging || !this.drag) return;
+      // A drag selects the byte under the pointer and the one it started
+      // on (or, from Shift+click, from the anchor), whichever way it goes.
+      const { from, caret } = this.drag;
+      const [anchor, cursor] = off >= from ? [from, off + 1] : [caret ? from : from + 1, off];
+      if (anchor === this.anchor && cursor === this.cursor) return;
+      this.anchor = anchor;
+      this.cursor = cursor;
     }
     this.render();
     this.changed();
   }
 
   // goto puts offset at the top (a row of context above it) and the cursor
-  // on it; select: [start, end) makes a selection (e.g. a structure).
+  // on it; select: [start, end) selects a range (e.g. a structure) with
+  // the cursor on its first byte, so that the status line names what
+  // starts there and the range's start shows.
   goto(offset, { select = null } = {}) {
     if (!this.src) return;
     offset = Math.max(0, Math.min(this.size - 1, Math.floor(offset)));
     this.cursor = offset;
     this.anchor = null;
-    if (select && select[1] > select[0]) {
-      this.anchor = Math.max(0, select[0]);
-      this.cursor = Math.min(this.size - 1, select[1] - 1);
-      offset = this.anchor;
+    if (select && select[1] > select[0] && select[0] < this.size) {
+      this.cursor = Math.max(0, Math.floor(select[0]));
+      this.anchor = Math.min(this.size, Math.floor(select[1]));
+      offset = this.cursor;
     }
     this.setTop(Math.floor(offset / this.cols) - (offset >= this.cols ? 1 : 0));
     this.changed();
@@ -316,10 +372,8 @@ export class HexView {
 
   // selection returns {start, end} (end exclusive) or null.
   selection() {
-    if (this.anchor === null) return null;
-    const a = Math.min(this.anchor, this.cursor);
-    const b = Math.max(this.anchor, this.cursor) + 1;
-    return { start: a, end: b };
+    if (this.anchor === null || this.anchor === this.cursor) return null;
+    return { start: Math.min(this.anchor, this.cursor), end: Math.max(this.anchor, this.cursor) };
   }
 
   changed() {
@@ -454,10 +508,13 @@ export class HexView {
     const c = this.cursor;
     const parts = [];
     parts.push(el('span', {}, el('b', { text: this.src.kind === 'file' ? 'File offset ' : 'Offset ' }), `0x${hexPlain(c)} (${grouped(c)})`));
-    if (this.src.kind === 'disk' && this.src.sectorSize) {
+    if (c >= this.size) {
+      // The caret after the last byte (a selection to the end).
+      parts.push(el('span', { text: 'the end' }));
+    } else if (this.src.kind === 'disk' && this.src.sectorSize) {
       parts.push(el('span', {}, el('b', { text: 'LBA ' }), `${grouped(Math.floor(c / this.src.sectorSize))} +${c % this.src.sectorSize}`));
     }
-    const d = this.opts.describe ? this.opts.describe(c, this.src) : '';
+    const d = this.opts.describe && c < this.size ? this.opts.describe(c, this.src) : '';
     if (d) parts.push(el('span', { text: d }));
     const v = [];
     for (let i = 0; i < 8; i++) v.push(this.byteAt(c + i));
@@ -482,20 +539,22 @@ export class HexView {
     this.status.append(...parts);
   }
 
-  // copy puts the selection (or the byte at the cursor) on the clipboard as
-  // hex text, up to 1 MiB.
+  // copy puts the selection (or the byte at the cursor) on the clipboard in
+  // the copy format (copyformats.js), up to 1 MiB.
   async copy() {
-    const sel = this.selection() || { start: this.cursor, end: this.cursor + 1 };
+    if (!this.src) return;
+    const sel = this.selection() || (this.cursor < this.size ? { start: this.cursor, end: this.cursor + 1 } : null);
+    if (!sel) return;
     const n = sel.end - sel.start;
     if (n > 1 << 20) {
       this.note(`Copy takes at most 1 MiB; use Download selection for ${grouped(n)} bytes.`);
       return;
     }
+    const f = copyFormat(this.copyFormat);
     try {
       const b = await this.src.read(sel.start, n);
-      const text = Array.from(b, (v) => HEX[v]).join(' ');
-      await navigator.clipboard.writeText(text);
-      this.note(`Copied ${grouped(n)} ${n === 1 ? 'byte' : 'bytes'} as hex.`);
+      await navigator.clipboard.writeText(f.format(b, sel.start));
+      this.note(`Copied ${grouped(n)} ${n === 1 ? 'byte' : 'bytes'} as ${f.noun} (Ctrl+Shift+C: as the next format).`);
     } catch (e) {
       this.note(`Cannot copy: ${e.message || e}`);
     }

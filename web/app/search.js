@@ -103,11 +103,13 @@ export class SearchBar {
     }
     try {
       // From the hit shown, if the hex view still selects it; else from
-      // the cursor (a hit at the cursor counts as next).
+      // a selection's start (what is selected, e.g. an earlier search's
+      // hit, is not the next hit); else from the cursor (a hit at the
+      // cursor counts as next).
       const sel = c.hex.selection();
       const onHit = this.index >= 0 && sel && sel.start === this.hits[this.index];
-      const cur = onHit ? this.hits[this.index] : c.hex.cursor;
-      const after = (h) => h > cur || (!onHit && h === cur);
+      const cur = onHit ? this.hits[this.index] : sel ? sel.start : c.hex.cursor;
+      const after = (h) => h > cur || (!sel && h === cur);
       let i;
       if (dir > 0) {
         i = this.hits.findIndex(after);

@@ -333,7 +333,7 @@ test('drop a file: it opens, and the block map shows every block state', async (
 
 test('hex view at an offset shows what vhdx cat gives; keyboard moves and selects', async (t) => {
   const { page } = t;
-  const file = t.fx.path('sample.vhdx');
+  const file = sampleFile(t);
   await home(page);
   await page.click('#sample-button');
   await opened(page);
@@ -345,14 +345,16 @@ test('hex view at an offset shows what vhdx cat gives; keyboard moves and select
   // LBA go-to: LBA 1 is the GPT header ("EFI PART").
   await gotoHex(page, '1', 'lba');
   assert.equal(await hexBytes(page, 512, 8), Buffer.from('EFI PART').toString('hex'));
-  // Keyboard: the cursor is at 512; End, then Shift+Down selects.
+  // Keyboard: the cursor is at 512; Home, then Shift+Down twice selects
+  // two rows (the caret moves 32 bytes; the byte it stops before is not
+  // selected).
   await page.focus('#hex .hex-scroller');
   await page.keyboard.press('Home');
   await page.keyboard.down('Shift');
   await page.keyboard.press('ArrowDown');
   await page.keyboard.press('ArrowDown');
   await page.keyboard.up('Shift');
-  await page.waitForFunction(() => /Selection 0x200–0x220 \(33 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+  await page.waitForFunction(() => /Selection 0x200–0x21f \(32 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
   await page.keyboard.press('PageDown');
   await page.keyboard.press('Control+End');
   await page.waitForFunction(() => /Offset 0xffffff /.test(document.querySelector('#hex .hex-status').textContent));
@@ -362,10 +364,14 @@ test('hex view at an offset shows what vhdx cat gives; keyboard moves and select
 
 test('downloads of a range, a selection and the whole disk equal qemu-img convert', async (t) => {
   const { page } = t;
-  const file = t.fx.path('sample.vhdx');
+  const file = sampleFile(t);
   const raw = qemuRaw(t, file);
-  // (the sample is still open from the last test)
-  await page.waitForSelector('#viewer:not([hidden])');
+  // (the sample is still open from the last test, unless this one runs alone)
+  if (await page.isHidden('#viewer').catch(() => true)) {
+    await home(page);
+    await page.click('#sample-button');
+    await opened(page);
+  }
   const range = await download(t, async () => {
     await page.check('#dl-range');
     await page.selectOption('#dl-unit', 'bytes');
@@ -382,7 +388,7 @@ test('downloads of a range, a selection and the whole disk equal qemu-img conver
   });
   assert.equal(lba.name, 'sample-0x100000-0x200000.raw');
   assert.equal(sha256(lba.data), sha256(raw.subarray(0x100000, 0x300000)));
-  // A selection made in the hex view.
+  // A selection made in the hex view: four rows, 64 bytes.
   await gotoHex(page, 0x100400);
   await page.focus('#hex .hex-scroller');
   await page.keyboard.down('Shift');
@@ -393,8 +399,8 @@ test('downloads of a range, a selection and the whole disk equal qemu-img conver
   assert.equal(await page.locator('#download-dialog[open]').count(), 0);
   const sp = join(t.work, 'sel.raw');
   await dl.saveAs(sp);
-  assert.equal(dl.suggestedFilename(), 'sample-0x100400-0x41.raw');
-  assert.equal(sha256(readFileSync(sp)), sha256(raw.subarray(0x100400, 0x100441)));
+  assert.equal(dl.suggestedFilename(), 'sample-0x100400-0x40.raw');
+  assert.equal(sha256(readFileSync(sp)), sha256(raw.subarray(0x100400, 0x100440)));
   const whole = await download(t, async () => { await page.check('#dl-whole'); });
   assert.equal(whole.name, 'sample.raw');
   assert.equal(whole.data.length, raw.length);
@@ -713,7 +719,11 @@ test('recents survive a reload and reopen with the network off', async (t) => {
   await gotoHex(page, 0x1234);
   await until(page, async () => (await window.vhdxview.recent()).records
     .some((r) => r.name === 'sample.vhdx' && r.user_state && r.user_state.offset === 0x1234), null, { what: 'the position kept in the store' });
+  // A reload reopens the image where it was; Close goes to the recents.
   await page.reload();
+  await opened(page);
+  await page.waitForFunction(() => /Offset 0x1234 /.test(document.querySelector('#hex .hex-status').textContent));
+  await home(page);
   const item = page.locator('#recents-list li[data-name="sample.vhdx"]').first();
   await item.waitFor();
   assert.match(await item.textContent(), /stored/);
@@ -772,7 +782,7 @@ test('narrow window and dark scheme keep working; screenshot for the README', as
   for (let i = 0; i < 4; i++) await page.keyboard.press('ArrowDown');
   for (let i = 0; i < text % 16; i++) await page.keyboard.press('ArrowRight');
   await page.keyboard.down('Shift');
-  for (let i = 0; i < 35; i++) await page.keyboard.press('ArrowRight');
+  for (let i = 0; i < 36; i++) await page.keyboard.press('ArrowRight');
   await page.keyboard.up('Shift');
   await page.waitForFunction(() => /Selection .*\(36 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
   const box = await page.locator('#batmap canvas').boundingBox();
@@ -1033,6 +1043,15 @@ test('contrast: every text on the start screen and in the viewer is at least 4.5
       }
       // The texts the issue measured were among those measured.
       for (const [s, n] of Object.entries(seen)) assert.ok(n > 0, `no ${s} measured (${scheme})`);
+      // Go to's error beside the field, and the open key list over the hex view.
+      await page.fill('#goto-input', 'nine');
+      await page.press('#goto-input', 'Enter');
+      await page.click('#hex-keys summary');
+      r = await lowContrast(page, ['.goto-error', '.hex-keys kbd', '.hex-keys dd']);
+      assert.deepEqual(r.bad, [], `Go to error and key list (${scheme})`);
+      for (const [s, n] of Object.entries(r.seen)) assert.ok(n > 0, `no ${s} measured (${scheme})`);
+      await page.click('#hex-keys summary');
+      await page.fill('#goto-input', '');
     }
   } finally {
     await page.emulateMedia({ colorScheme: 'light' });
@@ -2058,7 +2077,7 @@ test('hash dialog: the whole disk and a selection equal Node\'s digests of qemu-
   await page.keyboard.press('Escape');
   await page.waitForFunction(() => !document.querySelector('#hash-dialog').open);
 
-  // A selection of the hex view: 0x200..0x21f (Shift+Down twice).
+  // A selection of the hex view: 0x200..0x21f (Shift+Down twice: 32 bytes).
   await gotoHex(page, 0x200);
   await page.focus('#hex .hex-scroller');
   await page.keyboard.press('Home');
@@ -2066,15 +2085,15 @@ test('hash dialog: the whole disk and a selection equal Node\'s digests of qemu-
   await page.keyboard.press('ArrowDown');
   await page.keyboard.press('ArrowDown');
   await page.keyboard.up('Shift');
-  await page.waitForFunction(() => /Selection 0x200–0x220 \(33 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+  await page.waitForFunction(() => /Selection 0x200–0x21f \(32 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
   await page.click('#hash-button');
   assert.ok(await page.isChecked('#hash-selection'));
-  assert.match(await page.textContent('#hash-dialog fieldset'), /Selection 0x200–0x220, 33 bytes/);
+  assert.match(await page.textContent('#hash-dialog fieldset'), /Selection 0x200–0x21f, 32 bytes/);
   await page.check('#hash-sha1');
   await page.uncheck('#hash-sha256');
   await page.click('#hash-go');
   await page.waitForSelector('#hash-sha1-value');
-  assert.equal(await page.textContent('#hash-sha1-value'), createHash('sha1').update(raw.subarray(0x200, 0x221)).digest('hex'));
+  assert.equal(await page.textContent('#hash-sha1-value'), createHash('sha1').update(raw.subarray(0x200, 0x220)).digest('hex'));
   await page.keyboard.press('Escape');
 
   // Cancel: a 64 TiB disk of zeros would take days.
@@ -2491,4 +2510,400 @@ test('a whole-disk download with bad BAT entries is refused, lists the unreadabl
   assert.match(r.stderr, /filled 0x300000\+0x100000 \(1 block from block 3\)/);
   assert.match(r.stderr, /filled 0x500000\+0x100000 \(1 block from block 5\)/);
   assert.equal(sha256(readFileSync(out)), sha256(want));
+});
+
+// hexStatus is the hex view's status line.
+const hexStatus = (page) => page.textContent('#hex .hex-status');
+
+// selectedCells counts the bytes drawn as selected in the rows on screen.
+const selectedCells = (page) => page.evaluate(() => [document.querySelectorAll('#hex .hexes .b.sel').length, document.querySelectorAll('#hex .asc .a.sel').length]);
+
+test('hex view: 20 presses of Shift+→ select 20 bytes; Shift+End, Ctrl+Shift+End and a drag select what they cover', async (t) => {
+  const { page } = t;
+  await home(page);
+  await page.click('#sample-button');
+  await opened(page);
+  await gotoHex(page, 0x200);
+  await page.waitForFunction(() => /Offset 0x200 /.test(document.querySelector('#hex .hex-status').textContent));
+  await page.focus('#hex .hex-scroller');
+  await page.keyboard.down('Shift');
+  for (let i = 0; i < 20; i++) await page.keyboard.press('ArrowRight');
+  await page.keyboard.up('Shift');
+  await page.waitForFunction(() => /Selection 0x200–0x213 \(20 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+  assert.deepEqual(await selectedCells(page), [20, 20], '20 bytes drawn selected, in hex and as text');
+  assert.match(await hexStatus(page), /Offset 0x214 /, 'the caret stops before the 21st byte');
+  // Back over them: nothing selected; then 3 before the anchor.
+  await page.keyboard.down('Shift');
+  for (let i = 0; i < 20; i++) await page.keyboard.press('ArrowLeft');
+  assert.doesNotMatch(await hexStatus(page), /Selection/);
+  assert.equal(await page.isDisabled('#selection-download'), true);
+  for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowLeft');
+  await page.keyboard.up('Shift');
+  await page.waitForFunction(() => /Selection 0x1fd–0x1ff \(3 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+  // Shift+End from a row's start selects the row (16 bytes), Shift+Down
+  // a row more.
+  await page.keyboard.press('Escape');
+  await gotoHex(page, 0x300);
+  await page.focus('#hex .hex-scroller');
+  await page.keyboard.press('Shift+End');
+  await page.waitForFunction(() => /Selection 0x300–0x30f \(16 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+  await page.keyboard.press('Shift+ArrowDown');
+  await page.waitForFunction(() => /Selection 0x300–0x31f \(32 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+  // Ctrl+Shift+End takes the last byte too; the caret is at the end.
+  await page.keyboard.press('Control+Shift+End');
+  await page.waitForFunction(() => /Selection 0x300–0xffffff \(16,776,448 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+  assert.match(await hexStatus(page), /Offset 0x1000000 \(16,777,216\)the end/);
+  // An arrow without Shift drops the selection and lands on a byte.
+  await page.keyboard.press('ArrowRight');
+  await page.waitForFunction(() => /Offset 0xffffff /.test(document.querySelector('#hex .hex-status').textContent));
+  assert.doesNotMatch(await hexStatus(page), /Selection/);
+  // A drag from byte 0x202 to byte 0x205 selects both ends: 4 bytes.
+  await gotoHex(page, 0x200);
+  await hexBytes(page, 0x200, 16);
+  const cell = (i) => page.locator(`#hex .hex-row[data-offset="512"] .hexes .b[data-i="${i}"]`).boundingBox();
+  const [a, b] = [await cell(2), await cell(5)];
+  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 4 });
+  await page.mouse.up();
+  await page.waitForFunction(() => /Selection 0x202–0x205 \(4 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+  // The other way, from 0x205 back to 0x202: the same 4 bytes.
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2, { steps: 4 });
+  await page.mouse.up();
+  await page.waitForFunction(() => /Selection 0x202–0x205 \(4 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+  assert.match(await hexStatus(page), /Offset 0x202 /);
+});
+
+test('a structure\'s "hex" puts the cursor on its first byte, selects it and shows its start; the status names it', async (t) => {
+  const { page } = t;
+  const file = t.fx.make('hex-struct.vhdx', { virtualSize: 4 << 20, headers: [{ sequence: 5 }, { sequence: 6 }] });
+  // Where each structure is, as the CLI lists it (not the page's engine).
+  const all = [];
+  const walk = (l) => { for (const s of l || []) { all.push(s); walk(s.children); } };
+  walk(cliInfo(t, file).structures);
+  await home(page);
+  await page.setInputFiles('#files', file);
+  await opened(page);
+  await page.click('#tab-structure');
+  for (const [id, name] of [['header-1', 'header 1'], ['header-2', 'header 2'], ['region-table-1', 'region table 1']]) {
+    const s = all.find((x) => x.id === id);
+    assert.ok(s && s.length > 1, `the CLI lists ${id}`);
+    await page.locator(`[data-node="${id}"] > .node-head .jump, [data-node="${id}"] > summary .jump`).first().click();
+    const start = s.offset.toString(16);
+    const last = (s.offset + s.length - 1).toString(16);
+    await page.waitForFunction(([o, e]) => new RegExp(`File offset 0x${o} .*Selection 0x${o}–0x${e} `).test(document.querySelector('#hex .hex-status').textContent), [start, last]);
+    assert.match(await hexStatus(page), new RegExp(`in ${name}(?![0-9])`), `the status names ${name}`);
+    assert.equal(await page.evaluate(() => window.vhdxviewUI.hex.cursor), s.offset);
+    // Its first row is on screen, one row of context above it.
+    const rows = await page.evaluate(() => [...document.querySelectorAll('#hex .hex-row:not([hidden])')].map((r) => Number(r.dataset.offset)));
+    assert.equal(rows[0], Math.max(0, s.offset - 16), `${id}: the first row shown`);
+    assert.equal(await hexBytes(page, s.offset, 4), t.sh('dd', [`if=${file}`, 'bs=1', `skip=${s.offset}`, 'count=4', 'status=none']).toString('hex'));
+  }
+});
+
+test('Go to: a bad number or an offset past the end is said beside the field (not a banner), and clears with the next edit', async (t) => {
+  const { page } = t;
+  await home(page);
+  await page.click('#sample-button');
+  await opened(page);
+  const banners = await page.locator('#messages .notice').count();
+  const where = () => page.evaluate(() => ['#hex-card', '#hex .hex-scroller'].map((s) => Math.round(document.querySelector(s).getBoundingClientRect().top)));
+  const before = await where();
+  await page.fill('#goto-input', 'twelve');
+  await page.press('#goto-input', 'Enter');
+  await page.waitForFunction(() => /“twelve” is not a number/.test(document.querySelector('#goto-error').textContent));
+  assert.equal(await page.getAttribute('#goto-input', 'aria-invalid'), 'true');
+  assert.equal(await page.getAttribute('#goto-error', 'aria-live'), 'polite');
+  assert.match(await page.getAttribute('#goto-input', 'aria-describedby'), /goto-error/);
+  assert.equal(await page.locator('#messages .notice').count(), banners, 'no banner above the views');
+  assert.deepEqual(await where(), before, 'the hex view did not move');
+  assert.ok(await page.isVisible('#goto-error'));
+  // The message sits by the field: under it and starting at its left.
+  const [fieldBox, errBox] = [await page.locator('.goto').boundingBox(), await page.locator('#goto-error').boundingBox()];
+  assert.ok(Math.abs(errBox.x - fieldBox.x) < 2 && errBox.y >= fieldBox.y + fieldBox.height - 1 && errBox.y < fieldBox.y + fieldBox.height + 12, 'the error is under the Go to field');
+  // The next keystroke clears it.
+  await page.press('#goto-input', 'Backspace');
+  assert.equal(await page.textContent('#goto-error'), '');
+  assert.equal(await page.getAttribute('#goto-input', 'aria-invalid'), null);
+  // Past the end: the size is given.
+  await page.fill('#goto-input', '0x1000000');
+  await page.press('#goto-input', 'Enter');
+  await page.waitForFunction(() => /Offset 0x1000000 is past the end: the disk is 16,777,216 bytes \(0x1000000, 16 MiB\)/.test(document.querySelector('#goto-error').textContent));
+  assert.deepEqual(await where(), before, 'the hex view did not move');
+  await page.selectOption('#goto-unit', 'lba');
+  assert.equal(await page.textContent('#goto-error'), '', 'a new unit is a new question');
+  await gotoHex(page, '1', 'lba');
+  await page.waitForFunction(() => /Offset 0x200 /.test(document.querySelector('#hex .hex-status').textContent));
+  assert.equal(await page.textContent('#goto-error'), '');
+});
+
+test('copy: spaced and plain hex, text, a C array, base64 and Python bytes of the selection; Ctrl+C copies the chosen one, Ctrl+Shift+C the next', async (t) => {
+  const { page, context, origin } = t;
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+  const file = sampleFile(t);
+  // LBA 1, the GPT header: text, a backslash (0x5c) and high bytes.
+  const want = t.cli('cat', '--offset', '512', '--length', '96', file);
+  assert.ok(want.includes(0x5c) && want.some((v) => v >= 0x80) && want.includes(0));
+  await home(page);
+  await page.click('#sample-button');
+  await opened(page);
+  await gotoHex(page, 0x200);
+  await page.focus('#hex .hex-scroller');
+  await page.keyboard.down('Shift');
+  for (let i = 0; i < 6; i++) await page.keyboard.press('ArrowDown');
+  await page.keyboard.up('Shift');
+  await page.waitForFunction(() => /Selection 0x200–0x25f \(96 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+  const clip = async () => page.evaluate(() => navigator.clipboard.readText());
+  const clear = () => page.evaluate(() => navigator.clipboard.writeText(''));
+  const hex = [...want].map((v) => v.toString(16).padStart(2, '0'));
+  // Each format read back with something that is not the page: Node's
+  // Buffer, a C-literal parse, Python's own parser.
+  const decode = {
+    hex: (s) => Buffer.from(s.split(' ').join(''), 'hex'),
+    'hex-plain': (s) => Buffer.from(s, 'hex'),
+    c: (s) => {
+      const m = /^unsigned char data_0x200\[96\] = \{\n([\s\S]*)\n\};\n$/.exec(s);
+      assert.ok(m, `a C array: ${s.slice(0, 60)}`);
+      return Buffer.from(m[1].split(/,\s*/).map((x) => { assert.match(x.trim(), /^0x[0-9a-f]{2}$/); return Number(x.trim()); }));
+    },
+    base64: (s) => Buffer.from(s, 'base64'),
+    python: (s) => t.sh('python3', ['-c', 'import ast,sys; sys.stdout.buffer.write(ast.literal_eval(sys.stdin.read()))'], { input: Buffer.from(s) }),
+  };
+  assert.equal(await page.inputValue('#copy-format'), 'hex', 'spaced hex is the default');
+  await clear();
+  await page.keyboard.press('Control+c');
+  await until(page, async () => (await navigator.clipboard.readText()) !== '', null, { what: 'a copy' });
+  assert.equal(await clip(), hex.join(' '));
+  assert.match(await hexStatus(page), /Copied 96 bytes as hex/);
+  for (const id of ['hex-plain', 'c', 'base64', 'python']) {
+    await page.selectOption('#copy-format', id);
+    await page.focus('#hex .hex-scroller');
+    await clear();
+    await page.keyboard.press('Control+c');
+    await until(page, async () => (await navigator.clipboard.readText()) !== '', null, { what: `a copy as ${id}` });
+    assert.deepEqual(decode[id](await clip()), want, `${id} decodes to the selected bytes`);
+  }
+  // Text: printable Latin-1 as is, tab and line breaks kept, other bytes as ".".
+  await page.selectOption('#copy-format', 'text');
+  await clear();
+  await page.click('#copy-button');
+  await until(page, async () => (await navigator.clipboard.readText()) !== '', null, { what: 'a copy as text' });
+  const text = [...want].map((v) => ((v >= 0x20 && v < 0x7f) || v >= 0xa0 || v === 9 || v === 10 || v === 13 ? String.fromCharCode(v) : '.')).join('');
+  assert.equal(await clip(), text);
+  assert.ok((await clip()).startsWith('EFI PART....\\'));
+  // Ctrl+Shift+C: the next format after text (a C array), chosen and copied.
+  await page.focus('#hex .hex-scroller');
+  await clear();
+  await page.keyboard.press('Control+Shift+C');
+  await until(page, async () => (await navigator.clipboard.readText()) !== '', null, { what: 'a copy by Ctrl+Shift+C' });
+  assert.equal(await page.inputValue('#copy-format'), 'c');
+  assert.deepEqual(decode.c(await clip()), want);
+  assert.match(await hexStatus(page), /Copied 96 bytes as a C array/);
+  // and Ctrl+C keeps to it.
+  await clear();
+  await page.keyboard.press('Control+c');
+  await until(page, async () => (await navigator.clipboard.readText()) !== '', null, { what: 'a copy' });
+  assert.deepEqual(decode.c(await clip()), want);
+  // The page's keyboard help names both shortcuts.
+  await page.click('#hex-keys summary');
+  const help = await page.textContent('#hex-keys');
+  assert.match(help, /Ctrl\+C/);
+  assert.match(help, /Ctrl\+Shift\+C/);
+  await page.click('#hex-keys summary');
+});
+
+// hexPlace is where the hex view is: its source, caret and anchor.
+const hexPlace = (page) => page.evaluate(() => {
+  const h = window.vhdxviewUI.hex;
+  return { src: h.src && h.src.key, cursor: h.cursor, anchor: h.anchor };
+});
+
+// withKeepChoice runs fn with the answer to "keep copies?" set to v
+// ('yes', 'no'), then puts the earlier answer back for the tests after.
+async function withKeepChoice(page, v, fn) {
+  await home(page);
+  const was = await page.evaluate((x) => {
+    const old = localStorage.getItem('vhdxview.keep-copies');
+    localStorage.setItem('vhdxview.keep-copies', x);
+    return old;
+  }, v);
+  try {
+    await fn();
+  } finally {
+    await home(page);
+    await page.evaluate((x) => (x === null ? localStorage.removeItem('vhdxview.keep-copies') : localStorage.setItem('vhdxview.keep-copies', x)), was);
+  }
+}
+
+// reopened waits for the viewer after a reload and for its check, on
+// whichever tab the reload put back.
+async function reopened(page) {
+  await page.waitForSelector('#viewer:not([hidden])');
+  await page.waitForSelector('#verdict[data-verdict="clean"], #verdict[data-verdict="problems"]', { state: 'attached', timeout: 60000 });
+}
+
+// recordOf is the store's record of the image named name.
+const recordOf = (page, name) => page.evaluate(async (n) => (await window.vhdxview.recent()).records.find((r) => r.name === n) || null, name);
+
+test('reload: a kept image reopens from its copy with the tab, hex source, cursor and selection it had', async (t) => {
+  const { page } = t;
+  const file = t.fx.make('reload-kept.vhdx', { virtualSize: 4 << 20, headers: [{ sequence: 5 }, { sequence: 6 }] });
+  await withKeepChoice(page, 'yes', async () => {
+    await page.setInputFiles('#files', file);
+    await opened(page);
+    await page.waitForFunction(() => /Kept for offline use/.test(document.querySelector('#store-state').textContent), null, { timeout: 30000 });
+    // Header 2 in the file hex view, then the caret three bytes in.
+    await page.click('#tab-structure');
+    await page.locator('[data-node="header-2"] > .node-head .jump').click();
+    await page.waitForFunction(() => /Selection 0x20000–0x20fff /.test(document.querySelector('#hex .hex-status').textContent));
+    await page.focus('#hex .hex-scroller');
+    for (let i = 0; i < 3; i++) await page.keyboard.press('Shift+ArrowRight');
+    await page.waitForFunction(() => /Selection 0x20003–0x20fff \(4,093 bytes\)/.test(document.querySelector('#hex .hex-status').textContent));
+    const before = await hexPlace(page);
+    assert.deepEqual(before, { src: 'file:0', cursor: 0x20003, anchor: 0x21000 });
+    await page.reload();
+    await reopened(page);
+    await until(page, () => window.vhdxviewUI.hex.cursor === 0x20003, null, { what: 'the caret back at 0x20003' });
+    assert.deepEqual(await hexPlace(page), before);
+    assert.equal(await page.inputValue('#hex-source'), 'file:0');
+    assert.equal(await page.getAttribute('#tab-structure', 'aria-selected'), 'true');
+    assert.match(await hexStatus(page), /File offset 0x20003 .*in header 2.*Selection 0x20003–0x20fff \(4,093 bytes\)/);
+    assert.equal(await hexBytes(page, 0x20000, 4), Buffer.from('head').toString('hex'));
+    assert.equal(await page.locator('#messages [data-id="resume"]').count(), 0, 'no question: the copy was kept');
+  });
+});
+
+test('reload: the sample (no copy kept) comes back with the Files tab on the file that was selected, and the hex place', async (t) => {
+  const { page } = t;
+  await withKeepChoice(page, 'no', async () => {
+    // A copy kept by an earlier test is forgotten: this one has none.
+    await page.evaluate(async () => {
+      for (const r of (await window.vhdxview.recent()).records) if (r.name === 'sample.vhdx') await window.vhdxview.forget(r.key);
+    });
+    await page.click('#sample-button');
+    await opened(page);
+    await page.click('#tab-files');
+    await page.click('#part-browse-1');
+    await page.waitForSelector('#fs-browser[data-state="ready"]');
+    await page.click('#fs-tree [data-path="/notes"] .ft-label');
+    await page.keyboard.press('ArrowRight');
+    await page.click('#fs-tree [data-path="/notes/blocks.txt"] .ft-label');
+    await page.waitForSelector('#fs-tree [data-path="/notes/blocks.txt"][aria-selected="true"]');
+    await gotoHex(page, 0x1234);
+    await page.focus('#hex .hex-scroller');
+    for (let i = 0; i < 5; i++) await page.keyboard.press('Shift+ArrowLeft');
+    const before = await hexPlace(page);
+    assert.deepEqual(before, { src: 'disk', cursor: 0x122f, anchor: 0x1234 });
+    const rec = await recordOf(page, 'sample.vhdx');
+    assert.equal(rec.has_bytes, false, 'no copy without a yes');
+    await page.reload();
+    await reopened(page);
+    await page.waitForSelector('#fs-tree [data-path="/notes/blocks.txt"][aria-selected="true"]');
+    assert.equal(await page.getAttribute('#tab-files', 'aria-selected'), 'true');
+    assert.equal(await page.getAttribute('#fs-browser', 'data-partition'), '1');
+    assert.match(await page.textContent('#fs-details'), /\/notes\/blocks\.txt/);
+    await until(page, () => window.vhdxviewUI.hex.cursor === 0x122f, null, { what: 'the caret back at 0x122f' });
+    assert.deepEqual(await hexPlace(page), before);
+    assert.match(await hexStatus(page), /Selection 0x122f–0x1233 \(5 bytes\)/);
+    assert.equal((await recordOf(page, 'sample.vhdx')).has_bytes, false, 'still no copy');
+  });
+});
+
+test('reload: a picked file with no copy and no handle asks to be picked again (the notice outlives another reload), then opens where it was', async (t) => {
+  const { page } = t;
+  const file = t.fx.make('reload-picked.vhdx', { virtualSize: 4 << 20 });
+  await withKeepChoice(page, 'no', async () => {
+    await page.setInputFiles('#files', file);
+    await opened(page);
+    await gotoHex(page, 0x1234);
+    await page.waitForFunction(() => /Offset 0x1234 /.test(document.querySelector('#hex .hex-status').textContent));
+    const rec = await recordOf(page, 'reload-picked.vhdx');
+    assert.equal(rec.has_bytes, false);
+    assert.equal(await page.evaluate(async (k) => (await import('/web/app/recents.js')).handles.get(k), rec.key), undefined, 'no file handle');
+    for (let i = 0; i < 2; i++) {
+      await page.reload();
+      await page.waitForSelector('#start:not([hidden])');
+      const notice = page.locator('#messages [data-id="resume"]');
+      await notice.waitFor();
+      assert.match(await notice.textContent(), /Reopen reload-picked\.vhdx: pick the file again/);
+      assert.match(await notice.textContent(), /contents were not kept/);
+      assert.equal(await page.isHidden('#viewer'), true);
+    }
+    assert.equal((await recordOf(page, 'reload-picked.vhdx')).has_bytes, false, 'nothing stored by the reload');
+    const [chooser] = await Promise.all([
+      page.waitForEvent('filechooser'),
+      page.click('#messages [data-id="resume"] button.primary'),
+    ]);
+    await chooser.setFiles(file);
+    await opened(page);
+    await until(page, () => window.vhdxviewUI.hex.cursor === 0x1234, null, { what: 'the caret back at 0x1234' });
+    assert.equal(await page.locator('#messages [data-id="resume"]').count(), 0);
+    // Closed, a reload is the start screen with nothing to reopen.
+    await home(page);
+    await page.reload();
+    await page.waitForSelector('#start:not([hidden])');
+    await page.waitForSelector('#recents-list');
+    assert.equal(await page.locator('#messages [data-id="resume"]').count(), 0);
+    assert.equal(await page.isHidden('#viewer'), true);
+  });
+});
+
+test('reload: an image with a file handle reopens from it, asking for permission (in a click) when the browser wants that', async (t) => {
+  const { page } = t;
+  const file = t.fx.make('reload-handle.vhdx', { virtualSize: 4 << 20 });
+  const bytes = readFileSync(file);
+  // A handle as a drop gives one: here a file of the origin's private file
+  // system, whose handle the page can keep and read again.
+  await page.addInitScript(() => {
+    if (sessionStorage.getItem('test.handle-prompt') !== '1') return;
+    // The browser wants a click before reading the file again.
+    const P = FileSystemHandle.prototype;
+    P.queryPermission = async function queryPermission() { return window.__granted ? 'granted' : 'prompt'; };
+    P.requestPermission = async function requestPermission() {
+      window.__asked = (window.__asked || 0) + 1;
+      if (!navigator.userActivation.isActive) return 'denied';
+      window.__granted = true;
+      return 'granted';
+    };
+  });
+  await withKeepChoice(page, 'no', async () => {
+    await page.evaluate(async (b64) => {
+      const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const fh = await (await navigator.storage.getDirectory()).getFileHandle('reload-handle.vhdx', { create: true });
+      const w = await fh.createWritable();
+      await w.write(data);
+      await w.close();
+      const { openFiles } = await import('/web/app/opening.js');
+      await openFiles([await fh.getFile()], new Map([[fh.name, fh]]));
+    }, bytes.toString('base64'));
+    await opened(page);
+    await gotoHex(page, 0x2345);
+    await page.waitForFunction(() => /Offset 0x2345 /.test(document.querySelector('#hex .hex-status').textContent));
+    const rec = await recordOf(page, 'reload-handle.vhdx');
+    assert.equal(rec.has_bytes, false);
+    // Permission still granted: the reload reopens it with no question.
+    await page.reload();
+    await opened(page);
+    await until(page, () => window.vhdxviewUI.hex.cursor === 0x2345, null, { what: 'the caret back at 0x2345' });
+    assert.equal(await page.locator('#messages [data-id="resume"]').count(), 0);
+    // Permission to be asked again: a notice with a button, and only its
+    // click asks.
+    await page.evaluate(() => sessionStorage.setItem('test.handle-prompt', '1'));
+    try {
+      await page.reload();
+      const notice = page.locator('#messages [data-id="resume"]');
+      await notice.waitFor();
+      assert.match(await notice.textContent(), /Reopen reload-handle\.vhdx/);
+      assert.equal(await page.evaluate(() => window.__asked || 0), 0, 'asked before a click');
+      await notice.locator('button.primary').click();
+      await opened(page);
+      assert.equal(await page.evaluate(() => window.__asked), 1);
+      await until(page, () => window.vhdxviewUI.hex.cursor === 0x2345, null, { what: 'the caret back at 0x2345' });
+    } finally {
+      await page.evaluate(() => sessionStorage.removeItem('test.handle-prompt'));
+    }
+    assert.equal((await recordOf(page, 'reload-handle.vhdx')).has_bytes, false, 'nothing stored');
+  });
 });
