@@ -273,6 +273,44 @@ test('fileflows: a folder and marked files download as one stored ZIP whose name
   assert.equal(z2.entries['utf8.txt'].sha256, sha256(Buffer.from(UTF8_TEXT)));
 });
 
+test('fileflows: Cancel stops a ZIP export being written, aborts the picked file and says nothing was saved', async (t) => {
+  const { page } = t;
+  const fx = flowsDisk(t);
+  await openFlows(t, fx);
+  await pick(page, '/tree');
+  // A picked file whose first write ends only when the test says so,
+  // after the cancel: Cancel must not wait for it.
+  await page.evaluate(() => {
+    window.__aborted = false;
+    window.__writes = 0;
+    window.showSaveFilePicker = async () => ({
+      createWritable: async () => new WritableStream({
+        write: () => {
+          window.__writes++;
+          return new Promise((r) => { window.__endWrite = r; });
+        },
+        abort: () => { window.__aborted = true; },
+        close: () => { window.__closed = true; },
+      }),
+    });
+  });
+  const job = '#downloads-list li[data-name="tree.zip"]';
+  await page.click('#fs-zip');
+  await page.waitForFunction(() => window.__writes > 0, null, { timeout: 60000 });
+  assert.equal(await page.getAttribute(job, 'data-state'), 'running');
+  await page.click(`${job} button`);
+  await page.waitForSelector(`${job}[data-state="cancelled"]`);
+  await page.evaluate(() => window.__endWrite && window.__endWrite());
+  await page.waitForFunction(() => window.__aborted === true);
+  assert.match(await page.textContent(job), /Cancelled/);
+  assert.ok(!(await page.evaluate(() => window.__closed)), 'a cancelled archive was closed as if complete');
+  assert.equal(await page.evaluate(() => window.__writes), 1, 'the archive went on being written after Cancel');
+  // The engine is free again: the same folder exports whole afterwards.
+  await noPicker(page);
+  const dl = await saveDownload(t, () => page.click('#fs-zip'));
+  assert.equal(pyZip(t, dl.path).bad, null);
+});
+
 test('fileflows: a 300 MB folder downloads as a ZIP while the browser grows by less than 100 MB', async (t) => {
   const { page } = t;
   const work = join(t.work, 'bigzip');
