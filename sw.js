@@ -20,6 +20,7 @@ const CORE = [
   './',
   'web/style.css',
   'web/vhdxview.js',
+  'web/engine-start.js',
   'web/worker.js',
   'web/wasm_exec.js',
   'web/vhdxview.wasm',

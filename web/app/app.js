@@ -75,12 +75,15 @@ function init() {
   setupDrop();
   setupKeepButton();
   api.on('store', onStoreEvent);
-  api.on('fatal', (m) => notify({
+  const engineStopped = (error) => notify({
     id: 'fatal', title: 'The engine stopped',
     next: 'Reload the page to start it again. If it stops again with the same file, run `vhdx check` on it and report what it says.',
-    error: m && m.error,
-  }));
-  api.ready().catch(() => { /* reported by the fatal event */ });
+    error,
+  });
+  api.on('fatal', (m) => engineStopped(m && m.error));
+  // web/engine-start.js started the engine before this module ran: a
+  // failure then (e.g. the engine file missing) came before the listener.
+  api.ready().catch(engineStopped);
   // Temporary files of streamed downloads of earlier visits.
   cleanTempDownloads().catch(() => {});
   document.addEventListener('keydown', (e) => {
