@@ -9,6 +9,7 @@
 //	vhdx map   [--json] [--parent P]... IMAGE
 //	vhdx parts [--json] [--parent P]... IMAGE
 //	vhdx ls    [--json] [--parent P]... IMAGE [PARTITION] [PATH]
+//	vhdx stat  [--json] [--parent P]... IMAGE [PARTITION] PATH
 //	vhdx list  [--bodyfile] [--hash LIST] [-o OUT] [--parent P]... IMAGE [PARTITION] [PATH]
 //	vhdx get   [-o OUT] [--parent P]... IMAGE PARTITION [PATH]
 //	vhdx hash  [--json] [--algo LIST] [--offset N] [--length N] [--part N] [--path P] IMAGE...
@@ -136,7 +137,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	c.inputs = append(append([]string{}, pos...), o.parents...)
 
 	switch name {
-	case "parts", "ls", "get", "list":
+	case "parts", "ls", "get", "list", "stat":
 		return c.runVolume(ctx, name, &o, pos)
 	}
 	img, closeAll, err := openImage(ctx, pos, o.parents, o.raw, c.stderr)
