@@ -36,6 +36,7 @@ const CORE = [
   'web/app/file-tree.js',
   'web/app/file-rows.js',
   'web/app/file-details.js',
+  'web/app/ntfs-record.js',
   'web/app/hash.js',
   'web/app/hex-card.js',
   'web/app/hexview.js',

@@ -1,23 +1,21 @@
 // file-details.js: the details pane of the Files tab: what the engine's
 // listing says of the selected node, its actions (download, recover,
 // open, ZIP), its preview, and on NTFS what its MFT record holds
-// (ntfs-record.js).
+// (ntfs-record.js, read once per node through the engine's ntfs_info).
 
 import { el, replace, human, grouped, errorText } from './dom.js';
-import { canDownload, expandable } from './file-rows.js';
+import { canDownload, expandable, longTime } from './file-rows.js';
+import { ntfsRecordSection, ntfsRecordError } from './ntfs-record.js';
 
 // ID_NAMES says what an entry's id is on each file system.
 const ID_NAMES = { ntfs: 'MFT record', ext2: 'Inode', ext3: 'Inode', ext4: 'Inode', fat12: 'First cluster', fat16: 'First cluster', fat32: 'First cluster' };
 
-// longTime gives an RFC 3339 time as "2025-03-12 14:03:07.25 UTC".
-export function longTime(s) {
-  if (!s) return '—';
-  const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d(?:\.\d+)?)Z$/.exec(s);
-  return m ? `${m[1]} ${m[2]} UTC` : String(s);
-}
-
 // renderDetails fills panel.details for node (a FilesPanel's tree node).
 export function renderDetails(panel, node) {
+  if (node.kind === 'group') {
+    groupDetails(panel, node);
+    return;
+  }
   const e = node.entry;
   const fsType = panel.fs && panel.fs.type;
   const idName = ID_NAMES[fsType] || 'ID';
@@ -26,7 +24,7 @@ export function renderDetails(panel, node) {
     ['Path', node.path, 'mono'],
     ['Type', `${kindText}${e.deleted ? ' (deleted)' : ''}`],
     !e.is_dir && node.kind !== 'root' ? ['Size', e.size < 1024 ? `${grouped(e.size)} bytes` : `${grouped(e.size)} bytes (${human(e.size)})`] : null,
-    node.children && (node.kind === 'root' || node.kind === 'dir') ? ['Entries', grouped(node.children.length)] : null,
+    node.children && (node.kind === 'root' || node.kind === 'dir') ? ['Entries', grouped(node.count ?? node.children.length)] : null,
     e.target !== undefined ? ['Target', e.target, 'mono'] : null,
     e.reparse ? ['Stored as', e.reparse] : null,
     e.mod_time ? ['Modified', longTime(e.mod_time)] : null,
@@ -74,5 +72,36 @@ export function renderDetails(panel, node) {
       : `Deleted: its bytes cannot be recovered: ${e.recover_note || 'the file system no longer says where they were'}.` }) : null,
     el('dl', { class: 'kv' }, rows.map(([k, v, cls]) => [el('dt', { text: k }), el('dd', { text: v, class: cls || null })])),
     actions.length ? el('div', { class: 'ft-actions' }, actions) : null,
-    pv);
+    pv,
+    ntfsRecord(panel, node));
+}
+
+// ntfsRecord gives the NTFS record section of node: read once through
+// the engine and kept on the node, shown when it arrives if node is still
+// the one selected. Deleted entries have no record to look up.
+function ntfsRecord(panel, node) {
+  if (!panel.fs || panel.fs.type !== 'ntfs' || node.entry.deleted) return null;
+  const box = el('section', { class: 'ntfs-record', id: 'fs-ntfs', 'aria-label': 'NTFS record', 'aria-busy': 'true' },
+    el('p', { class: 'muted', text: 'Reading the MFT record…' }));
+  if (!node.ntfs) {
+    const { image } = panel.cur;
+    node.ntfs = panel.api.ntfsInfo(image, panel.part.index, node.path).then((info) => ({ info }), (error) => ({ error }));
+  }
+  node.ntfs.then(({ info, error }) => {
+    if (!box.isConnected || panel.active !== node) return;
+    box.replaceWith(info ? ntfsRecordSection(info, { showInHex: (o) => panel.ctx.showInHex(o) }) : ntfsRecordError(error));
+  });
+  return box;
+}
+
+// groupDetails: the "NTFS metadata" node, what it holds and why.
+function groupDetails(panel, node) {
+  replace(panel.details,
+    el('p', { class: 'ft-details-name' }, el('b', { text: node.name })),
+    el('p', { text: `${grouped(node.children.length)} files NTFS keeps for itself: the MFT, its mirror, the log, the cluster bitmap, the boot sector, the upcase table, security descriptors, and $Extend with the change journal, quotas and object IDs. The engine marks them (MFT records 0 to 15, and everything under $Extend); they open, preview and download like any file.` }),
+    el('div', { class: 'ft-actions' }, el('button', { type: 'button', class: 'small', id: 'fs-toggle', text: node.expanded ? 'Close' : 'Open', on: { click: () => { panel.toggle(node); panel.showDetails(node); } } })));
+  if (panel.previewNode) {
+    panel.previewNode = null;
+    panel.preview.clear();
+  }
 }

@@ -1,6 +1,8 @@
 // file-rows.js: the rows of the Files tab's tree (file-tree.js): one
 // treeitem per node, cloned from a template row and filled in, and what a
-// node's kind allows (opening, downloading).
+// node's kind allows (opening, downloading). Kinds: root, dir, file,
+// symlink, other, stream (an NTFS alternate data stream, under its file)
+// and group (the "NTFS metadata" node that holds NTFS's own files).
 
 import { human } from './dom.js';
 
@@ -9,6 +11,13 @@ export function shortTime(s) {
   if (!s) return '';
   const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d)/.exec(s);
   return m ? `${m[1]} ${m[2]}` : String(s);
+}
+
+// longTime gives an RFC 3339 time as "2025-03-12 14:03:07.25 UTC".
+export function longTime(s) {
+  if (!s) return '—';
+  const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d(?:\.\d+)?)Z$/.exec(s);
+  return m ? `${m[1]} ${m[2]} UTC` : String(s);
 }
 
 // makeRow builds the treeitem of a node: a clone of a template row
@@ -117,7 +126,7 @@ export function badge(kind, text) {
 
 export function expandable(node) {
   if (node.entry.deleted) return false;
-  if (node.kind === 'root' || node.kind === 'dir') return true;
+  if (node.kind === 'root' || node.kind === 'dir' || node.kind === 'group') return true;
   return node.kind === 'file' && !!node.children && node.children.length > 0;
 }
 

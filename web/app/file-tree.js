@@ -44,7 +44,8 @@ export class FileTree {
       }
       kids.push(c);
     }
-    return this.sortKids ? this.sortKids(kids) : kids; // treetools.js
+    const sorted = this.sortKids ? this.sortKids(kids) : kids; // treetools.js
+    return node.kind === 'root' ? groupMetadata(node, sorted) : sorted;
   }
 
   // appendRows adds the rows of node's children (and of their open
@@ -151,7 +152,8 @@ export class FileTree {
       if (this.active === node) this.showDetails(node);
     }
     node.children = this.childrenOf(node, res.entries || []);
-    node.row.dataset.count = node.children.length;
+    node.count = (res.entries || []).length;
+    node.row.dataset.count = node.count;
     if (res.truncated) {
       node.row.dataset.truncated = 'true';
       this.note.hidden = false;
@@ -209,7 +211,7 @@ export class FileTree {
 
   // toggleMark marks or unmarks a node for a ZIP of several.
   toggleMark(node) {
-    if (node.entry.deleted || node.kind === 'stream' || node.kind === 'symlink' || node.kind === 'other') return;
+    if (node.entry.deleted || node.kind === 'stream' || node.kind === 'symlink' || node.kind === 'other' || node.kind === 'group') return;
     if (this.marked.has(node)) this.marked.delete(node);
     else this.marked.add(node);
     node.row.classList.toggle('marked', this.marked.has(node));
@@ -317,4 +319,27 @@ export class FileTree {
       if (wrapped && r === from) return;
     }
   }
+}
+
+// METADATA_NAME is the name of the node holding NTFS's own files.
+const METADATA_NAME = 'NTFS metadata';
+
+// groupMetadata moves the root's entries the engine marks as NTFS
+// metadata (ls's metadata: MFT records below 16 and $Extend) under one
+// closed "NTFS metadata" node, first among the root's children, so that
+// the user's files are not lost among $MFT, $LogFile and the rest.
+function groupMetadata(root, kids) {
+  const meta = kids.filter((c) => c.entry.metadata);
+  if (!meta.length) return kids;
+  const group = {
+    name: METADATA_NAME, path: '', kind: 'group', depth: root.depth + 1, parent: root, children: meta, expanded: false,
+    entry: { name: METADATA_NAME, type: 'group', is_dir: true, size: 0 },
+  };
+  const deepen = (n, parent) => {
+    n.parent = parent;
+    n.depth = parent.depth + 1;
+    if (n.children) n.children.forEach((c) => deepen(c, n));
+  };
+  meta.forEach((c) => deepen(c, group));
+  return [group, ...kids.filter((c) => !c.entry.metadata)];
 }
