@@ -24,16 +24,14 @@ export function ntfsRecordSection(info, { showInHex }) {
     ...(info.problems || []).map((p) => ['Problem', p, 'error']),
   ].filter(Boolean);
   const names = info.names || [];
-  const times = el('table', { class: 'ntfs-table', id: 'fs-ntfs-times' },
-    el('caption', { text: 'Times (UTC): $STANDARD_INFORMATION is what Windows shows; each $FILE_NAME changes only with a rename or move' }),
+  const times = el('table', { class: 'ntfs-table', id: 'fs-ntfs-times', 'aria-label': 'Times (UTC)' },
     el('thead', {}, el('tr', {}, el('th', { scope: 'col', text: '' }), el('th', { scope: 'col', text: '$STANDARD_INFORMATION' }),
       names.map((n) => el('th', { scope: 'col', text: `$FILE_NAME “${n.name}” (${n.namespace})` })))),
     el('tbody', {}, TIMES.map(([k, label]) => el('tr', { data: { time: k } },
       el('th', { scope: 'row', text: label }),
       el('td', { text: longTime(info.times[k]) }),
       names.map((n) => el('td', { text: longTime(n.times[k]) }))))));
-  const attrs = el('table', { class: 'ntfs-table', id: 'fs-ntfs-attrs' },
-    el('caption', { text: 'Attributes' }),
+  const attrs = el('table', { class: 'ntfs-table', id: 'fs-ntfs-attrs', 'aria-label': 'Attributes' },
     el('thead', {}, el('tr', {}, ['Type', 'Name', 'Stored', 'Size', 'Allocated', 'Flags', 'Runs', 'First cluster', 'Records']
       .map((h) => el('th', { scope: 'col', text: h })))),
     el('tbody', {}, info.attributes.map((a) => {
@@ -59,7 +57,9 @@ export function ntfsRecordSection(info, { showInHex }) {
       type: 'button', class: 'small', id: 'fs-ntfs-record-hex', text: 'Show record in hex',
       title: 'The disk hex view at this file\'s MFT record', on: { click: () => showInHex(info.offset) },
     })) : null,
+    el('p', { class: 'ntfs-caption', text: 'Times (UTC): $STANDARD_INFORMATION\'s are what Windows shows; a $FILE_NAME\'s change only with a rename or move.' }),
     el('div', { class: 'table-wrap' }, times),
+    el('p', { class: 'ntfs-caption', text: 'Attributes' }),
     el('div', { class: 'table-wrap' }, attrs),
     streams);
 }

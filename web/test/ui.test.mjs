@@ -2286,9 +2286,81 @@ test('files: an NTFS file\'s details show its MFT record, DOS attributes, both s
   assert.equal(row[3], data.allocated.toLocaleString('en-US'));
   assert.equal(row[5], data.runs.toLocaleString('en-US'));
   assert.equal(row[6], data.first_cluster.toLocaleString('en-US'));
+  await page.locator('#fs-ntfs').screenshot({ path: join(t.work, 'files-ntfs-record.png') });
   // The ext4 partition's details have no NTFS record.
   await browse(page, 1);
   await page.click('#fs-tree [data-path="/hello.txt"] .ft-label');
   assert.match(await page.textContent('#fs-details'), /hello\.txt/);
   assert.equal(await page.locator('#fs-ntfs').count(), 0);
+});
+
+test('a 64 TiB sparse disk: the block map has an offset axis, and Previous/Next allocated (and [ ]) step between the blocks vhdx map gives as present, each drawn at least a pixel', async (t) => {
+  const { page } = t;
+  const bs = 16 << 20;
+  const size = 64 * 2 ** 40;
+  const present = [1000, 2100000, 4190000];
+  const blocks = Object.fromEntries(present.map((b, i) => [b, { state: 'FULLY_PRESENT', fill: { pattern: 'byte', value: i + 1 } }]));
+  blocks[3000000] = { state: 'ZERO' }; // not in the file: skipped
+  const file = t.fx.make('sparse-alloc.vhdx', { virtualSize: size, blockSize: bs, blocks });
+  // vhdx map's runs of blocks (qemu-img map cannot say: its VHDX driver
+  // reports every range as data).
+  const data = String(t.cli('map', file)).split('\n').filter((l) => / FULLY_PRESENT /.test(l)).map((l) => Number(/^blocks (\d+)-/.exec(l)[1]));
+  assert.deepEqual(data, present);
+  await home(page);
+  await page.setInputFiles('#files', file);
+  await opened(page);
+  const cells = await batCells(page);
+  assert.ok(cells.perCell > 1, 'aggregated');
+  // Every present block shows: its cell has present-coloured pixels.
+  const seen = await page.evaluate(({ present, color }) => {
+    const c = document.querySelector('#batmap canvas');
+    const d = c.dataset;
+    const [cols, size, gap, per] = [Number(d.cols), Number(d.cell), Number(d.gap), Number(d.perCell)];
+    const scale = c.width / c.getBoundingClientRect().width;
+    const ctx = c.getContext('2d');
+    return present.map((b) => {
+      const i = Math.floor(b / per);
+      const x = Math.floor(((i % cols) * (size + gap) + size / 2) * scale);
+      const y0 = Math.floor(i / cols) * (size + gap) * scale;
+      let n = 0;
+      for (let y = Math.floor(y0); y < y0 + size * scale; y++) {
+        const px = ctx.getImageData(x, y, 1, 1).data;
+        if (`rgb(${px[0]}, ${px[1]}, ${px[2]})` === color) n++;
+      }
+      return n;
+    });
+  }, { present, color: cells.legend.present.color });
+  assert.ok(seen.every((n) => n >= 1), `present pixels per block's cell: ${seen}`);
+  // The axis: row starts in human units, from 0 to the end, apart enough to read.
+  const ticks = await page.$$eval('#batmap .batmap-tick', (ts) => ts.map((x) => ({ offset: Number(x.dataset.offset), row: x.dataset.row, text: x.textContent, top: x.getBoundingClientRect().top })));
+  const geo = await page.evaluate(() => ({ ...document.querySelector('#batmap canvas').dataset }));
+  assert.ok(ticks.length >= 3, `${ticks.length} ticks`);
+  assert.deepEqual(ticks[0], { ...ticks[0], offset: 0, text: '0' });
+  assert.deepEqual(ticks.at(-1), { ...ticks.at(-1), offset: size, row: 'end', text: '64 TiB' });
+  for (const tk of ticks.slice(0, -1)) assert.equal(tk.offset, Number(tk.row) * Number(geo.cols) * Number(geo.perCell) * bs, `tick of row ${tk.row}`);
+  for (let i = 1; i < ticks.length; i++) {
+    assert.ok(ticks[i].offset > ticks[i - 1].offset && ticks[i].top - ticks[i - 1].top >= 20, `ticks ${i - 1} and ${i} in order and apart`);
+  }
+  assert.match(ticks[1].text, /^\d+(\.\d+)? TiB$/);
+  // Next / previous allocated, by button and by key.
+  const at = (b) => page.waitForFunction((o) => window.vhdxviewUI.hex.cursor === o, b * bs);
+  await page.click('#next-allocated');
+  await at(present[0]);
+  assert.equal(await hexBytes(page, present[0] * bs, 4), '01010101');
+  await page.keyboard.press(']');
+  await at(present[1]);
+  await page.keyboard.press(']');
+  await at(present[2]);
+  assert.equal(await hexBytes(page, present[2] * bs, 4), '03030303');
+  await page.keyboard.press(']');
+  await page.waitForSelector('#messages [data-id="allocated"]');
+  assert.match(await page.textContent('#messages [data-id="allocated"]'), /No block after block 4,190,000 has its data in the file/);
+  assert.equal(await page.evaluate(() => window.vhdxviewUI.hex.cursor), present[2] * bs);
+  await page.focus('#hex .hex-scroller');
+  await page.keyboard.press('[');
+  await at(present[1]);
+  await page.click('#prev-allocated');
+  await at(present[0]);
+  await page.locator('#batmap-card').screenshot({ path: join(t.work, 'batmap-axis.png') });
+  assert.match(await page.getAttribute('#prev-allocated', 'title'), /\(\[\)/);
 });
