@@ -118,6 +118,13 @@ type Entry struct {
 	// ID is the file's number in its file system: inode (ext), MFT record
 	// (NTFS), first cluster (FAT).
 	ID uint64 `json:"id,omitempty"`
+	// Metadata marks an NTFS metadata file, as NTFS defines them: MFT
+	// records 0 to 15 ($MFT, $MFTMirr, $LogFile, $Volume, $AttrDef,
+	// $Bitmap, $Boot, $BadClus, $Secure, $UpCase, $Extend and the records
+	// reserved after it) and everything under $Extend ($ObjId, $Quota,
+	// $Reparse, $UsnJrnl, $RmMetadata...). It is a file like any other to
+	// read; viewers may keep it apart from the user's files.
+	Metadata bool `json:"metadata,omitempty"`
 }
 
 // Stream is an NTFS alternate data stream.

@@ -187,7 +187,7 @@ func (n *ntfsFS) stat(ctx context.Context, p string) (Entry, error) {
 	if stream != "" {
 		for _, s := range e.Streams {
 			if s.Name == stream {
-				return Entry{Name: name + ":" + s.Name, Path: p, Type: "file", Size: s.Size, ID: e.ID,
+				return Entry{Name: name + ":" + s.Name, Path: p, Type: "file", Size: s.Size, ID: e.ID, Metadata: e.Metadata,
 					ModTime: e.ModTime, CreateTime: e.CreateTime, AccessTime: e.AccessTime}, nil
 			}
 		}
@@ -197,7 +197,7 @@ func (n *ntfsFS) stat(ctx context.Context, p string) (Entry, error) {
 }
 
 func (n *ntfsFS) entry(f *mftFile, p, name string) Entry {
-	e := Entry{Name: name, Path: p, Type: "file", ID: f.num}
+	e := Entry{Name: name, Path: p, Type: "file", ID: f.num, Metadata: ntfsMetadata(f.num, p)}
 	if f.isDir() {
 		e.Type, e.IsDir = "dir", true
 	}
@@ -343,7 +343,7 @@ func (n *ntfsFS) readDir(ctx context.Context, p string) ([]Entry, error) {
 // nameEntry is an Entry from a $FILE_NAME alone (a deleted name, or one
 // whose MFT record cannot be read).
 func nameEntry(fn fileName, path string) Entry {
-	e := Entry{Name: fn.name, Path: path, Type: "file", Size: fn.size, ID: refNum(fn.ref),
+	e := Entry{Name: fn.name, Path: path, Type: "file", Size: fn.size, ID: refNum(fn.ref), Metadata: ntfsMetadata(refNum(fn.ref), path),
 		CreateTime: filetime(fn.created), ModTime: filetime(fn.modified), AccessTime: filetime(fn.accessed)}
 	if fn.isDir() {
 		e.Type, e.IsDir, e.Size = "dir", true, 0
@@ -354,6 +354,18 @@ func nameEntry(fn fileName, path string) Entry {
 // firstUserRecord: records below it are $MFT, $LogFile and the other
 // system files, or reserved for them.
 const firstUserRecord = 16
+
+// ntfsMetadata tells whether the file of MFT record num at path p is one
+// of NTFS's own: a record below firstUserRecord, or anything under
+// $Extend (record 11), whose files ($ObjId, $Quota, $Reparse, $UsnJrnl,
+// $RmMetadata and its contents) take ordinary record numbers. The root
+// directory (record 5) is the tree itself, not an entry of it.
+func ntfsMetadata(num uint64, p string) bool {
+	return num < firstUserRecord && num != rootRecord || strings.HasPrefix(p, "/$Extend/")
+}
+
+// rootRecord is the MFT record of the root directory.
+const rootRecord = 5
 
 // deleted tells whether a name carved from dir's index slack is a deleted
 // entry: it names dir as its parent, and the record it points to is free

@@ -53,6 +53,7 @@ const (
 const (
 	attrCompressedMask = 0x00ff
 	attrEncrypted      = 0x4000
+	attrSparse         = 0x8000
 )
 
 const (
@@ -71,6 +72,7 @@ type mftRecord struct {
 	num   uint64
 	seq   uint16
 	flags uint16
+	links uint16 // hard link count: the names in directories
 	base  uint64 // reference of the base record; 0 in a base record
 	attrs []*ntfsAttr
 }
@@ -148,7 +150,7 @@ func parseRecord(b []byte, num uint64) (*mftRecord, error) {
 		return nil, fmt.Errorf("the record says it is number %d", binary.LittleEndian.Uint32(b[0x2c:]))
 	}
 	r := &mftRecord{num: num, seq: binary.LittleEndian.Uint16(b[0x10:]),
-		flags: binary.LittleEndian.Uint16(b[0x16:]), base: binary.LittleEndian.Uint64(b[0x20:])}
+		links: binary.LittleEndian.Uint16(b[0x12:]), flags: binary.LittleEndian.Uint16(b[0x16:]), base: binary.LittleEndian.Uint64(b[0x20:])}
 	first, used := int(binary.LittleEndian.Uint16(b[0x14:])), int64(binary.LittleEndian.Uint32(b[0x18:]))
 	if used > int64(len(b)) || first < 0x30 || first+8 > int(used) {
 		return nil, fmt.Errorf("attributes at 0x%x, %d bytes in use of %d", first, used, len(b))

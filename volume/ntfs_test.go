@@ -673,6 +673,7 @@ func FuzzNTFSIndex(f *testing.F) {
 			n.readStream(s, buf, 0)
 		}
 		n.entry(dir, "/big", "big")
+		n.fileInfo(ctx, "/big") // ntfs_info.go: every attribute, its pieces joined
 	})
 }
 

@@ -199,6 +199,7 @@ func init() {
 		"parts":        (*request).parts,
 		"ls":           (*request).ls,
 		"stat":         (*request).stat,
+		"ntfs_info":    (*request).ntfsInfo,
 		"file_read":    (*request).fileRead,
 		"file_plan":    (*request).filePlan,
 		"listing":      (*request).listing,     // fileflows.go

@@ -289,6 +289,22 @@ func (r *request) stat() (reply, error) {
 	return reply{v: v}, err
 }
 
+// ntfsInfo: {image, partition, path} → what the MFT record of path's
+// file holds (volume.NTFSFile): record number and disk offset, attributes,
+// DOS attribute bits, times, streams. NTFS only.
+func (r *request) ntfsInfo() (reply, error) {
+	sess, _, fsys, path, err := r.fsPath(true)
+	if err != nil {
+		return reply{}, err
+	}
+	info, err := fsys.NTFSFile(path)
+	if err != nil {
+		return reply{}, sess.annotate(err)
+	}
+	v, err := jsonValue(info)
+	return reply{v: v}, err
+}
+
 // fileRead: {image, partition, path, offset, length} → ArrayBuffer of the
 // file's bytes, shorter at its end.
 func (r *request) fileRead() (reply, error) {

@@ -553,6 +553,16 @@ export function stat(image, partition, path) {
   return request('stat', { image, partition, path });
 }
 
+/**
+ * What the MFT record of an NTFS file holds: {record, sequence, offset (the record's
+ * disk offset), record_size, directory, metadata, hard_links, dos_attributes,
+ * dos_flags, times, names, attributes, streams, extension_records?, problems?}.
+ * NTFS only (a FileSystemError with reason "unsupported" elsewhere).
+ */
+export function ntfsInfo(image, partition, path, { signal } = {}) {
+  return request('ntfs_info', { image, partition, path }, { signal });
+}
+
 // The file functions below take { deleted: true, id } to read what a
 // deleted entry (as ls lists it, recoverable: true) still has on the
 // volume: path and id are the entry's. Those are recovered bytes, which

@@ -9,6 +9,7 @@
 //	vhdx map   [--json] [--parent P]... IMAGE
 //	vhdx parts [--json] [--parent P]... IMAGE
 //	vhdx ls    [--json] [--parent P]... IMAGE [PARTITION] [PATH]
+//	vhdx stat  [--json] [--parent P]... IMAGE [PARTITION] PATH
 //	vhdx list  [--bodyfile] [--hash LIST] [-o OUT] [--parent P]... IMAGE [PARTITION] [PATH]
 //	vhdx get   [-o OUT] [--parent P]... IMAGE PARTITION [PATH]
 //	vhdx hash  [--json] [--algo LIST] [--offset N] [--length N] [--part N] [--path P] IMAGE...
@@ -138,7 +139,7 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	c.inputs = append(append([]string{}, pos...), o.parents...)
 
 	switch name {
-	case "parts", "ls", "get", "list":
+	case "parts", "ls", "get", "list", "stat":
 		return c.runVolume(ctx, name, &o, pos)
 	}
 	// info and check describe a chain whose parent is not found as far

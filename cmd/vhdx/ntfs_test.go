@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/vhdxview/vhdxview/internal/reftool"
 )
 
 // TestLsIncomplete: `vhdx ls` of a directory whose index is damaged lists
@@ -78,5 +80,64 @@ func TestLsIncomplete(t *testing.T) {
 	// The rest of the volume is whole: exit 0.
 	if code, _, errs := runCLI("ls", img, "/"); code != exitOK {
 		t.Errorf("ls /: exit %d %s", code, errs)
+	}
+}
+
+// TestStatNTFS: `vhdx stat` prints a file's MFT record as ntfsinfo
+// numbers it, its streams and attributes, as text and as JSON (where the
+// record's offset holds a FILE record of that number); `vhdx ls` marks
+// NTFS metadata files and only them; stat on ext4 gives the entry alone.
+func TestStatNTFS(t *testing.T) {
+	dir := t.TempDir()
+	raw := filepath.Join(dir, "ntfs.raw")
+	os.WriteFile(raw, nil, 0o644)
+	os.Truncate(raw, 16<<20)
+	runTool(t, "mkntfs", "-Q", "-F", "-q", raw)
+	src := filepath.Join(dir, "f.txt")
+	os.WriteFile(src, []byte(strings.Repeat("some bytes\n", 1000)), 0o644)
+	runTool(t, "ntfscp", "-f", "-q", raw, src, "/f.txt")
+	os.WriteFile(src, []byte("a stream"), 0o644)
+	runTool(t, "ntfscp", "-f", "-q", "-N", "side", raw, src, "/f.txt")
+	info := reftool.Run(t, "ntfsinfo", "-F", "/f.txt", raw)
+	var rec uint64
+	if _, err := fmt.Sscanf(info, "Dumping Inode %d", &rec); err != nil {
+		t.Fatalf("ntfsinfo: %v: %q", err, info[:min(len(info), 80)])
+	}
+	code, out, errs := runCLI("stat", "--raw", raw, "/f.txt")
+	if code != exitOK || !strings.Contains(out, "MFT record: ") || !strings.Contains(out, fmt.Sprintf(" %d (sequence", rec)) {
+		t.Fatalf("stat: %d %q %q", code, out, errs)
+	}
+	for _, want := range []string{"f.txt:side, 8 bytes", "$DATA", "non-resident", "$FILE_NAME", "DOS attributes:", "(archive)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stat output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, errs = runCLI("stat", "--json", "--raw", raw, "0", "/f.txt")
+	var st struct {
+		Entry struct {
+			Size int64 `json:"size"`
+		} `json:"entry"`
+		NTFS struct {
+			Record uint64 `json:"record"`
+			Offset int64  `json:"offset"`
+		} `json:"ntfs"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); code != exitOK || err != nil {
+		t.Fatalf("stat --json: %d %v %q", code, err, errs)
+	}
+	b, _ := os.ReadFile(raw)
+	if st.NTFS.Record != rec || st.Entry.Size != 11000 || string(b[st.NTFS.Offset:st.NTFS.Offset+4]) != "FILE" ||
+		uint64(binary.LittleEndian.Uint32(b[st.NTFS.Offset+0x2c:])) != rec {
+		t.Errorf("stat --json: %s", out)
+	}
+	code, out, _ = runCLI("ls", "--raw", raw, "/")
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		marked := strings.HasSuffix(l, "[NTFS metadata]")
+		if system := strings.Contains(l, " $"); marked != system || code != exitOK {
+			t.Errorf("ls: %q: marked %v", l, marked)
+		}
+	}
+	if code, _, errs := runCLI("stat", "--raw", raw, "/nope"); code != exitFail || !strings.Contains(errs, "not exist") {
+		t.Errorf("stat of a missing path: %d %q", code, errs)
 	}
 }

@@ -48,13 +48,14 @@ func (c *cli) runVolume(ctx context.Context, cmd string, o *options, pos []strin
 	switch cmd {
 	case "parts":
 		return cmdParts(ctx, img, tab, fsOpts, *asJSON, stdout, stderr)
-	case "ls", "list":
+	case "ls", "list", "stat":
 		// ls IMAGE [PARTITION] [PATH]: a lone argument is a partition if it
-		// is a number, else a path.
+		// is a number, else a path. stat IMAGE [PARTITION] PATH: a lone
+		// argument is the path.
 		part, path := "", "/"
 		switch rest := pos[1:]; len(rest) {
 		case 1:
-			if _, err := strconv.Atoi(rest[0]); err == nil {
+			if _, err := strconv.Atoi(rest[0]); err == nil && cmd != "stat" {
 				part = rest[0]
 			} else {
 				path = rest[0]
@@ -67,8 +68,11 @@ func (c *cli) runVolume(ctx context.Context, cmd string, o *options, pos []strin
 			fmt.Fprintln(stderr, "vhdx:", err)
 			return exitFail
 		}
-		if cmd == "list" {
+		switch cmd {
+		case "list":
 			return c.cmdList(ctx, img, tab, fsOpts, p, path, o)
+		case "stat":
+			return cmdStat(ctx, img, tab, fsOpts, p, path, *asJSON, stdout, stderr)
 		}
 		return cmdLs(ctx, img, tab, fsOpts, p, path, *asJSON, stdout, stderr)
 	default:
@@ -281,6 +285,9 @@ func cmdLs(ctx context.Context, img *disk.Disk, tab *volume.Table, fsOpts *volum
 		case e.Deleted:
 			name += "  [deleted]"
 		}
+		if e.Metadata {
+			name += "  [NTFS metadata]"
+		}
 		mt := ""
 		if !e.ModTime.IsZero() {
 			mt = e.ModTime.UTC().Format(time.DateTime)
@@ -289,7 +296,11 @@ func cmdLs(ctx context.Context, img *disk.Disk, tab *volume.Table, fsOpts *volum
 			return exitFail
 		}
 		for _, s := range e.Streams {
-			fmt.Fprintf(stdout, "%s %12d %19s %s\n", "s", s.Size, "", e.Name+":"+s.Name)
+			sname := e.Name + ":" + s.Name
+			if e.Metadata {
+				sname += "  [NTFS metadata]"
+			}
+			fmt.Fprintf(stdout, "%s %12d %19s %s\n", "s", s.Size, "", sname)
 		}
 	}
 	return code

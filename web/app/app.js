@@ -20,7 +20,7 @@ import { cleanTempDownloads } from './download.js';
 import { FilesPanel } from './files.js';
 import { DownloadList } from './jobs.js';
 import { addParents } from './chain-panel.js';
-import { nextData } from './block-map-card.js';
+import { nextData, jumpAllocated } from './block-map-card.js';
 import { setupDownload } from './downloads.js';
 import { setupDrop } from './drop.js';
 import { setupGoto, showDiskAt } from './hex-card.js';
@@ -95,6 +95,9 @@ function init() {
     } else if (e.key === 'n' && !$('#next-data').hidden) {
       e.preventDefault();
       nextData();
+    } else if ((e.key === '[' || e.key === ']') && $('#next-allocated') && !$('#next-allocated').hidden && !document.activeElement.closest('[role="tree"]')) {
+      e.preventDefault();
+      jumpAllocated(e.key === ']' ? 1 : -1);
     }
   });
   window.addEventListener('error', (e) => /ResizeObserver loop/.test(e.message || '') || notify({ id: 'page-error', title: 'Something went wrong in the page', next: 'Reload the page. If it happens again, please report what you were doing.', error: e.error || e.message, bug: true }));

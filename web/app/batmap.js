@@ -7,14 +7,17 @@
 // beyond that, per-bucket counts of each category are kept instead, so
 // memory stays under ~16 MiB whatever the disk. When there are more blocks
 // than fit as cells of at least 3 px, each cell stands for several blocks
-// and is drawn as bands in proportion to the states inside it; hovering it
-// gives the exact counts.
+// and is drawn as bands in proportion to the states inside it (every state
+// present keeps at least a pixel); hovering it gives the exact counts. An
+// axis on the left gives the virtual offset where rows start, and
+// findAllocated steps from one block holding data to the next.
 
 import { el, hexPlain, grouped, human } from './dom.js';
 
 const PAGE_BLOCKS = 1 << 16;
 const RAW_LIMIT = 1 << 24;
 const MAX_H = 150; // css px
+const AXIS_GAP = 24; // css px between the axis's labels
 const UNKNOWN = 255;
 
 // Categories, in drawing and legend order.
@@ -106,7 +109,10 @@ export class BatMap {
     this.progress = el('div', { class: 'batmap-progress' });
     this.legend = el('ul', { class: 'legend' });
     this.wrap = el('div', { class: 'batmap-wrap' }, this.canvas, this.tip);
-    this.root.append(this.wrap, el('div', { class: 'batmap-foot' }, this.legend, this.progress));
+    // The axis: the virtual offset where rows start, in human units (the
+    // cells' own ranges are in the tip and the slider's value text).
+    this.axis = el('div', { class: 'batmap-axis', 'aria-hidden': 'true' });
+    this.root.append(el('div', { class: 'batmap-body' }, this.axis, this.wrap), el('div', { class: 'batmap-foot' }, this.legend, this.progress));
     this.canvas.addEventListener('mousemove', (e) => this.hover(this.cellFromEvent(e)));
     this.canvas.addEventListener('mouseleave', () => { if (document.activeElement !== this.canvas) this.hideTip(); });
     this.canvas.addEventListener('click', (e) => {
@@ -180,7 +186,26 @@ export class BatMap {
     d.cols = String(this.cols);
     d.cell = String(this.c);
     d.gap = String(this.gap);
+    this.drawAxis(cssH);
     this.draw();
+  }
+
+  // drawAxis labels the start of every few rows with its virtual offset,
+  // at least AXIS_GAP px apart, and the disk's end below the last row.
+  drawAxis(cssH) {
+    this.axis.textContent = '';
+    this.axis.style.height = `${cssH}px`;
+    const rowPx = this.c + this.gap;
+    const step = Math.max(1, Math.ceil(AXIS_GAP / rowPx));
+    const rowBytes = this.cols * this.per * this.o.blockSize;
+    const tick = (top, offset, end = false) => {
+      const t = el('span', { class: `batmap-tick${end ? ' end' : ''}`, text: offset === 0 ? '0' : human(offset), data: { offset: String(offset), row: end ? 'end' : String(top / rowPx) } });
+      t.style.top = `${top}px`;
+      this.axis.append(t);
+    };
+    const rows = Math.ceil(this.cells / this.cols);
+    for (let r = 0; r < rows && (r === 0 || r * rowPx + AXIS_GAP <= cssH); r += step) tick(r * rowPx, r * rowBytes);
+    tick(cssH, this.o.virtualSize, true);
   }
 
   // cellRect gives a cell's box in css px within the canvas.
@@ -294,6 +319,34 @@ export class BatMap {
       this.renderLegend();
       if (this.o.onLoaded) this.o.onLoaded(this);
     }
+  }
+
+  // findAllocated gives the first block after `from` (dir 1) or before it
+  // (dir -1) whose data is in this file (present or partial), -1 if there
+  // is none among the blocks read so far. Beyond RAW_LIMIT blocks the map
+  // keeps counts per bucket: the first bucket with such a block is read
+  // again from the engine to find which.
+  async findAllocated(from, dir) {
+    const alloc = (st) => {
+      const c = category(st, this.o.differencing);
+      return c === CAT.present || c === CAT.partial;
+    };
+    const inRange = (b) => b >= 0 && b < this.n;
+    if (this.raw) {
+      for (let b = from + dir; inRange(b); b += dir) if (alloc(this.states[b])) return b;
+      return -1;
+    }
+    const bs = this.bucket;
+    for (let k = Math.floor((from + dir) / bs); k >= 0 && k * bs < this.n; k += dir) {
+      if (!(this.counts[k * NCAT + CAT.present] + this.counts[k * NCAT + CAT.partial])) continue;
+      const first = k * bs;
+      const st = await this.o.fetch(first, Math.min(bs, this.n - first));
+      for (let i = dir > 0 ? 0 : st.length - 1; i >= 0 && i < st.length; i += dir) {
+        const b = first + i;
+        if ((dir > 0 ? b > from : b < from) && alloc(st[i])) return b;
+      }
+    }
+    return -1;
   }
 
   // state returns a block's raw state when known (raw mode), else undefined.

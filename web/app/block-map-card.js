@@ -1,7 +1,8 @@
 // block-map-card.js: the block map card: the engine's BAT states drawn by
-// BatMap, what a block's bytes are, and "Next data", which finds the next
+// BatMap, what a block's bytes are, "Next data", which finds the next
 // bytes that are not zeros after the hex cursor (on a large sparse disk a
-// block of data is a sliver of a cell).
+// block of data is a sliver of a cell), and "Previous / Next allocated",
+// which step from block to block whose data is in the file, by the BAT.
 
 import { BatMap } from './batmap.js';
 import { $, el, grouped, hexPlain, human, replace } from './dom.js';
@@ -17,6 +18,7 @@ export function setupBatmap() {
   const diff = info.type === 'differencing';
   const n = info.payload_blocks;
   nextDataButton().hidden = !n || !info.block_size;
+  for (const b of allocatedButtons()) b.hidden = !n || !info.block_size;
   if (!n || !info.block_size) {
     // No block table: the engine's map has nothing to draw.
     $('#batmap-sub').textContent = 'no block map';
@@ -106,5 +108,53 @@ export async function nextData() {
     notify({ kind: 'warn', id: 'next-data', title: 'Cannot look for the next data', error: e });
   } finally {
     b.disabled = false;
+  }
+}
+
+// allocatedButtons are the card's "◂ Allocated" and "Allocated ▸"
+// buttons, made once.
+function allocatedButtons() {
+  let prev = $('#prev-allocated');
+  let next = $('#next-allocated');
+  if (!prev) {
+    prev = el('button', {
+      type: 'button', class: 'small', id: 'prev-allocated', text: '◂ Allocated', 'aria-label': 'Previous allocated block',
+      title: 'Show in hex the previous block whose data is in the file (present or partial in the block table) ([)',
+      on: { click: () => jumpAllocated(-1) },
+    });
+    next = el('button', {
+      type: 'button', class: 'small', id: 'next-allocated', text: 'Allocated ▸', 'aria-label': 'Next allocated block',
+      title: 'Show in hex the next block whose data is in the file (present or partial in the block table) (])',
+      on: { click: () => jumpAllocated(1) },
+    });
+    $('#batmap-card .card-head').append(prev, next);
+  }
+  return [prev, next];
+}
+
+// jumpAllocated moves the disk hex view to the start of the next (dir 1)
+// or previous (dir -1) allocated block from the cursor's block, by the
+// block map's states (a jump across a sparse 64 TiB disk reads nothing).
+export async function jumpAllocated(dir) {
+  const map = S.batmap;
+  if (!S.res || !S.info || !S.hex || !map) return;
+  const bs = S.info.block_size;
+  const n = S.info.payload_blocks;
+  const at = S.hex.src && S.hex.src.kind === 'disk' ? Math.floor(S.hex.cursor / bs) : (dir > 0 ? -1 : n);
+  const image = S.res.image;
+  try {
+    const b = await map.findAllocated(at, dir);
+    if (!S.res || S.res.image !== image) return;
+    if (b >= 0) {
+      setHexSource('disk', { offset: b * bs });
+      S.hex.focus();
+      return;
+    }
+    const where = `${dir > 0 ? 'after' : 'before'} block ${grouped(Math.max(0, Math.min(at, n - 1)))}`;
+    notify({ kind: 'info', id: 'allocated', title: 'No allocated block', next: map.loaded < map.n
+      ? `None ${where} among the blocks read so far; the block table is still being read.`
+      : `No block ${where} has its data in the file: everything there reads as zeros${S.info.type === 'differencing' ? ' or from the parent' : ''}.` });
+  } catch (e) {
+    notify({ kind: 'warn', id: 'allocated', title: 'Cannot look for the next allocated block', error: e });
   }
 }

@@ -20,7 +20,7 @@ const KEYS = {
 export function sorter(key, desc) {
   const cmp = KEYS[key] || KEYS.name;
   return (kids) => {
-    const dir = (n) => (n.kind === 'dir' ? 0 : 1);
+    const dir = (n) => (n.kind === 'group' ? -1 : n.kind === 'dir' ? 0 : 1); // the NTFS metadata group stays first
     kids.sort((a, b) => dir(a) - dir(b) || (desc ? -cmp(a, b) : cmp(a, b)) || KEYS.name(a, b));
     kids.forEach((k, i) => k.row && k.row.setAttribute('aria-posinset', i + 1));
     return kids;
@@ -69,7 +69,7 @@ export function treeTools(panel) {
     let hidden = 0;
     for (const row of panel.tree.getElementsByClassName('ft-row')) {
       const n = panel.rowNode.get(row);
-      if (!n || n.kind === 'dir' || n.kind === 'root') continue;
+      if (!n || n.kind === 'dir' || n.kind === 'root' || n.kind === 'group') continue;
       const e = n.entry;
       const out = on && ((text && !n.name.toLowerCase().includes(text))
         || (min > 0 && !((e.size || 0) >= min))

@@ -1448,7 +1448,8 @@ test('files: NTFS: a 20 MiB file streams through a temporary file, a stream down
   assert.equal(await page.getAttribute('#fs-browser', 'data-label'), 'WINVOL');
   const cliRoot = JSON.parse(t.cli('ls', '--json', fx.vhdx, '2', '/').toString());
   const root = await treeRows(page, 2);
-  assert.deepEqual(root.map((r) => r.name).sort(), cliRoot.map((e) => e.name).sort());
+  // NTFS's own files are in the NTFS metadata group (its own test, below).
+  assert.deepEqual(root.map((r) => r.name).sort(), ['NTFS metadata', ...cliRoot.filter((e) => !e.metadata).map((e) => e.name)].sort());
   const huge = root.find((r) => r.name === 'huge.bin');
   assert.equal(huge.size, 20 << 20);
   // The stream is listed under its file.
@@ -2906,4 +2907,184 @@ test('reload: an image with a file handle reopens from it, asking for permission
     }
     assert.equal((await recordOf(page, 'reload-handle.vhdx')).has_bytes, false, 'nothing stored');
   });
+});
+
+test('files: NTFS metadata files sit under one closed "NTFS metadata" node, as the engine marks them; they still open, show in hex and download', async (t) => {
+  const { page } = t;
+  const fx = await openFilesTab(t);
+  await browse(page, 2);
+  const cliRoot = JSON.parse(t.cli('ls', '--json', fx.vhdx, '2', '/').toString());
+  const meta = cliRoot.filter((e) => e.metadata).map((e) => e.name);
+  assert.deepEqual([...meta].sort(), ['$AttrDef', '$BadClus', '$Bitmap', '$Boot', '$Extend', '$LogFile', '$MFT', '$MFTMirr', '$Secure', '$UpCase', '$Volume']);
+  // The root: the group first, closed, then the user's files; no metadata row is shown.
+  const root = await treeRows(page, 2);
+  assert.equal(root[0].kind, 'group');
+  assert.equal(root[0].name, 'NTFS metadata');
+  assert.deepEqual(root.slice(1).map((r) => r.name).sort(), cliRoot.filter((e) => !e.metadata).map((e) => e.name).sort());
+  const group = page.locator('#fs-tree [data-kind="group"]');
+  assert.equal(await group.getAttribute('aria-expanded'), 'false');
+  assert.equal(await page.locator('#fs-tree [data-path="/$MFT"]').count(), 0);
+  // Keyboard: Down from the root reaches the group; Right opens it.
+  await page.focus('#fs-tree [data-path="/"]');
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.kind), 'group');
+  assert.match(await page.textContent('#fs-details'), /MFT records 0 to 15/);
+  await page.keyboard.press('ArrowRight');
+  await page.waitForSelector('#fs-tree [data-kind="group"][aria-expanded="true"]');
+  const inside = await treeRows(page, 3);
+  const metaRows = inside.filter((r) => r.kind !== 'stream');
+  assert.deepEqual(metaRows.map((r) => r.name).sort(), [...meta].sort());
+  assert.ok(metaRows.every((r) => r.path === `/${r.name}`), 'the rows keep their paths');
+  assert.ok(inside.some((r) => r.path === '/$BadClus:$Bad' && r.kind === 'stream') || (await treeRows(page, 4)).some((r) => r.path === '/$BadClus:$Bad'), '$BadClus:$Bad is listed');
+  // $Extend opens (an ordinary directory listing, inside the group).
+  await page.click('#fs-tree [data-path="/$Extend"] .ft-label');
+  await page.waitForSelector('#fs-tree [data-path="/$Extend"][aria-expanded="true"]');
+  const ext = (await treeRows(page, 4)).filter((r) => r.path.startsWith('/$Extend/')).map((r) => r.name).sort();
+  const cliExt = JSON.parse(t.cli('ls', '--json', fx.vhdx, '2', '/$Extend').toString());
+  assert.deepEqual(ext, cliExt.map((e) => e.name).sort());
+  assert.ok(cliExt.every((e) => e.metadata), 'everything under $Extend is marked');
+  // $MFT: its details show its MFT record (0), and the record is in hex there.
+  await page.click('#fs-tree [data-path="/$MFT"] .ft-label');
+  await page.waitForSelector('#fs-ntfs[data-record="0"]');
+  const off = Number(await page.getAttribute('#fs-ntfs', 'data-offset'));
+  const part = fx.partitions[1];
+  const slice = partSlice(t, fx, 2);
+  const at = off - part.start * 512;
+  assert.equal(slice.subarray(at, at + 4).toString(), 'FILE');
+  assert.equal(slice.readUInt32LE(at + 0x2c), 0);
+  await page.click('#fs-ntfs-record-hex');
+  await page.waitForFunction((o) => new RegExp(`Offset 0x${o.toString(16)} `).test(document.querySelector('#hex .hex-status').textContent), off);
+  assert.equal(await page.inputValue('#hex-source'), 'disk');
+  assert.equal(await hexBytes(page, off, 4), Buffer.from('FILE').toString('hex'));
+  // $Boot downloads: the volume's first 8 KiB.
+  await page.click('#tab-files');
+  await page.click('#fs-tree [data-path="/$Boot"] .ft-label');
+  const boot = await saveDownload(t, () => page.click('#fs-download'));
+  assert.match(boot.name, /Boot$/);
+  assert.equal(sha256(boot.data), sha256(slice.subarray(0, 8192)));
+  // Left on a metadata row goes to the group; Left again closes it.
+  await page.focus('#fs-tree [data-path="/$Boot"]');
+  await page.click('#fs-tree [data-path="/$Boot"] .ft-label');
+  await page.keyboard.press('ArrowLeft');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.kind), 'group');
+  await page.keyboard.press('ArrowLeft');
+  await page.waitForSelector('#fs-tree [data-path="/$MFT"]', { state: 'detached' });
+});
+
+test('files: an NTFS file\'s details show its MFT record, DOS attributes, both sets of times and its attributes, as vhdx stat gives them', async (t) => {
+  const { page } = t;
+  const fx = await openFilesTab(t);
+  await browse(page, 2);
+  const stat = JSON.parse(t.cli('stat', '--json', fx.vhdx, '2', '/small.txt').toString()).ntfs;
+  await page.click('#fs-tree [data-path="/small.txt"] .ft-label');
+  await page.waitForSelector(`#fs-ntfs[data-record="${stat.record}"]`);
+  const shown = await page.evaluate(() => {
+    const kv = {};
+    const dts = document.querySelectorAll('#fs-ntfs dl dt');
+    for (const dt of dts) kv[dt.textContent] = dt.nextElementSibling.textContent;
+    const attrs = [...document.querySelectorAll('#fs-ntfs-attrs tbody tr')].map((r) => ({ type: r.dataset.type, name: r.dataset.name, resident: r.dataset.resident === 'true', size: Number(r.dataset.size) }));
+    const times = [...document.querySelectorAll('#fs-ntfs-times tbody tr')].map((r) => [...r.children].map((c) => c.textContent));
+    const heads = [...document.querySelectorAll('#fs-ntfs-times thead th')].map((c) => c.textContent);
+    return { kv, attrs, times, heads, offset: Number(document.querySelector('#fs-ntfs').dataset.offset), streams: document.querySelector('#fs-ntfs-streams').textContent };
+  });
+  assert.equal(shown.offset, stat.offset);
+  assert.match(shown.kv['MFT record'], new RegExp(`^${stat.record} \\(sequence ${stat.sequence}\\)`));
+  assert.match(shown.kv['Record at'], new RegExp(`0x${stat.offset.toString(16)}`));
+  assert.equal(shown.kv['DOS attributes'], `${stat.dos_flags.join(', ') || 'none'} (0x${stat.dos_attributes.toString(16).padStart(8, '0')})`);
+  assert.deepEqual(shown.attrs, stat.attributes.map((a) => ({ type: a.type_name, name: a.name || '', resident: a.resident, size: a.size })));
+  assert.ok(shown.attrs.some((a) => a.type === '$DATA' && a.name === 'secret' && a.size === Buffer.byteLength(fx.ads['small.txt:secret'])), 'the stream is an attribute');
+  assert.match(shown.streams, /secret \(25 bytes\)/);
+  // Times: one row per time, a column for $STANDARD_INFORMATION and one per $FILE_NAME.
+  assert.deepEqual(shown.heads.slice(1), ['$STANDARD_INFORMATION', ...stat.names.map((n) => `$FILE_NAME “${n.name}” (${n.namespace})`)]);
+  assert.deepEqual(shown.times.map((r) => r[0]), ['Created', 'Modified', 'Record changed', 'Accessed']);
+  const utc = (s) => s.replace('T', ' ').replace('Z', ' UTC');
+  assert.equal(shown.times[0][1], utc(stat.times.created));
+  assert.equal(shown.times[2][2], utc(stat.names[0].times.changed));
+  // huge.bin: non-resident, one run, its first cluster as stat gives it.
+  const hs = JSON.parse(t.cli('stat', '--json', fx.vhdx, '2', '/huge.bin').toString()).ntfs;
+  await page.click('#fs-tree [data-path="/huge.bin"] .ft-label');
+  await page.waitForSelector(`#fs-ntfs[data-record="${hs.record}"]`);
+  const data = hs.attributes.find((a) => a.type_name === '$DATA' && !a.name);
+  const row = await page.$$eval('#fs-ntfs-attrs tbody tr[data-type="$DATA"] td', (tds) => tds.map((td) => td.textContent));
+  assert.equal(row[1], 'non-resident');
+  assert.equal(row[3], data.allocated.toLocaleString('en-US'));
+  assert.equal(row[5], data.runs.toLocaleString('en-US'));
+  assert.equal(row[6], data.first_cluster.toLocaleString('en-US'));
+  await page.locator('#fs-ntfs').screenshot({ path: join(t.work, 'files-ntfs-record.png') });
+  // The ext4 partition's details have no NTFS record.
+  await browse(page, 1);
+  await page.click('#fs-tree [data-path="/hello.txt"] .ft-label');
+  assert.match(await page.textContent('#fs-details'), /hello\.txt/);
+  assert.equal(await page.locator('#fs-ntfs').count(), 0);
+});
+
+test('a 64 TiB sparse disk: the block map has an offset axis, and Previous/Next allocated (and [ ]) step between the blocks vhdx map gives as present, each drawn at least a pixel', async (t) => {
+  const { page } = t;
+  const bs = 16 << 20;
+  const size = 64 * 2 ** 40;
+  const present = [1000, 2100000, 4190000];
+  const blocks = Object.fromEntries(present.map((b, i) => [b, { state: 'FULLY_PRESENT', fill: { pattern: 'byte', value: i + 1 } }]));
+  blocks[3000000] = { state: 'ZERO' }; // not in the file: skipped
+  const file = t.fx.make('sparse-alloc.vhdx', { virtualSize: size, blockSize: bs, blocks });
+  // vhdx map's runs of blocks (qemu-img map cannot say: its VHDX driver
+  // reports every range as data).
+  const data = String(t.cli('map', file)).split('\n').filter((l) => / FULLY_PRESENT /.test(l)).map((l) => Number(/^blocks (\d+)-/.exec(l)[1]));
+  assert.deepEqual(data, present);
+  await home(page);
+  await page.setInputFiles('#files', file);
+  await opened(page);
+  const cells = await batCells(page);
+  assert.ok(cells.perCell > 1, 'aggregated');
+  // Every present block shows: its cell has present-coloured pixels.
+  const seen = await page.evaluate(({ present, color }) => {
+    const c = document.querySelector('#batmap canvas');
+    const d = c.dataset;
+    const [cols, size, gap, per] = [Number(d.cols), Number(d.cell), Number(d.gap), Number(d.perCell)];
+    const scale = c.width / c.getBoundingClientRect().width;
+    const ctx = c.getContext('2d');
+    return present.map((b) => {
+      const i = Math.floor(b / per);
+      const x = Math.floor(((i % cols) * (size + gap) + size / 2) * scale);
+      const y0 = Math.floor(i / cols) * (size + gap) * scale;
+      let n = 0;
+      for (let y = Math.floor(y0); y < y0 + size * scale; y++) {
+        const px = ctx.getImageData(x, y, 1, 1).data;
+        if (`rgb(${px[0]}, ${px[1]}, ${px[2]})` === color) n++;
+      }
+      return n;
+    });
+  }, { present, color: cells.legend.present.color });
+  assert.ok(seen.every((n) => n >= 1), `present pixels per block's cell: ${seen}`);
+  // The axis: row starts in human units, from 0 to the end, apart enough to read.
+  const ticks = await page.$$eval('#batmap .batmap-tick', (ts) => ts.map((x) => ({ offset: Number(x.dataset.offset), row: x.dataset.row, text: x.textContent, top: x.getBoundingClientRect().top })));
+  const geo = await page.evaluate(() => ({ ...document.querySelector('#batmap canvas').dataset }));
+  assert.ok(ticks.length >= 3, `${ticks.length} ticks`);
+  assert.deepEqual(ticks[0], { ...ticks[0], offset: 0, text: '0' });
+  assert.deepEqual(ticks.at(-1), { ...ticks.at(-1), offset: size, row: 'end', text: '64 TiB' });
+  for (const tk of ticks.slice(0, -1)) assert.equal(tk.offset, Number(tk.row) * Number(geo.cols) * Number(geo.perCell) * bs, `tick of row ${tk.row}`);
+  for (let i = 1; i < ticks.length; i++) {
+    assert.ok(ticks[i].offset > ticks[i - 1].offset && ticks[i].top - ticks[i - 1].top >= 20, `ticks ${i - 1} and ${i} in order and apart`);
+  }
+  assert.match(ticks[1].text, /^\d+(\.\d+)? TiB$/);
+  // Next / previous allocated, by button and by key.
+  const at = (b) => page.waitForFunction((o) => window.vhdxviewUI.hex.cursor === o, b * bs);
+  await page.click('#next-allocated');
+  await at(present[0]);
+  assert.equal(await hexBytes(page, present[0] * bs, 4), '01010101');
+  await page.keyboard.press(']');
+  await at(present[1]);
+  await page.keyboard.press(']');
+  await at(present[2]);
+  assert.equal(await hexBytes(page, present[2] * bs, 4), '03030303');
+  await page.keyboard.press(']');
+  await page.waitForSelector('#messages [data-id="allocated"]');
+  assert.match(await page.textContent('#messages [data-id="allocated"]'), /No block after block 4,190,000 has its data in the file/);
+  assert.equal(await page.evaluate(() => window.vhdxviewUI.hex.cursor), present[2] * bs);
+  await page.focus('#hex .hex-scroller');
+  await page.keyboard.press('[');
+  await at(present[1]);
+  await page.click('#prev-allocated');
+  await at(present[0]);
+  await page.locator('#batmap-card').screenshot({ path: join(t.work, 'batmap-axis.png') });
+  assert.match(await page.getAttribute('#prev-allocated', 'title'), /\(\[\)/);
 });
