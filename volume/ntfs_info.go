@@ -91,6 +91,11 @@ type NTFSAttr struct {
 	// base record.
 	Records []uint64 `json:"records,omitempty"`
 	Problem string   `json:"problem,omitempty"` // why its runs cannot all be read
+	// ValueOffset is where a resident value lies on the disk, inside its
+	// MFT record (0 when not resident, or when $MFT's runs do not map the
+	// record). On disk the last two bytes of each of the record's 512-byte
+	// sectors hold the update sequence number, not the value's bytes.
+	ValueOffset int64 `json:"value_offset,omitempty"`
 }
 
 // NTFSFile gives what the MFT record of the file at name holds (paths as
@@ -108,6 +113,13 @@ func (f *FS) NTFSFile(name string) (info *NTFSFile, err error) {
 	})
 	if info != nil && info.Offset >= 0 {
 		info.Offset += f.v.off
+	}
+	if info != nil {
+		for i := range info.Attributes {
+			if info.Attributes[i].ValueOffset > 0 {
+				info.Attributes[i].ValueOffset += f.v.off
+			}
+		}
 	}
 	return info, err
 }
@@ -157,7 +169,13 @@ func (n *ntfsFS) fileInfo(ctx context.Context, p string) (*NTFSFile, error) {
 		k := key{a.typ, a.name}
 		if a.resident || !done[k] {
 			done[k] = !a.resident
-			out.Attributes = append(out.Attributes, n.attrInfo(f, a))
+			at := n.attrInfo(f, a)
+			if a.resident {
+				if ro := n.recordOffset(ctx, a.record); ro >= 0 {
+					at.ValueOffset = ro + a.valueAt
+				}
+			}
+			out.Attributes = append(out.Attributes, at)
 		}
 	}
 	return out, nil

@@ -409,7 +409,29 @@ func TestNTFSFileInfo(t *testing.T) {
 	if got.Metadata || got.Directory {
 		t.Errorf("/plain.txt: metadata %v, directory %v", got.Metadata, got.Directory)
 	}
+	// Resident values: where they lie on the disk, inside the record, is
+	// where their bytes are (but at the update sequence's places).
+	for _, c := range []struct{ stream, want string }{{"", "resident\n"}, {"second", "the second stream, longer"}, {"first", "one stream"}} {
+		d := findAttr(got, attrData, c.stream)
+		if d == nil || !d.Resident || d.ValueOffset <= got.Offset || d.ValueOffset+d.Size > got.Offset+got.RecordSize {
+			t.Errorf("/plain.txt:%s: $DATA %+v, want resident inside record at 0x%x", c.stream, d, got.Offset)
+			continue
+		}
+		on := disk[d.ValueOffset : d.ValueOffset+d.Size]
+		for i := range on {
+			if (d.ValueOffset-got.Offset+int64(i))%512 < 510 && on[i] != c.want[i] {
+				t.Errorf("/plain.txt:%s: disk 0x%x holds %q, want %q", c.stream, d.ValueOffset, on, c.want)
+				break
+			}
+		}
+	}
+	if d := findAttr(got, attrStandardInfo, ""); d == nil || d.ValueOffset == 0 {
+		t.Errorf("$STANDARD_INFORMATION %+v: no value offset", d)
+	}
 	hb, _ := fsys.NTFSFile("/holes.bin")
+	if d := findAttr(hb, attrData, ""); d != nil && d.ValueOffset != 0 {
+		t.Errorf("/holes.bin: a non-resident $DATA with value offset 0x%x", d.ValueOffset)
+	}
 	if d := findAttr(hb, attrData, ""); d == nil || !d.Sparse || d.Runs < 2 {
 		t.Errorf("/holes.bin: $DATA %+v, want sparse with several runs", d)
 	}

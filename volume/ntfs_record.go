@@ -88,6 +88,10 @@ type ntfsAttr struct {
 	record   uint64 // the MFT record holding this piece
 	resident bool
 	value    []byte // resident value
+	// valueAt is where a resident value starts in its record (the
+	// attribute's offset plus its value offset), as written on disk: the
+	// last two bytes of each sector there hold the update sequence number.
+	valueAt int64
 
 	// Non-resident. The sizes are only meaningful in the piece at VCN 0.
 	lowVCN, highVCN   int64
@@ -175,6 +179,9 @@ func parseRecord(b []byte, num uint64) (*mftRecord, error) {
 		if err != nil {
 			return nil, fmt.Errorf("attribute 0x%x at 0x%x: %v", typ, off, err)
 		}
+		if a.resident {
+			a.valueAt += int64(off)
+		}
 		r.attrs = append(r.attrs, a)
 		off += n
 	}
@@ -197,6 +204,7 @@ func parseAttr(a []byte, rec uint64) (*ntfsAttr, error) {
 			return nil, fmt.Errorf("resident value of %d bytes at 0x%x", vl, vo)
 		}
 		at.value = a[vo : vo+vl]
+		at.valueAt = vo
 		return at, nil
 	}
 	if len(a) < 0x40 {

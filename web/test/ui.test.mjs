@@ -3088,3 +3088,30 @@ test('a 64 TiB sparse disk: the block map has an offset axis, and Previous/Next 
   await page.locator('#batmap-card').screenshot({ path: join(t.work, 'batmap-axis.png') });
   assert.match(await page.getAttribute('#prev-allocated', 'title'), /\(\[\)/);
 });
+
+test('files: Show in hex on a resident NTFS file (and stream) goes to its bytes inside its MFT record, as vhdx stat places them', async (t) => {
+  const { page } = t;
+  const fx = await openFilesTab(t);
+  await browse(page, 2);
+  const raw = readFileSync(fx.raw);
+  for (const [path, want] of [['/small.txt', fx.ntfsFiles['small.txt']], ['/small.txt:secret', fx.ads['small.txt:secret']]]) {
+    const stat = JSON.parse(t.cli('stat', '--json', fx.vhdx, '2', path).toString()).ntfs;
+    const stream = path.includes(':') ? path.split(':')[1] : undefined;
+    const data = stat.attributes.find((a) => a.type_name === '$DATA' && a.name === stream);
+    assert.ok(data && data.resident && data.value_offset > stat.offset, `${path}: a resident $DATA inside record ${stat.record}`);
+    // The raw disk (not the engine) holds the file's bytes there.
+    assert.equal(raw.subarray(data.value_offset, data.value_offset + data.size).toString(), want);
+    if (stream) {
+      await page.click('#fs-tree [data-path="/small.txt"] .ft-label'); // its stream row follows it
+      await page.click(`#fs-tree [data-path="${path}"] .ft-label`);
+    } else {
+      await page.click(`#fs-tree [data-path="${path}"] .ft-label`);
+    }
+    await page.waitForFunction((p) => document.querySelector('#fs-details .kv dd')?.textContent === p, path);
+    await page.click('#fs-hex');
+    await page.waitForSelector('.fp-where[data-mapped="resident"]', { state: 'attached' });
+    assert.match(await page.textContent('.fp-hex-note'), new RegExp(`inside MFT record ${stat.record}, at disk offset 0x${data.value_offset.toString(16)}`));
+    await until(page, (o) => window.vhdxviewUI.hex.cursor === o, data.value_offset, { what: `the caret at ${path}'s value` });
+    await page.click('#tab-files');
+  }
+});
