@@ -11,7 +11,7 @@ import { readFileSync, readdirSync, writeFileSync, copyFileSync, mkdirSync, exis
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import * as FSI from './fsimage.mjs';
-import { browserMemory, serveCSP } from './lib.mjs';
+import { browserMemory, launch, serveCSP } from './lib.mjs';
 
 const sha256 = (b) => createHash('sha256').update(b).digest('hex');
 
@@ -3113,5 +3113,29 @@ test('files: Show in hex on a resident NTFS file (and stream) goes to its bytes 
     assert.match(await page.textContent('.fp-hex-note'), new RegExp(`inside MFT record ${stat.record}, at disk offset 0x${data.value_offset.toString(16)}`));
     await until(page, (o) => window.vhdxviewUI.hex.cursor === o, data.value_offset, { what: `the caret at ${path}'s value` });
     await page.click('#tab-files');
+  }
+});
+
+test('a first visit starts the engine before the page\'s modules are in; an engine that cannot load is said on the page', async (t) => {
+  // A fresh profile: no service worker, nothing cached.
+  const ctx = await launch(join(t.work, 'profile-no-engine'));
+  try {
+    const seen = [];
+    ctx.on('request', (r) => seen.push(new URL(r.url()).pathname));
+    await ctx.route(/vhdxview\.wasm/, (route) => route.fulfill({ status: 404, contentType: 'text/plain', body: 'gone' }));
+    const page = ctx.pages()[0] || (await ctx.newPage());
+    await page.goto(`${t.origin}/index.html`);
+    await page.waitForSelector('#messages [data-id="fatal"]', { timeout: 60000 });
+    assert.match(await page.textContent('#messages [data-id="fatal"]'), /The engine stopped.*HTTP 404/s);
+    // The worker was asked for before the viewer's modules ran (they run
+    // once all of them are in).
+    const at = await page.evaluate(() => ({
+      worker: performance.getEntriesByType('resource').find((e) => /\/web\/worker\.js/.test(e.name))?.startTime,
+      app: performance.getEntriesByName('vhdxview:app-modules-ran')[0]?.startTime,
+    }));
+    assert.ok(at.worker !== undefined && at.app !== undefined && at.worker < at.app, `worker.js asked for at ${at.worker} ms, the page's modules ran at ${at.app} ms`);
+    assert.ok(seen.includes('/web/worker.js'));
+  } finally {
+    await ctx.close();
   }
 });
