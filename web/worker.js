@@ -59,13 +59,16 @@ function versioned(name, hash) {
   return hash ? name + '?v=' + String(hash).slice(0, 16) : name;
 }
 
-async function instantiate(url, imports) {
+// compile fetches and compiles the engine. It needs no imports, so it
+// starts before wasm_exec.js and hash-wasm are loaded and runs beside them
+// (importScripts blocks this thread, not the download or the compile).
+async function compile(url) {
   const resp = await fetch(url);
   if (!resp.ok) throw new Error('fetching ' + url + ': HTTP ' + resp.status);
-  if (WebAssembly.instantiateStreaming && resp.headers.get('Content-Type') === 'application/wasm') {
-    return WebAssembly.instantiateStreaming(resp, imports);
+  if (WebAssembly.compileStreaming && resp.headers.get('Content-Type') === 'application/wasm') {
+    return WebAssembly.compileStreaming(resp);
   }
-  return WebAssembly.instantiate(await resp.arrayBuffer(), imports);
+  return WebAssembly.compile(await resp.arrayBuffer());
 }
 
 // hash-wasm (web/hash-wasm/, copied from npm by build-wasm.sh) hashes about
@@ -128,6 +131,8 @@ function loadHashers(m) {
 
 async function start() {
   const m = await manifest();
+  const compiled = compile(versioned(m.wasm || 'vhdxview.wasm', m.wasm_sha256));
+  compiled.catch(() => {}); // awaited below
   importScripts(versioned(m.wasm_exec || 'wasm_exec.js', m.wasm_exec_sha256));
   loadHashers(m);
   const go = new Go();
@@ -135,7 +140,7 @@ async function start() {
   go.exit = (code) => {
     exitCode = code;
   };
-  const { instance } = await instantiate(versioned(m.wasm || 'vhdxview.wasm', m.wasm_sha256), go.importObject);
+  const instance = await WebAssembly.instantiate(await compiled, go.importObject);
   // The engine's memory in bytes, for benchmarks and diagnostics.
   self.vhdxviewEngine.memory = () => instance.exports.mem.buffer.byteLength;
   go.run(instance).then(
