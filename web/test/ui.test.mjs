@@ -155,7 +155,7 @@ async function batCells(page) {
     const cols = Number(d.cols);
     const size = Number(d.cell);
     const gap = Number(d.gap);
-    const scale = c.width / c.getBoundingClientRect().width;
+    const scale = c.width / parseFloat(c.style.width); // the drawing's own scale, even while CSS shrinks the canvas before a relayout
     const ctx = c.getContext('2d');
     const cells = [];
     for (let i = 0; i < Number(d.cells); i++) {
@@ -3036,21 +3036,24 @@ test('a 64 TiB sparse disk: the block map has an offset axis, and Previous/Next 
   const cells = await batCells(page);
   assert.ok(cells.perCell > 1, 'aggregated');
   // Every present block shows: its cell has present-coloured pixels.
-  const seen = await page.evaluate(({ present, color }) => {
+  const seen = await page.evaluate(async ({ present, color }) => {
+    // A relayout the last resize asked for is drawn by the next frame.
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
     const c = document.querySelector('#batmap canvas');
     const d = c.dataset;
     const [cols, size, gap, per] = [Number(d.cols), Number(d.cell), Number(d.gap), Number(d.perCell)];
-    const scale = c.width / c.getBoundingClientRect().width;
+    const scale = c.width / parseFloat(c.style.width); // the drawing's own scale, even while CSS shrinks the canvas
     const ctx = c.getContext('2d');
-    return present.map((b) => {
-      const i = Math.floor(b / per);
-      const x = Math.floor(((i % cols) * (size + gap) + size / 2) * scale);
-      const y0 = Math.floor(i / cols) * (size + gap) * scale;
+    const [r, g, b] = /(\d+), (\d+), (\d+)/.exec(color).slice(1).map(Number);
+    return present.map((blk) => {
+      // Every pixel of the block's cell.
+      const i = Math.floor(blk / per);
+      const x0 = Math.floor((i % cols) * (size + gap) * scale);
+      const y0 = Math.floor(Math.floor(i / cols) * (size + gap) * scale);
+      const w = Math.max(1, Math.floor(size * scale));
+      const px = ctx.getImageData(x0, y0, w, w).data;
       let n = 0;
-      for (let y = Math.floor(y0); y < y0 + size * scale; y++) {
-        const px = ctx.getImageData(x, y, 1, 1).data;
-        if (`rgb(${px[0]}, ${px[1]}, ${px[2]})` === color) n++;
-      }
+      for (let k = 0; k < px.length; k += 4) if (px[k] === r && px[k + 1] === g && px[k + 2] === b) n++;
       return n;
     });
   }, { present, color: cells.legend.present.color });
