@@ -141,6 +141,40 @@ func (f *File) Extents() ([]Extent, bool) {
 	return nil, false
 }
 
+// Resident is where an NTFS stream kept inside its MFT record (a resident
+// value, which has no extents) lies on the disk OpenFS read the volume
+// from: Length bytes at Offset, inside MFT record Record. On disk the last
+// two bytes of each of the record's 512-byte sectors hold the update
+// sequence number, not the value's bytes.
+type Resident struct {
+	Record uint64 `json:"record"`
+	Offset int64  `json:"offset"`
+	Length int64  `json:"length"`
+}
+
+// Resident says where a resident NTFS stream's bytes are (see Resident);
+// false for every other file, when $MFT's runs do not map its record, and
+// when the FS's context has ended.
+func (f *File) Resident() (Resident, bool) {
+	x, ok := f.impl.(interface {
+		resident(context.Context) (uint64, int64, bool)
+	})
+	if !ok {
+		return Resident{}, false
+	}
+	var rec uint64
+	var at int64
+	// $MFT's runs are read under the volume's lock, as reads are.
+	err := f.fs.call("resident", f.path, func(ctx context.Context) error {
+		rec, at, ok = x.resident(ctx)
+		return nil
+	})
+	if err != nil || !ok {
+		return Resident{}, false
+	}
+	return Resident{Record: rec, Offset: f.fs.v.off + at, Length: f.Size()}, true
+}
+
 // MapRange says where file bytes [off, off+n) are on the disk OpenFS read
 // the volume from, for a caller that moves the bytes itself (the browser
 // worker turns them into a plan of the virtual disk and downloads Blob

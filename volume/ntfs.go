@@ -445,7 +445,8 @@ func (n *ntfsFS) streamFile(f *mftFile, s *ntfsStream, name string) (fileImpl, e
 		return nil, err
 	}
 	if s.resident {
-		return &ntfsFile{r: bytes.NewReader(s.value), size: int64(len(s.value)), valid: int64(len(s.value))}, nil
+		return &ntfsFile{r: bytes.NewReader(s.value), size: int64(len(s.value)), valid: int64(len(s.value)),
+			fs: n, record: s.record, valueAt: s.valueAt}, nil
 	}
 	size, valid := s.size, min(s.init, s.size)
 	if s.flags&attrCompressedMask != 0 {
@@ -509,6 +510,20 @@ type ntfsFile struct {
 	r     io.ReaderAt
 	size  int64
 	valid int64 // the valid data length: bytes from here on read as zeros
+	// A resident value: its MFT record and where in it the value starts
+	// (fs nil otherwise). Its place on the volume is looked up only when
+	// asked (File.Resident), not on every open.
+	fs      *ntfsFS
+	record  uint64
+	valueAt int64
+}
+
+func (f *ntfsFile) resident(ctx context.Context) (uint64, int64, bool) {
+	if f.fs == nil {
+		return 0, 0, false
+	}
+	ro := f.fs.recordOffset(ctx, f.record)
+	return f.record, ro + f.valueAt, ro >= 0
 }
 
 func (f *ntfsFile) Size() int64 { return f.size }

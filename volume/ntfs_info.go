@@ -143,6 +143,7 @@ func (n *ntfsFS) fileInfo(ctx context.Context, p string) (*NTFSFile, error) {
 		name string
 	}
 	done := map[key]bool{}
+	recOffsets := map[uint64]int64{f.num: out.Offset} // $MFT's runs walked once a record
 	for _, a := range f.all {
 		if a.record != f.num && !ext[a.record] {
 			ext[a.record] = true
@@ -171,7 +172,12 @@ func (n *ntfsFS) fileInfo(ctx context.Context, p string) (*NTFSFile, error) {
 			done[k] = !a.resident
 			at := n.attrInfo(f, a)
 			if a.resident {
-				if ro := n.recordOffset(ctx, a.record); ro >= 0 {
+				ro, ok := recOffsets[a.record]
+				if !ok {
+					ro = n.recordOffset(ctx, a.record)
+					recOffsets[a.record] = ro
+				}
+				if ro >= 0 {
 					at.ValueOffset = ro + a.valueAt
 				}
 			}

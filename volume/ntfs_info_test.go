@@ -417,6 +417,16 @@ func TestNTFSFileInfo(t *testing.T) {
 			t.Errorf("/plain.txt:%s: $DATA %+v, want resident inside record at 0x%x", c.stream, d, got.Offset)
 			continue
 		}
+		// An open file of the stream says the same place.
+		name := "/plain.txt"
+		if c.stream != "" {
+			name += ":" + c.stream
+		}
+		if of, err := fsys.OpenFile(name); err != nil {
+			t.Error(err)
+		} else if r, ok := of.Resident(); !ok || r != (Resident{Record: got.Record, Offset: d.ValueOffset, Length: d.Size}) {
+			t.Errorf("%s: Resident() %+v %v; NTFSFile says record %d, 0x%x, %d bytes", name, r, ok, got.Record, d.ValueOffset, d.Size)
+		}
 		on := disk[d.ValueOffset : d.ValueOffset+d.Size]
 		for i := range on {
 			if (d.ValueOffset-got.Offset+int64(i))%512 < 510 && on[i] != c.want[i] {
@@ -431,6 +441,11 @@ func TestNTFSFileInfo(t *testing.T) {
 	hb, _ := fsys.NTFSFile("/holes.bin")
 	if d := findAttr(hb, attrData, ""); d != nil && d.ValueOffset != 0 {
 		t.Errorf("/holes.bin: a non-resident $DATA with value offset 0x%x", d.ValueOffset)
+	}
+	if of, err := fsys.OpenFile("/holes.bin"); err != nil {
+		t.Error(err)
+	} else if r, ok := of.Resident(); ok {
+		t.Errorf("/holes.bin: non-resident, but Resident() %+v", r)
 	}
 	if d := findAttr(hb, attrData, ""); d == nil || !d.Sparse || d.Runs < 2 {
 		t.Errorf("/holes.bin: $DATA %+v, want sparse with several runs", d)

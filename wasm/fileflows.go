@@ -17,6 +17,7 @@ import (
 	"github.com/vhdxview/vhdxview/listing"
 	"github.com/vhdxview/vhdxview/preview"
 	"github.com/vhdxview/vhdxview/scan"
+	"github.com/vhdxview/vhdxview/volume"
 )
 
 // Listing pages: at most MaxListingRows rows (DefaultListingRows unless
@@ -210,7 +211,8 @@ const MaxExtents = 65536
 // at most limit pieces (default and most MaxExtents); next is the file
 // offset the rest starts at, or null. mapped is false (and extents empty)
 // when the file system cannot say (NTFS resident, compressed or encrypted
-// streams).
+// streams); a resident NTFS stream has resident: {record, offset, length},
+// its value's place inside its MFT record (volume.File.Resident).
 func (r *request) fileExtents() (reply, error) {
 	f, err := r.file()
 	if err != nil {
@@ -239,12 +241,17 @@ func (r *request) fileExtents() (reply, error) {
 			return reply{}, f.sess.annotate(err)
 		}
 	}
+	var resident *volume.Resident
+	if r, ok := f.Resident(); ok {
+		resident = &r
+	}
 	v, err := jsonValue(struct {
-		Size    int64         `json:"size"`
-		Mapped  bool          `json:"mapped"`
-		Extents []extentPiece `json:"extents"`
-		Next    *int64        `json:"next"`
-	}{f.Size(), mapped, pieces, nil})
+		Size     int64            `json:"size"`
+		Mapped   bool             `json:"mapped"`
+		Extents  []extentPiece    `json:"extents"`
+		Next     *int64           `json:"next"`
+		Resident *volume.Resident `json:"resident,omitempty"`
+	}{f.Size(), mapped, pieces, nil, resident})
 	if err != nil {
 		return reply{}, err
 	}

@@ -36,8 +36,8 @@ import { setupScan } from './tools.js';
 import * as api from '../vhdxview.js';
 
 // When the page's own modules were all in and began to run: the engine
-// (web/engine-start.js) should have been asked for before this (a test
-// and the cold-load benchmark read it).
+// (web/engine-start.js) should have been asked for before this (the
+// first-visit ui test compares the two).
 performance.mark('vhdxview:app-modules-ran');
 
 // The engine's API, as the placeholder page offered it (and for the console).

@@ -109,7 +109,14 @@ export class Preview {
     try {
       const x = await this.ctx.api.fileExtents(image, partition, path, { limit: MARK_LIMIT });
       const data = x.extents.filter((p) => p.disk_offset >= 0);
-      if (!x.mapped && (await this.showResident(where, note, image, partition, path))) return;
+      if (x.resident) {
+        // An NTFS stream kept inside its MFT record: its value's place there.
+        const r = x.resident;
+        where.dataset.mapped = 'resident';
+        note.textContent = ` Resident: its ${grouped(r.length)} bytes are inside MFT record ${grouped(r.record)}, at disk offset 0x${hexPlain(r.offset)}, marked (on disk the last two bytes of each 512-byte sector of the record hold its update sequence number instead).`;
+        this.ctx.showInHex(r.offset, { marks: [{ start: r.offset, end: r.offset + r.length }] });
+        return;
+      }
       if (!x.mapped || !data.length) {
         note.textContent = x.mapped ? ' The file is all holes: none of its bytes are on the disk.'
           : ' Not mapped: the file system keeps this file inside its own records (or compressed), so it has no place of its own on the disk.';
@@ -123,27 +130,5 @@ export class Preview {
     } catch (e) {
       note.textContent = ` Cannot be located: ${errorText(e)}`;
     }
-  }
-
-  // showResident shows an NTFS stream kept inside its MFT record (a
-  // resident $DATA): the engine says where its value lies on the disk
-  // (ntfsInfo's value_offset); false when the file is not one (ntfsInfo
-  // refuses other file systems).
-  async showResident(where, note, image, partition, path) {
-    const colon = path.lastIndexOf(':');
-    const stream = colon > path.lastIndexOf('/') ? path.slice(colon + 1) : '';
-    let info;
-    try {
-      info = await this.ctx.api.ntfsInfo(image, partition, path);
-    } catch {
-      return false;
-    }
-    const data = info.attributes.find((a) => a.type_name === '$DATA' && (a.name || '') === stream && a.resident);
-    if (!data || !data.value_offset || !data.size) return false;
-    where.dataset.mapped = 'resident';
-    const start = Number(data.value_offset);
-    note.textContent = ` Resident: its ${grouped(data.size)} bytes are inside MFT record ${grouped(info.record)}, at disk offset 0x${hexPlain(start)}, marked (on disk the last two bytes of each 512-byte sector of the record hold its update sequence number instead).`;
-    this.ctx.showInHex(start, { marks: [{ start, end: start + data.size }] });
-    return true;
   }
 }
