@@ -2,7 +2,6 @@ package volume
 
 import (
 	"fmt"
-	"os"
 	"testing"
 )
 
@@ -15,14 +14,8 @@ func TestFATDirCache(t *testing.T) {
 		tr[fmt.Sprintf("d/File Number %04d.txt", i)] = []byte(fmt.Sprint(i))
 	}
 	img := mkFAT(t, 32, tr, 40)
-	file, err := os.Open(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer file.Close()
-	st, _ := file.Stat()
-	cr := &countingReader{r: file}
-	fsys, err := OpenFS(cr, 0, st.Size(), 512)
+	cr, size := countingImage(t, img)
+	fsys, err := OpenFS(cr, 0, size, 512)
 	if err != nil {
 		t.Fatal(err)
 	}

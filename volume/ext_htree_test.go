@@ -37,6 +37,34 @@ func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
 	return c.r.ReadAt(p, off)
 }
 
+// countingImage opens the image file img through a countingReader, and
+// gives its size; the file closes when the test ends.
+func countingImage(t *testing.T, img string) (*countingReader, int64) {
+	t.Helper()
+	file, err := os.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { file.Close() })
+	st, err := file.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &countingReader{r: file}, st.Size()
+}
+
+// dxRootAt is the byte offset of /big's first block (its htree root) in
+// the ext image img, as debugfs maps it.
+func dxRootAt(tb testing.TB, img string) int64 {
+	tb.Helper()
+	phys := strings.Fields(run(tb, "", "debugfs", "-R", "bmap /big 0", img))
+	root, err := strconv.ParseInt(phys[len(phys)-1], 10, 64)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return root * 1024
+}
+
 // blocksRead returns how many blocks of set (volume block numbers of size
 // bs) the reads since mark touched, and a new mark. The metadata page
 // cache's reads (64 KiB pages, for inode tables and extent blocks) are
@@ -160,14 +188,8 @@ func TestExtHtreeKernel(t *testing.T) {
 	if oracle := debugfsInodes(t, img, "/big"); len(oracle) != len(inodes) {
 		t.Fatalf("debugfs lists %d live entries, the kernel made %d", len(oracle), len(inodes))
 	}
-	file, err := os.Open(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer file.Close()
-	st, _ := file.Stat()
-	cr := &countingReader{r: file}
-	fsys, err := OpenFS(cr, 0, st.Size(), 512)
+	cr, size := countingImage(t, img)
+	fsys, err := OpenFS(cr, 0, size, 512)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +200,7 @@ func TestExtHtreeKernel(t *testing.T) {
 	for i := 1; i < n; i += 97 {
 		name := htreeName(i)
 		_, mark := cr.blocksRead(0, set, bs)
-		fsys, err := OpenFS(cr, 0, st.Size(), 512)
+		fsys, err := OpenFS(cr, 0, size, 512)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -233,7 +255,7 @@ func TestExtHtreeKernel(t *testing.T) {
 
 	// A walk that opens every file by its path reads the directory's
 	// blocks about once (the listing is cached), not once per file.
-	fsys, err = OpenFS(cr, 0, st.Size(), 512)
+	fsys, err = OpenFS(cr, 0, size, 512)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,17 +339,11 @@ func hashedDirImage(t testing.TB, n int, alg string, unsigned bool) (string, map
 // lookup read.
 func lookupAll(t *testing.T, img string, want map[string]uint64, set map[int64]bool) int {
 	t.Helper()
-	file, err := os.Open(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer file.Close()
-	st, _ := file.Stat()
-	cr := &countingReader{r: file}
+	cr, size := countingImage(t, img)
 	worst := 0
 	for name, ino := range want {
 		_, mark := cr.blocksRead(0, set, 1024)
-		fsys, err := OpenFS(cr, 0, st.Size(), 512)
+		fsys, err := OpenFS(cr, 0, size, 512)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -373,16 +389,11 @@ func TestExtHtreeHashVersions(t *testing.T) {
 // still not found.
 func TestExtHtreeDamaged(t *testing.T) {
 	img, want := hashedDirImage(t, 1200, "half_md4", false)
-	phys := strings.Fields(run(t, "", "debugfs", "-R", "bmap /big 0", img))
-	root, err := strconv.ParseInt(phys[len(phys)-1], 10, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
+	at := dxRootAt(t, img)
 	base, err := os.ReadFile(img)
 	if err != nil {
 		t.Fatal(err)
 	}
-	at := root * 1024
 	for name, change := range map[string]func(b []byte){
 		// Entries 1 and 2 of the root trade leaves.
 		"swapped leaves": func(b []byte) {
@@ -415,11 +426,7 @@ func TestExtHtreeDamaged(t *testing.T) {
 // never another inode; and nothing panics or runs away.
 func FuzzExtHtree(f *testing.F) {
 	img, want := hashedDirImage(f, 500, "half_md4", false)
-	phys := strings.Fields(run(f, "", "debugfs", "-R", "bmap /big 0", img))
-	root, err := strconv.ParseInt(phys[len(phys)-1], 10, 64)
-	if err != nil {
-		f.Fatal(err)
-	}
+	at := dxRootAt(f, img)
 	base, err := os.ReadFile(img)
 	if err != nil {
 		f.Fatal(err)
@@ -430,8 +437,7 @@ func FuzzExtHtree(f *testing.F) {
 	}
 	sort.Strings(names)
 	names = names[:16] // a sample, spread over the hash space by the hash
-	const bs = 1024
-	at := root * bs
+	const bs = 1024    // hashedDirImage's block size (dxRootAt's too)
 	f.Add([]byte{})
 	f.Add([]byte{0x22, 0, 0, 1, 0, 0})                   // count 0
 	f.Add([]byte{0x1c, 0, 0, 0, dxHashSipHash})          // siphash
