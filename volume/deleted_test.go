@@ -20,20 +20,6 @@ import (
 	"testing"
 )
 
-// openImageFS opens the file system filling the image file img.
-func openImageFS(t *testing.T, img string) *FS {
-	t.Helper()
-	b, err := os.ReadFile(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fsys, err := OpenFS(bytes.NewReader(b), 0, int64(len(b)), 512)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fsys
-}
-
 // deletedEntry finds the one deleted entry of dir whose name ends with
 // suffix (FAT loses a short name's first character).
 func deletedEntry(t *testing.T, fsys *FS, dir, suffix string) Entry {
@@ -104,7 +90,7 @@ func TestRecoverFAT(t *testing.T) {
 		tr := tree{"keep.txt": []byte("kept\n"), "gone-with-a-long-name.bin": gone, "sub/gone.dat": gone[:3000]}
 		img := mkFAT(t, bits, tr, map[int]int{12: 4, 16: 16, 32: 34}[bits])
 		runEnv(t, env, "", "mdel", "-i", img, "::/gone-with-a-long-name.bin", "::/sub/gone.dat")
-		fsys := openImageFS(t, img)
+		fsys := openImage(t, img)
 		checkRecovered(t, fsys, deletedEntry(t, fsys, "/", "-with-a-long-name.bin"), gone)
 		checkRecovered(t, fsys, deletedEntry(t, fsys, "/sub", "one.dat"), gone[:3000])
 		if _, err := fsys.OpenFile("/gone-with-a-long-name.bin"); !errors.Is(err, ErrNotFound) {
@@ -123,7 +109,7 @@ func TestRecoverFAT(t *testing.T) {
 		}
 		first := deletedEntry(t, fsys, "/", "-with-a-long-name.bin")
 		runEnv(t, env, "", "mcopy", "-i", img, src, "::/new.bin")
-		fsys = openImageFS(t, img)
+		fsys = openImage(t, img)
 		// mcopy reuses the deleted entry's slots too: find it by cluster.
 		es, _ := fsys.List("/")
 		i := slices.IndexFunc(es, func(e Entry) bool { return e.Deleted && e.ID == first.ID })
@@ -143,7 +129,7 @@ func TestRecoverExtDebugfs(t *testing.T) {
 		tr := tree{"keep.txt": []byte("kept\n"), "dir/gone.bin": big, "dir/other.txt": []byte("x\n")}
 		img := mkExt(t, kind, tr, 8)
 		run(t, "", "debugfs", "-w", "-R", "rm /dir/gone.bin", img)
-		fsys := openImageFS(t, img)
+		fsys := openImage(t, img)
 		checkRecovered(t, fsys, deletedEntry(t, fsys, "/dir", "gone.bin"), big)
 	}
 }
@@ -178,7 +164,7 @@ func TestRecoverExtKernel(t *testing.T) {
 		must(t, "umount", m)
 		run(t, "", "debugfs", "-w", "-R", fmt.Sprintf("ln <%d> /gone.bin", ino), img)
 		run(t, "", "debugfs", "-w", "-R", "unlink /gone.bin", img)
-		fsys := openImageFS(t, img)
+		fsys := openImage(t, img)
 		checkNotRecoverable(t, fsys, deletedEntry(t, fsys, "/", "gone.bin"), c.why)
 	}
 }
@@ -234,7 +220,7 @@ func TestRecoverNTFS(t *testing.T) {
 	}
 	must(t, "umount", m)
 	mounted = false
-	fsys := openImageFS(t, img)
+	fsys := openImage(t, img)
 	checkRecovered(t, fsys, deletedEntry(t, fsys, "/", "zy-big.bin"), big)
 	checkRecovered(t, fsys, deletedEntry(t, fsys, "/", "zz-small.txt"), small)
 }
@@ -246,7 +232,7 @@ func TestOpenDeletedRefuses(t *testing.T) {
 	img := mkExt(t, "ext4", tr, 4)
 	run(t, "", "debugfs", "-w", "-R", "rm /d/x.txt", img)
 	run(t, "", "debugfs", "-w", "-R", "rmdir /d", img)
-	fsys := openImageFS(t, img)
+	fsys := openImage(t, img)
 	keep, err := fsys.Lookup("/keep.txt")
 	if err != nil {
 		t.Fatal(err)

@@ -72,6 +72,7 @@ func TestIOFS(t *testing.T) {
 	}
 }
 
+// openImage opens the file system filling the image file at path.
 func openImage(t *testing.T, path string) *FS {
 	t.Helper()
 	b, err := os.ReadFile(path)
