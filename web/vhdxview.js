@@ -80,6 +80,10 @@ let about = null; // the ready event's {protocol, version}
 function engine() {
   if (worker) return worker;
   worker = new Worker(WORKER_URL, { name: 'vhdxview' });
+  // When the engine was asked for; the page compares it with its own modules'
+  // start (the first-visit ui test), since when the browser then fetches the
+  // worker's script is its own choice.
+  if (typeof performance !== 'undefined' && performance.mark) performance.mark('vhdxview:engine-asked');
   readyPromise = new Promise((resolve, reject) => {
     events.addEventListener('ready', () => resolve(), { once: true });
     events.addEventListener('fatal', (e) => reject(new VhdxError(e.detail.error)), { once: true });

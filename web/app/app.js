@@ -37,7 +37,7 @@ import * as api from '../vhdxview.js';
 
 // When the page's own modules were all in and began to run: the engine
 // (web/engine-start.js) should have been asked for before this (the
-// first-visit ui test compares the two).
+// first-visit ui test compares this mark with vhdxview.js's engine-asked).
 performance.mark('vhdxview:app-modules-ran');
 
 // The engine's API, as the placeholder page offered it (and for the console).
