@@ -79,6 +79,10 @@ export class BatMap {
   // -> Promise<Uint8Array>, onPick(block), describe(block) -> Promise<string>}
   constructor(root, opts) {
     this.root = root;
+    // The element outlives the map of the image before: its "loaded" and
+    // "error" marks were that map's.
+    delete root.dataset.loaded;
+    delete root.dataset.error;
     this.o = opts;
     this.n = opts.blocks;
     this.raw = this.n <= RAW_LIMIT;

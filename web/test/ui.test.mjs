@@ -149,6 +149,8 @@ const STATE_CAT = {
 // the legend's colour of each category.
 async function batCells(page) {
   await page.waitForSelector('#batmap[data-loaded="true"]');
+  // The mark is this map's, not the one of the image shown before.
+  assert.equal(await page.locator('#batmap .legend li[data-cat="loading"]').count(), 0, 'the map says it is loaded while blocks are still loading');
   return page.evaluate(() => {
     const c = document.querySelector('#batmap canvas');
     const d = c.dataset;
