@@ -86,6 +86,7 @@ type BlobReader struct {
 	mode  Mode
 	frs   js.Value // FileReaderSync instance (ModeSync)
 	cache *ChunkCache
+	ahead readAhead // of ArrayBuffer reads (arraybuffer.go)
 }
 
 var _ io.ReaderAt = (*BlobReader)(nil)
@@ -109,7 +110,7 @@ func NewBlobReader(blob js.Value, opts ...Option) (_ *BlobReader, err error) {
 	if cfg.cacheSize <= 0 {
 		cfg.cacheSize = DefaultCacheSize
 	}
-	r := &BlobReader{blob: blob, mode: cfg.mode}
+	r := &BlobReader{blob: blob, mode: cfg.mode, ahead: readAhead{lastEnd: -1}}
 	hasFRS := js.Global().Get("FileReaderSync").Type() == js.TypeFunction
 	switch r.mode {
 	case ModeAuto:
@@ -168,8 +169,11 @@ func (r *BlobReader) CacheSize() int64 { return r.cache.Capacity() }
 // Purge drops the cached chunks (e.g. under memory pressure).
 func (r *BlobReader) Purge() { r.cache.Purge() }
 
-// Close drops the cache; later reads return ErrClosed.
-func (r *BlobReader) Close() error { return r.cache.Close() }
+// Close drops the cache (and a read ahead); later reads return ErrClosed.
+func (r *BlobReader) Close() error {
+	r.ahead.drop()
+	return r.cache.Close()
+}
 
 func sumLen(bufs [][]byte) int {
 	n := 0
@@ -195,28 +199,6 @@ func (r *BlobReader) fetchAsync(off int64, bufs ...[]byte) (err error) {
 		return err
 	}
 	return copyArrayBuffer(ab, bufs, n)
-}
-
-// ArrayBuffer reads the blob's bytes [off, off+n) into a new ArrayBuffer,
-// not through the cache and never through Go memory: for bytes that go
-// back to JS (a read the page asked for), where a copy into Go and out
-// again would cost two passes over them. A range past the end, or a blob
-// that returns fewer bytes (it changed), is ErrShortRead.
-func (r *BlobReader) ArrayBuffer(off, n int64) (ab js.Value, err error) {
-	defer recoverJS(&err)
-	if off < 0 || n < 0 || off+n > r.Size() {
-		return js.Value{}, fmt.Errorf("%w: [%d, %d) of %d bytes", ErrShortRead, off, off+n, r.Size())
-	}
-	slice := r.blob.Call("slice", float64(off), float64(off+n))
-	if r.mode == ModeSync {
-		ab = r.frs.Call("readAsArrayBuffer", slice)
-	} else if ab, err = AwaitPromise(context.Background(), slice.Call("arrayBuffer")); err != nil {
-		return js.Value{}, err
-	}
-	if got := int64(ab.Get("byteLength").Int()); got != n {
-		return js.Value{}, fmt.Errorf("%w: got %d of %d", ErrShortRead, got, n)
-	}
-	return ab, nil
 }
 
 // copyArrayBuffer copies an ArrayBuffer of exactly n bytes into bufs.

@@ -369,3 +369,93 @@ func TestBlobReaderArrayBuffer(t *testing.T) {
 		t.Fatalf("sync mode: %d FileReaderSync reads, want 4", calls())
 	}
 }
+
+// countingBlob wraps blob so that every slice(a, b) is recorded; it
+// returns the wrapper and a function giving the ranges sliced since the
+// last call.
+func countingBlob(blob js.Value) (js.Value, func() [][2]int64) {
+	w := jsFn("blob", `const w = { size: blob.size, calls: [] };
+		w.slice = (a, b) => {
+			w.calls.push([a, b]);
+			if (w.failAt === a) { w.failAt = -1; return { arrayBuffer: () => Promise.reject(new Error('the file changed')) }; }
+			return blob.slice(a, b);
+		};
+		return w;`).Invoke(blob)
+	return w, func() [][2]int64 {
+		calls := w.Get("calls")
+		out := make([][2]int64, calls.Length())
+		for i := range out {
+			out[i] = [2]int64{int64(calls.Index(i).Index(0).Float()), int64(calls.Index(i).Index(1).Float())}
+		}
+		w.Set("calls", js.Global().Get("Array").New())
+		return out
+	}
+}
+
+// ArrayBuffer reads that continue each other (of at least a MiB) read the
+// next range ahead, and the next read takes it instead of slicing again;
+// a read elsewhere drops it, small reads and the disk's end never read
+// ahead, and every read returns the blob's bytes.
+func TestBlobReaderArrayBufferReadsAhead(t *testing.T) {
+	data := randomBytes(8*mib+100, 5)
+	blob, sliced := countingBlob(newNodeBlob(t, data))
+	r, err := NewBlobReader(blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 2 * mib
+	steps := []struct {
+		off, n int64
+		want   [][2]int64 // the slices this read made
+	}{
+		{0, n, [][2]int64{{0, n}}},                                       // the first read: nothing before it
+		{n, n, [][2]int64{{n, 2 * n}, {2 * n, 3 * n}}},                   // continues it: reads the next ahead
+		{2 * n, n, [][2]int64{{3 * n, 4 * n}}},                           // takes it, reads the next ahead
+		{mib, mib, [][2]int64{{mib, 2 * mib}}},                           // elsewhere: the one ahead is dropped
+		{3 * n, n, [][2]int64{{3 * n, 4 * n}}},                           // so it is read again; the end is near
+		{4 * n, 100, [][2]int64{{4 * n, 4*n + 100}}},                     // small: never ahead
+		{0, 4096, [][2]int64{{0, 4096}}},                                 // small
+		{4096, 4096, [][2]int64{{4096, 8192}}},                           // small, in order
+		{4*n + 100 - mib, mib, [][2]int64{{4*n + 100 - mib, 4*n + 100}}}, // ends at the end
+	}
+	for i, s := range steps {
+		ab, err := r.ArrayBuffer(s.off, s.n)
+		if err != nil {
+			t.Fatalf("step %d: ArrayBuffer(%d, %d): %v", i, s.off, s.n, err)
+		}
+		got := make([]byte, s.n)
+		js.CopyBytesToGo(got, js.Global().Get("Uint8Array").New(ab))
+		if !bytes.Equal(got, data[s.off:s.off+s.n]) {
+			t.Fatalf("step %d: ArrayBuffer(%d, %d) returned other bytes", i, s.off, s.n)
+		}
+		if calls := sliced(); fmt.Sprint(calls) != fmt.Sprint(s.want) {
+			t.Fatalf("step %d: ArrayBuffer(%d, %d) sliced %v, want %v", i, s.off, s.n, calls, s.want)
+		}
+	}
+	// A read ahead that fails (the file was changed) is read again by the
+	// read that takes it.
+	sliced()
+	if _, err := r.ArrayBuffer(0, n); err != nil {
+		t.Fatal(err)
+	}
+	// The next slice from 2n fails.
+	blob.Set("failAt", 2*n)
+	if _, err := r.ArrayBuffer(n, n); err != nil { // reads [2n, 3n) ahead, which fails
+		t.Fatal(err)
+	}
+	ab, err := r.ArrayBuffer(2*n, n)
+	if err != nil {
+		t.Fatalf("the read after a failed read ahead: %v", err)
+	}
+	got := make([]byte, n)
+	js.CopyBytesToGo(got, js.Global().Get("Uint8Array").New(ab))
+	if !bytes.Equal(got, data[2*n:3*n]) {
+		t.Fatal("the read after a failed read ahead returned other bytes")
+	}
+	if calls := sliced(); fmt.Sprint(calls) != fmt.Sprint([][2]int64{{0, n}, {n, 2 * n}, {2 * n, 3 * n}, {2 * n, 3 * n}, {3 * n, 4 * n}}) {
+		t.Fatalf("slices around a failed read ahead: %v", calls)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
