@@ -3,7 +3,7 @@
 // of issue #7, and writes rows for internal/cmd/benchrun:
 //
 //   node web/test/bench.mjs [--out rows.json] [--rounds N] [--quick]
-//                           [--only open,cancel,read,readseq,cold,download,sparse,hash,search,files,zip,size]
+//                           [--only open,cancel,read,readseq,cold,download,sparse,hash,search,files,zip,journal,size]
 //
 //   - open to summary of a 1 GiB fully allocated VHDX and of a 64 TiB
 //     sparse one (target < 100 ms each, median)
@@ -43,6 +43,7 @@ import { spawnSync } from 'node:child_process';
 import { MiB, ensureEngine, launch, root, run, serve, serveCSP, timedDownload } from './lib.mjs';
 import { benchFiles } from './bench-files.mjs';
 import { benchZip, zipDisk } from './bench-zip.mjs';
+import { benchJournal, canMount, journalDisk } from './bench-journal.mjs';
 
 const argv = process.argv.slice(2);
 const opt = (name, def) => {
@@ -52,7 +53,7 @@ const opt = (name, def) => {
 const quick = argv.includes('--quick');
 const out = opt('--out', '');
 const rounds = quick ? 1 : Number(opt('--rounds', process.env.ROUNDS || 5));
-// --only open,cancel,read,readseq,cold,download,sparse,hash,search,files,zip,size runs only those benchmarks (to work on one).
+// --only open,cancel,read,readseq,cold,download,sparse,hash,search,files,zip,journal,size runs only those benchmarks (to work on one).
 const only = opt('--only', '');
 const runs = (name) => !only || only.split(',').includes(name);
 
@@ -509,6 +510,19 @@ async function main() {
       const { value, peak } = await phase(context, base, [zd.vhdx], (page) => benchZip({ page, dir, src: zd.src, total, rounds }));
       rows.push(...value);
       memRow(`ZIP a ${total} MiB folder, ${times(rounds, 'round')}`, peak);
+    }
+
+    // 6. issue #15: an ext4 journal replayed in memory against the
+    // kernel's replay of a copy (loop mounts: root only).
+    if (runs('journal')) {
+      if (!canMount()) {
+        console.log('journal replay: skipped (loop mounts need root)');
+      } else {
+        const jd = journalDisk(dir, quick);
+        const { value, peak } = await phase(context, base, [jd.vhdx], (page) => benchJournal({ page, dir, disk: jd, rounds }));
+        rows.push(...value);
+        memRow(`replay an ext4 journal, ${times(rounds, 'round')}`, peak);
+      }
     }
 
     rows.push(...memRows);

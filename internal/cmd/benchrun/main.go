@@ -273,6 +273,10 @@ func render(native, wasm, browser []result, goBench string, rounds int) string {
 		"the NTFS one streamed through the engine 16 MiB at a time into an OPFS file (`vhdxview.saveFile`, the\n" +
 		"path of files the engine cannot map, such as compressed NTFS ones), each against a raw range of the same\n" +
 		"length; the target, at least half the raw range's speed, is a time ratio of at most 2.\n" +
+		"The *journal* row (issue #15) opens a VHDX whose ext4 volume was copied while mounted with\n" +
+		"`data=journal`, its last files only in the journal, and lists them (`vhdxview.open` + `ls`: the engine\n" +
+		"replays the journal in memory), against what a Linux user does instead: copy the partition (a mount\n" +
+		"replays by writing), `mount -o loop` it (the kernel replays), list, unmount; both listings are compared.\n" +
 		"*Peak wasm memory*: each benchmark runs in a fresh page, so a fresh engine, whose `WebAssembly.Memory`\n" +
 		"size is sampled every 200 ms while it runs and once after (wasm memory never shrinks, so the last sample\n" +
 		"is the peak). The *size* rows compress `web/vhdxview.wasm` with `gzip -9` and `brotli -q 11`. The engine\n" +
