@@ -146,6 +146,9 @@ func OpenStore(ctx context.Context, name string, opts ...StoreOption) (_ *Store,
 		return nil, mapErr(err)
 	}
 	db, err := req.Await(ctx)
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err() // ended first: db is no database (see awaitRequest)
+	}
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -239,9 +242,34 @@ func (s *Store) txn(ctx context.Context, mode idb.TransactionMode, fn func(*idb.
 		return mapErr(err)
 	}
 	if mode == idb.TransactionReadWrite {
-		return mapErr(tx.Await(ctx))
+		return mapErr(awaitTransaction(ctx, tx))
 	}
 	return nil
+}
+
+// awaitTransaction waits until tx completes or aborts. go-indexeddb's
+// Transaction.Await(ctx) can hang when ctx has ended before it is called:
+// its select then has two ready cases and may take the one that sends
+// nothing (it hung a close that cancelled an image's store). So an ended
+// ctx returns at once, and the wait itself is given no context: when ctx
+// ends later, txn's AfterFunc aborts tx, and the abort event ends it.
+func awaitTransaction(ctx context.Context, tx *idb.Transaction) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return tx.Await(context.Background())
+}
+
+// awaitRequest waits for req. go-indexeddb's Request.Await returns no
+// error, and an undefined result, when ctx ends first; this returns
+// ctx.Err() then, so that a request that never ran is not taken for one
+// that found nothing or stored something.
+func awaitRequest(ctx context.Context, req *idb.Request) (js.Value, error) {
+	v, err := req.Await(ctx)
+	if err == nil && ctx.Err() != nil {
+		return js.Undefined(), ctx.Err()
+	}
+	return v, err
 }
 
 func objectStore(tx *idb.Transaction, name string) *idb.ObjectStore {
@@ -257,7 +285,7 @@ func getValue(ctx context.Context, st *idb.ObjectStore, key string) (js.Value, e
 	if err != nil {
 		return js.Undefined(), err
 	}
-	return req.Await(ctx)
+	return awaitRequest(ctx, req)
 }
 
 func putValue(ctx context.Context, st *idb.ObjectStore, v js.Value) error {
@@ -265,7 +293,7 @@ func putValue(ctx context.Context, st *idb.ObjectStore, v js.Value) error {
 	if err != nil {
 		return err
 	}
-	_, err = req.Await(ctx)
+	_, err = awaitRequest(ctx, req)
 	return err
 }
 
@@ -274,7 +302,10 @@ func deleteKey(ctx context.Context, st *idb.ObjectStore, key js.Value) error {
 	if err != nil {
 		return err
 	}
-	return req.Await(ctx)
+	if err := req.Await(ctx); err != nil {
+		return err
+	}
+	return ctx.Err() // ended first: see awaitRequest
 }
 
 // Put stores rec's metadata (and Handle), replacing the caller-controlled
@@ -493,6 +524,9 @@ func (s *Store) Clear(ctx context.Context) error {
 			if err := req.Await(ctx); err != nil {
 				return err
 			}
+			if err := ctx.Err(); err != nil { // ended first: see awaitRequest
+				return err
+			}
 		}
 		return nil
 	}, ImagesStore, BlobsStore)
@@ -543,7 +577,7 @@ func (s *Store) AttachBlob(ctx context.Context, key string, blob js.Value) (err 
 		if err != nil {
 			return err
 		}
-		if _, err := req.Await(ctx); err != nil {
+		if _, err := awaitRequest(ctx, req); err != nil {
 			return err
 		}
 		rec.StoredBytes, rec.HasBlob = size, true
