@@ -26,6 +26,9 @@
 //   - issue #13: a folder's ZIP export (vhdxview.listing + vhdxview.zip,
 //     streamed to an OPFS file and downloaded) against `zip -0 -r` of the
 //     same files (web/test/bench-zip.mjs)
+//   - issue #15: the replay of an ext4 journal (open + ls of a volume
+//     copied while mounted) against copying the partition and letting the
+//     kernel replay it in a loop mount (web/test/bench-journal.mjs; root)
 //   - the size of web/vhdxview.wasm raw, gzip -9 and brotli -q 11 (goal
 //     ≤ 1 MB brotli)
 //
