@@ -175,7 +175,7 @@ func holdsStop(l []Structure) bool {
 // the structure err is about says err, with its field; when no structure
 // holds it, err is a check of its own at the end.
 func reportOf(list []Structure, err error) *Report {
-	rep := &Report{Verdict: "clean", BAT: []BATStats{}}
+	rep := &Report{BAT: []BATStats{}}
 	errCheck := Check{Structure: "open", Status: StatusError}
 	if err != nil {
 		errCheck.Message = err.Error()
@@ -211,19 +211,9 @@ func reportOf(list []Structure, err error) *Report {
 	if err != nil && !placed {
 		rep.Checks = append(rep.Checks, errCheck)
 	}
-	for _, c := range rep.Checks {
-		switch c.Status {
-		case StatusError:
-			rep.Errors++
-		case StatusWarning:
-			rep.Warnings++
-		}
-	}
-	switch {
-	case err != nil:
+	rep.Tally()
+	if err != nil {
 		rep.Verdict = "unreadable"
-	case rep.Errors+rep.Warnings > 0:
-		rep.Verdict = "problems"
 	}
 	return rep
 }

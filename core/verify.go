@@ -48,7 +48,7 @@ type BATStats struct {
 
 // Report is the result of Verify.
 type Report struct {
-	Verdict  string     `json:"verdict"` // "clean" | "problems"
+	Verdict  string     `json:"verdict"` // "clean" | "problems" (Tally), or "unreadable" (Inspect)
 	Errors   int        `json:"errors"`
 	Warnings int        `json:"warnings"`
 	Checks   []Check    `json:"checks"`
@@ -90,19 +90,27 @@ func (img *Image) Verify(ctx context.Context, progress func(done, total int64)) 
 	if ctx.Err() != nil {
 		rep.Checks = append(rep.Checks, Check{Structure: "verify", Status: StatusWarning, Message: "stopped before the end: " + ctx.Err().Error()})
 	}
-	for _, c := range rep.Checks {
+	rep.Tally()
+	return rep
+}
+
+// Tally counts the report's error and warning checks into Errors and
+// Warnings and sets Verdict from them: "clean" with none, else "problems".
+// A verifier calls it once its checks are all in.
+func (r *Report) Tally() {
+	r.Errors, r.Warnings = 0, 0
+	for _, c := range r.Checks {
 		switch c.Status {
 		case StatusError:
-			rep.Errors++
+			r.Errors++
 		case StatusWarning:
-			rep.Warnings++
+			r.Warnings++
 		}
 	}
-	rep.Verdict = "clean"
-	if rep.Errors+rep.Warnings > 0 {
-		rep.Verdict = "problems"
+	r.Verdict = "clean"
+	if r.Errors+r.Warnings > 0 {
+		r.Verdict = "problems"
 	}
-	return rep
 }
 
 // missingCheck is the "parent" check of a chain that ends in a

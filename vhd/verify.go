@@ -56,18 +56,7 @@ func (img *Image) Verify(ctx context.Context, progress func(done, total int64)) 
 	if ctx.Err() != nil {
 		rep.Checks = append(rep.Checks, core.Check{Structure: "verify", Status: core.StatusWarning, Message: "stopped before the end: " + ctx.Err().Error()})
 	}
-	for _, c := range rep.Checks {
-		switch c.Status {
-		case core.StatusError:
-			rep.Errors++
-		case core.StatusWarning:
-			rep.Warnings++
-		}
-	}
-	rep.Verdict = "clean"
-	if rep.Errors+rep.Warnings > 0 {
-		rep.Verdict = "problems"
-	}
+	rep.Tally()
 	return rep
 }
 
