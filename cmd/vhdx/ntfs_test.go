@@ -19,10 +19,7 @@ import (
 // FUSE), then one INDX block of /d is overwritten.
 func TestLsIncomplete(t *testing.T) {
 	dir := t.TempDir()
-	raw := filepath.Join(dir, "ntfs.raw")
-	os.WriteFile(raw, nil, 0o644)
-	os.Truncate(raw, 16<<20)
-	runTool(t, "mkntfs", "-Q", "-F", "-q", raw)
+	raw := emptyNTFS(t, dir)
 	mnt := filepath.Join(dir, "mnt")
 	os.Mkdir(mnt, 0o755)
 	runTool(t, "ntfs-3g", raw, mnt)
@@ -89,10 +86,7 @@ func TestLsIncomplete(t *testing.T) {
 // NTFS metadata files and only them; stat on ext4 gives the entry alone.
 func TestStatNTFS(t *testing.T) {
 	dir := t.TempDir()
-	raw := filepath.Join(dir, "ntfs.raw")
-	os.WriteFile(raw, nil, 0o644)
-	os.Truncate(raw, 16<<20)
-	runTool(t, "mkntfs", "-Q", "-F", "-q", raw)
+	raw := emptyNTFS(t, dir)
 	src := filepath.Join(dir, "f.txt")
 	os.WriteFile(src, []byte(strings.Repeat("some bytes\n", 1000)), 0o644)
 	runTool(t, "ntfscp", "-f", "-q", raw, src, "/f.txt")
@@ -140,4 +134,14 @@ func TestStatNTFS(t *testing.T) {
 	if code, _, errs := runCLI("stat", "--raw", raw, "/nope"); code != exitFail || !strings.Contains(errs, "not exist") {
 		t.Errorf("stat of a missing path: %d %q", code, errs)
 	}
+}
+
+// emptyNTFS makes dir/ntfs.raw, a fresh 16 MiB NTFS volume (mkntfs).
+func emptyNTFS(t *testing.T, dir string) string {
+	t.Helper()
+	raw := filepath.Join(dir, "ntfs.raw")
+	os.WriteFile(raw, nil, 0o644)
+	os.Truncate(raw, 16<<20)
+	runTool(t, "mkntfs", "-Q", "-F", "-q", raw)
+	return raw
 }
