@@ -63,6 +63,7 @@ run_tests() {
   if [ -n "$bad" ]; then echo "gofmt needed: $bad" >&2; exit 1; fi
   go vet ./...
   GOOS=js GOARCH=wasm go vet ./bridge/ ./wasm/ ./core/ ./internal/cmd/readbench/ ./internal/idbtest/ ./vhd/ ./disk/ ./volume/ ./sniff/ ./scan/ ./listing/ ./preview/
+  GOOS=js GOARCH=wasm go vet -tags nofs ./wasm/
 
   # The service worker's list of the page's modules is written by hand: a
   # module missing from it breaks the page offline.
@@ -81,6 +82,9 @@ run_tests() {
     say "go test (js/wasm on Node: worker protocol)"
     NODE_OPTIONS="--require $root/node_modules/fake-indexeddb/auto/index.js" VHDXVIEW_REQUIRE_IDB=1 \
       GOOS=js GOARCH=wasm go test -count=1 -exec="$(go env GOROOT)/lib/wasm/go_js_wasm_exec" ./wasm/...
+    say "go test (js/wasm on Node: the core engine, -tags nofs)"
+    NODE_OPTIONS="--require $root/node_modules/fake-indexeddb/auto/index.js" VHDXVIEW_REQUIRE_IDB=1 \
+      GOOS=js GOARCH=wasm go test -count=1 -tags nofs -exec="$(go env GOROOT)/lib/wasm/go_js_wasm_exec" ./wasm/...
   fi
 
   if [ -f web/test/run.mjs ]; then

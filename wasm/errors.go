@@ -25,7 +25,6 @@ import (
 	"github.com/vhdxview/vhdxview/core"
 	"github.com/vhdxview/vhdxview/disk"
 	"github.com/vhdxview/vhdxview/vhd"
-	"github.com/vhdxview/vhdxview/volume"
 )
 
 // protoError is an error this package makes, with its protocol name.
@@ -178,8 +177,8 @@ func classify(err error) (string, map[string]any) {
 		ke   *disk.KindError
 		be   *core.BlockError
 		jse  *bridge.JSError
-		vfe  *volume.FSError
 	)
+	fsFields, isFS := fsError(err)
 	switch {
 	case errors.As(err, &pe):
 		return pe.name, pe.fields
@@ -205,8 +204,8 @@ func classify(err error) (string, map[string]any) {
 		return formatError(err, vfe1.Structure, vfe1.Offset, vfe1.Field, vfe1.Val)
 	case errors.As(err, &ke):
 		return "FormatError", nil // errorValue adds kind and kind_name
-	case errors.As(err, &vfe) && isFSReason(err):
-		return "FileSystemError", map[string]any{"fs": vfe.FS, "offset": float64(vfe.Offset), "op": vfe.Op, "path": vfe.Path, "reason": fsReason(err)}
+	case isFS && fsFields["reason"] != "":
+		return "FileSystemError", fsFields
 	case errors.As(err, &be):
 		return "BlockError", map[string]any{"structure": "BAT entry " + fmt.Sprint(be.Entry), "level": be.Level,
 			"block": float64(be.Block), "entry": float64(be.Entry), "offset": float64(be.FileOffset)}
@@ -224,10 +223,11 @@ func classify(err error) (string, map[string]any) {
 		return "StorageError", jsName(err)
 	case errors.As(err, &jse), errors.Is(err, bridge.ErrShortRead), errors.Is(err, bridge.ErrClosed):
 		return "ReadError", jsName(err)
-	case errors.As(err, &vfe):
+	case isFS:
 		// A file system error of no known kind: the library gave up on
 		// what it read.
-		return "FileSystemError", map[string]any{"fs": vfe.FS, "offset": float64(vfe.Offset), "op": vfe.Op, "path": vfe.Path, "reason": "damaged"}
+		fsFields["reason"] = "damaged"
+		return "FileSystemError", fsFields
 	}
 	// None of the above: a bug.
 	if st := stackOf(err); st != "" {
@@ -250,30 +250,6 @@ func formatError(err error, structure string, off int64, field string, val any) 
 	}
 	return "FormatError", f
 }
-
-// fsReason names what an *volume.FSError is about, for FileSystemError.
-func fsReason(err error) string {
-	switch {
-	case errors.Is(err, volume.ErrUnsupportedFS):
-		return "unsupported"
-	case errors.Is(err, volume.ErrNotFound):
-		return "not_found"
-	case errors.Is(err, volume.ErrNotDir):
-		return "not_a_directory"
-	case errors.Is(err, volume.ErrIsDir):
-		return "is_a_directory"
-	case errors.Is(err, volume.ErrDamaged):
-		return "damaged"
-	case errors.Is(err, volume.ErrNotRecoverable):
-		return "not_recoverable"
-	}
-	return ""
-}
-
-// isFSReason tells a file system's own error from a disk read failure
-// that an FSError merely carries (a BlockError, a missing parent, an
-// unreadable file), which keeps its own name.
-func isFSReason(err error) bool { return fsReason(err) != "" }
 
 func isStoreError(err error) bool {
 	var se *storeError

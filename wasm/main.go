@@ -19,7 +19,12 @@
 // args.go (argument checks), errors.go (errors as messages), open.go
 // (open, reopen and the chain of dropped files), ops.go (info, verify,
 // read, map, plan, close), store.go (IndexedDB: fingerprints, recent,
-// forget, background storing).
+// forget, background storing), salvage.go (bad_ranges); the file-system
+// ops in volume.go, fileflows.go and scan.go, wired by fsops.go.
+//
+// Built with -tags nofs it is the core engine (web/vhdxview-core.wasm):
+// nofs.go stands in for the file-system files, and the page sends those
+// ops to the full engine (PROTOCOL.md, "Two engines").
 package main
 
 import (
@@ -44,7 +49,7 @@ func main() {
 		return nil
 	})
 	eng.Call("ready", dispatch)
-	s.Event("ready", map[string]any{"protocol": ProtocolVersion, "version": engineVersion()})
+	s.Event("ready", map[string]any{"protocol": ProtocolVersion, "version": engineVersion(), "fs": hasFS})
 	select {} // serve until the worker is terminated
 }
 

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"syscall/js"
 
 	"github.com/vhdxview/vhdxview/core"
@@ -313,4 +314,39 @@ func (sess *session) annotate(err error) error {
 		return err
 	}
 	return &protoError{name: "MissingParentError", msg: err.Error(), fields: missingFields(sess.missing)}
+}
+
+// runsValue turns plan runs into their page form, with the data of bytes
+// runs to transfer.
+func runsValue(runs []core.Run) (js.Value, []any, error) {
+	prs := make([]planRun, 0, len(runs))
+	for _, run := range runs {
+		pr := planRun{Kind: run.Kind.String(), Offset: run.Offset, Length: run.Length}
+		if run.Bad != nil {
+			pr.Bad = &badBlock{Message: strings.TrimPrefix(run.Bad.Error(), "vhdx: "), Level: run.Bad.Level, Block: run.Bad.Block}
+		}
+		switch run.Kind {
+		case core.RunFile:
+			lvl, fo := run.Level, run.FileOffset
+			pr.Level, pr.FileOffset = &lvl, &fo
+		case core.RunBytes:
+			if int64(len(run.Data)) != run.Length {
+				return js.Value{}, nil, fmt.Errorf("vhdx: plan: bytes run of %d bytes holds %d", run.Length, len(run.Data))
+			}
+		}
+		prs = append(prs, pr)
+	}
+	rv, err := jsonValue(prs)
+	if err != nil {
+		return js.Value{}, nil, err
+	}
+	var transfer []any
+	for i, run := range runs {
+		if run.Kind == core.RunBytes {
+			d := uint8Array(run.Data)
+			rv.Index(i).Set("data", d)
+			transfer = append(transfer, d.Get("buffer"))
+		}
+	}
+	return rv, transfer, nil
 }

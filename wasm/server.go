@@ -180,35 +180,38 @@ var handlers map[string]handler
 
 func init() {
 	handlers = map[string]handler{
-		"open":         (*request).open,
-		"reopen":       (*request).reopen,
-		"info":         (*request).info,
-		"verify":       (*request).verify,
-		"read":         (*request).read,
-		"map":          (*request).mapStates,
-		"plan":         (*request).plan,
-		"bad_ranges":   (*request).badRanges,  // salvage.go
-		"close":        (*request).closeImage, // store.go: close, then its stores end
-		"recent":       (*request).recent,
-		"forget":       (*request).forget,
-		"pin":          (*request).pin,
-		"keep":         (*request).keep, // store.go
-		"set_state":    (*request).setState,
-		"config":       (*request).config,
-		"cancel":       (*request).cancel,
-		"parts":        (*request).parts,
-		"ls":           (*request).ls,
-		"stat":         (*request).stat,
-		"ntfs_info":    (*request).ntfsInfo,
-		"file_read":    (*request).fileRead,
-		"file_plan":    (*request).filePlan,
-		"listing":      (*request).listing,     // fileflows.go
-		"file_extents": (*request).fileExtents, // fileflows.go
-		"file_preview": (*request).filePreview, // fileflows.go
-		"hash":         (*request).hash,        // scan.go
-		"search":       (*request).search,      // scan.go
-		"fault":        (*request).fault,       // errors.go: for tests of error reports
+		"open":       (*request).open,
+		"reopen":     (*request).reopen,
+		"info":       (*request).info,
+		"verify":     (*request).verify,
+		"read":       (*request).read,
+		"map":        (*request).mapStates,
+		"plan":       (*request).plan,
+		"bad_ranges": (*request).badRanges,  // salvage.go
+		"close":      (*request).closeImage, // store.go: close, then its stores end
+		"recent":     (*request).recent,
+		"forget":     (*request).forget,
+		"pin":        (*request).pin,
+		"keep":       (*request).keep, // store.go
+		"set_state":  (*request).setState,
+		"config":     (*request).config,
+		"cancel":     (*request).cancel,
+		"fault":      (*request).fault, // errors.go: for tests of error reports
 	}
+	for _, op := range fsOps {
+		handlers[op] = fsHandler(op)
+	}
+}
+
+// fsOps are the ops that need the file-system code (packages volume,
+// scan, listing and preview): the inside-the-disk ops, and hash and search,
+// which can name a file. The full engine serves them (fsops.go); the core
+// engine, built with -tags nofs for a first open that does not wait for
+// that code, answers them with an UnsupportedOpError (nofs.go).
+var fsOps = []string{
+	"parts", "ls", "stat", "ntfs_info", "file_read", "file_plan", // volume.go
+	"listing", "file_extents", "file_preview", // fileflows.go
+	"hash", "search", // scan.go
 }
 
 // Dispatch takes one message from the page. It reads the message's fields,

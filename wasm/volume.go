@@ -1,4 +1,4 @@
-//go:build js && wasm
+//go:build js && wasm && !nofs
 
 package main
 
@@ -10,9 +10,7 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"syscall/js"
 
@@ -366,39 +364,4 @@ func fileRuns(ctx context.Context, img disk.Image, f *volume.File, off, n int64,
 			return emit(run)
 		})
 	})
-}
-
-// runsValue turns plan runs into their page form, with the data of bytes
-// runs to transfer.
-func runsValue(runs []core.Run) (js.Value, []any, error) {
-	prs := make([]planRun, 0, len(runs))
-	for _, run := range runs {
-		pr := planRun{Kind: run.Kind.String(), Offset: run.Offset, Length: run.Length}
-		if run.Bad != nil {
-			pr.Bad = &badBlock{Message: strings.TrimPrefix(run.Bad.Error(), "vhdx: "), Level: run.Bad.Level, Block: run.Bad.Block}
-		}
-		switch run.Kind {
-		case core.RunFile:
-			lvl, fo := run.Level, run.FileOffset
-			pr.Level, pr.FileOffset = &lvl, &fo
-		case core.RunBytes:
-			if int64(len(run.Data)) != run.Length {
-				return js.Value{}, nil, fmt.Errorf("vhdx: plan: bytes run of %d bytes holds %d", run.Length, len(run.Data))
-			}
-		}
-		prs = append(prs, pr)
-	}
-	rv, err := jsonValue(prs)
-	if err != nil {
-		return js.Value{}, nil, err
-	}
-	var transfer []any
-	for i, run := range runs {
-		if run.Kind == core.RunBytes {
-			d := uint8Array(run.Data)
-			rv.Index(i).Set("data", d)
-			transfer = append(transfer, d.Get("buffer"))
-		}
-	}
-	return rv, transfer, nil
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the browser engine into web/:
-#   web/vhdxview.wasm   the Go engine (./wasm), GOOS=js GOARCH=wasm
+#   web/vhdxview.wasm   the full Go engine (./wasm), GOOS=js GOARCH=wasm
+#   web/vhdxview-core.wasm  the core engine: ./wasm with -tags nofs, all but
+#                       the file-system ops, which the page loads first
 #   web/wasm_exec.js    Go's JS runtime support, copied from this Go's GOROOT
 #                       (it must match the Go that built the wasm)
 #   web/hash-wasm/      hash-wasm's SHA-256, SHA-1 and MD5 (npm), which the
@@ -21,7 +23,9 @@ exec_js="$goroot/lib/wasm/wasm_exec.js"
 [ -f "$exec_js" ] || { echo "build-wasm.sh: wasm_exec.js not found under $goroot" >&2; exit 1; }
 
 GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o web/vhdxview.wasm.tmp ./wasm
+GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -tags nofs -o web/vhdxview-core.wasm.tmp ./wasm
 mv web/vhdxview.wasm.tmp web/vhdxview.wasm
+mv web/vhdxview-core.wasm.tmp web/vhdxview-core.wasm
 cp "$exec_js" web/wasm_exec.js.tmp
 mv web/wasm_exec.js.tmp web/wasm_exec.js
 
@@ -49,11 +53,18 @@ if [ -f node_modules/client-zip/index.js ]; then
 else
   echo "build-wasm.sh: node_modules/client-zip missing (npm ci): ZIP export will not work" >&2
 fi
+# The build's version: one hash of both engines and their JS runtime (the
+# service worker names its cache after it, and the page shows it).
+version="$(printf '%s %s %s' "$(sha web/vhdxview.wasm)" "$(sha web/vhdxview-core.wasm)" "$(sha web/wasm_exec.js)" | sha256sum | cut -d' ' -f1)"
 cat >web/manifest.json.tmp <<EOF
 {
+  "version": "$version",
   "wasm": "vhdxview.wasm",
   "wasm_sha256": "$(sha web/vhdxview.wasm)",
   "wasm_size": $(size web/vhdxview.wasm),
+  "core_wasm": "vhdxview-core.wasm",
+  "core_wasm_sha256": "$(sha web/vhdxview-core.wasm)",
+  "core_wasm_size": $(size web/vhdxview-core.wasm),
   "wasm_exec": "wasm_exec.js",
   "wasm_exec_sha256": "$(sha web/wasm_exec.js)",
 ${hashwasm}${clientzip}  "go": "$(go env GOVERSION)"
@@ -61,3 +72,4 @@ ${hashwasm}${clientzip}  "go": "$(go env GOVERSION)"
 EOF
 mv web/manifest.json.tmp web/manifest.json
 echo "web/vhdxview.wasm: $(size web/vhdxview.wasm) bytes, sha256 $(sha web/vhdxview.wasm | cut -c1-16)…"
+echo "web/vhdxview-core.wasm: $(size web/vhdxview-core.wasm) bytes, sha256 $(sha web/vhdxview-core.wasm | cut -c1-16)…"
