@@ -24,6 +24,7 @@ const CORE = [
   'web/worker.js',
   'web/wasm_exec.js',
   'web/vhdxview.wasm',
+  'web/vhdxview-core.wasm',
   'web/app/advice.js',
   'web/app/app.js',
   'web/app/batmap.js',

@@ -1,8 +1,9 @@
-// vhdxview.js: the page's handle on the engine, which runs in a worker
-// (worker.js). Every function sends one request of the protocol in
-// PROTOCOL.md and returns a Promise; failures reject with a VhdxError
-// whose name and fields are the protocol's error object, and an aborted
-// signal rejects at once with the signal's reason (an AbortError).
+// vhdxview.js: the page's handle on the engine, which runs in two workers
+// (worker.js: the core engine and the full engine, see Engine below). Every
+// function sends one request of the protocol in PROTOCOL.md and returns a
+// Promise; failures reject with a VhdxError whose name and fields are the
+// protocol's error object, and an aborted signal rejects at once with the
+// signal's reason (an AbortError).
 //
 // Results are the engine's, as PROTOCOL.md describes them. Integers that
 // can exceed 2^53 (header and log sequence numbers, GPT attribute bits)
@@ -68,38 +69,135 @@ export function on(name, fn) {
   return () => events.removeEventListener(name, h);
 }
 
-let worker = null;
-let dead = null; // the fatal error, once the engine is gone
-let nextId = 1;
-const pending = new Map(); // id → {resolve, reject, onProgress}
-const images = new Map(); // image → {files, size}
-let readyPromise = null;
-let zeroBlob = null;
-let about = null; // the ready event's {protocol, version}
+// The engine is two Go programs, each in its own worker (worker.js). The
+// core engine (vhdxview-core.wasm) opens, checks, reads and stores images;
+// it leaves out the file-system code, about a fifth of the engine, so that
+// a first visit's first open waits only for it. The full engine
+// (vhdxview.wasm) serves the ops that need that code (FS_OPS): it loads
+// once the core engine is ready, and opens each image again, from the same
+// Files and without storing anything, the first time one of those ops
+// names it. Both read the same bytes, so they see the same disk.
+const FS_OPS = new Set(['parts', 'ls', 'stat', 'ntfs_info', 'file_read', 'file_plan', 'listing', 'file_extents', 'file_preview', 'hash', 'search']);
 
-function engine() {
-  if (worker) return worker;
-  worker = new Worker(WORKER_URL, { name: 'vhdxview' });
-  // When the engine was asked for; the page compares it with its own modules'
-  // start (the first-visit ui test), since when the browser then fetches the
-  // worker's script is its own choice.
-  if (typeof performance !== 'undefined' && performance.mark) performance.mark('vhdxview:engine-asked');
-  readyPromise = new Promise((resolve, reject) => {
-    events.addEventListener('ready', () => resolve(), { once: true });
-    events.addEventListener('fatal', (e) => reject(new VhdxError(e.detail.error)), { once: true });
-  });
-  readyPromise.catch(() => {}); // reported through the requests too
-  worker.onmessage = (e) => receive(e.data);
-  worker.onerror = (e) => {
-    e.preventDefault();
-    receive({ event: 'fatal', error: { name: 'EngineError', message: 'the engine worker failed: ' + (e.message || 'unknown error') } });
-  };
-  return worker;
+let nextId = 1; // one sequence for both engines
+const images = new Map(); // image (the core engine's handle) → {files, size, raw, partial, full}
+let zeroBlob = null;
+let persistAsked = false;
+const opening = new Set(); // open and reopen requests not yet answered
+
+// Engine is one worker and the requests it has not answered.
+class Engine {
+  constructor(name, { onEvent, onStart }) {
+    this.name = name;
+    this.onEvent = onEvent;
+    this.onStart = onStart;
+    this.worker = null;
+    this.dead = null; // the fatal error, once the engine is gone
+    this.pending = new Map(); // id → {op, resolve, reject, onProgress}
+    this.readyPromise = null;
+    this.about = null; // the ready event's {protocol, version, fs}
+  }
+
+  start() {
+    if (this.worker) return this.worker;
+    this.worker = new Worker(WORKER_URL, { name: this.name });
+    this.readyPromise = new Promise((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    this.readyPromise.catch(() => {}); // reported through the requests too
+    this.worker.onmessage = (e) => this.receive(e.data);
+    this.worker.onerror = (e) => {
+      e.preventDefault();
+      this.receive({ event: 'fatal', error: { name: 'EngineError', message: 'the engine worker failed: ' + (e.message || 'unknown error') } });
+    };
+    if (this.onStart) this.onStart(this);
+    return this.worker;
+  }
+
+  receive(msg) {
+    if (!msg || typeof msg !== 'object') return;
+    if (typeof msg.event === 'string') {
+      if (msg.event === 'ready') {
+        // "vhdxview:ready" and "vhdxview-full:ready", for the cold-load
+        // benchmark's timeline.
+        if (typeof performance !== 'undefined' && performance.mark) performance.mark(`${this.name}:ready`);
+        this.about = { protocol: msg.protocol, version: msg.version, fs: msg.fs };
+        this.resolveReady();
+      }
+      if (msg.event === 'fatal') {
+        this.dead = new VhdxError(msg.error);
+        this.rejectReady(this.dead);
+        for (const p of this.pending.values()) p.reject(this.dead);
+        this.pending.clear();
+      }
+      this.onEvent(msg);
+      return;
+    }
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    if (msg.progress) {
+      if (p.onProgress) p.onProgress(msg.progress);
+      return;
+    }
+    this.pending.delete(msg.id);
+    if (msg.ok) p.resolve(msg.result);
+    else p.reject(new VhdxError(msg.error, p.op));
+  }
+
+  request(op, args, { onProgress, signal } = {}) {
+    if (this.dead) return Promise.reject(this.dead);
+    if (signal && signal.aborted) return Promise.reject(abortError(signal));
+    const w = this.start();
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      let onAbort = null;
+      const done = (f) => (v) => {
+        if (onAbort) signal.removeEventListener('abort', onAbort);
+        f(v);
+      };
+      this.pending.set(id, { op, resolve: done(resolve), reject: done(reject), onProgress });
+      if (signal) {
+        onAbort = () => {
+          const p = this.pending.get(id);
+          if (!p) return;
+          this.pending.delete(id);
+          w.postMessage({ id: nextId++, op: 'cancel', args: { target: id } });
+          p.reject(abortError(signal));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      w.postMessage({ id, op, args });
+    });
+  }
 }
+
+const core = new Engine('vhdxview', {
+  onEvent(msg) {
+    if (msg.event === 'store' && msg.state === 'storing') askPersist();
+    events.dispatchEvent(new CustomEvent(msg.event, { detail: msg }));
+  },
+  onStart(e) {
+    // When the engine was asked for; the page compares it with its own
+    // modules' start (the first-visit ui test), since when the browser then
+    // fetches the worker's script is its own choice.
+    if (typeof performance !== 'undefined' && performance.mark) performance.mark('vhdxview:engine-asked');
+    fullEngine().catch(() => {});
+  },
+});
+
+const full = new Engine('vhdxview-full', {
+  // Its failures reach the page as the failures of its requests; the page's
+  // "fatal" is the core engine's.
+  onEvent() {},
+  onStart(e) {
+    // It stores nothing: the core engine keeps the images.
+    e.request('config', { store: false }).catch(() => {});
+  },
+});
 
 // navigator.storage.persist() exists only in windows, so the page asks,
 // once, when the engine first stores an image's bytes.
-let persistAsked = false;
 function askPersist() {
   if (persistAsked) return;
   persistAsked = true;
@@ -107,39 +205,15 @@ function askPersist() {
   if (sm && typeof sm.persist === 'function') sm.persist().catch(() => {});
 }
 
-function receive(msg) {
-  if (!msg || typeof msg !== 'object') return;
-  if (typeof msg.event === 'string') {
-    if (msg.event === 'ready') about = { protocol: msg.protocol, version: msg.version };
-    if (msg.event === 'store' && msg.state === 'storing') askPersist();
-    if (msg.event === 'fatal') {
-      dead = new VhdxError(msg.error);
-      for (const p of pending.values()) p.reject(dead);
-      pending.clear();
-    }
-    events.dispatchEvent(new CustomEvent(msg.event, { detail: msg }));
-    return;
-  }
-  const p = pending.get(msg.id);
-  if (!p) return;
-  if (msg.progress) {
-    if (p.onProgress) p.onProgress(msg.progress);
-    return;
-  }
-  pending.delete(msg.id);
-  if (msg.ok) p.resolve(msg.result);
-  else p.reject(new VhdxError(msg.error, p.op));
-}
-
 /** Resolves when the engine has loaded (rejects if it cannot start). */
 export function ready() {
-  engine();
-  return readyPromise;
+  core.start();
+  return core.readyPromise;
 }
 
-/** The engine's {protocol, version} (from its ready event), or null before it is ready. */
+/** The engine's {protocol, version, fs} (from its ready event), or null before it is ready. */
 export function engineInfo() {
-  return about;
+  return core.about;
 }
 
 /**
@@ -147,32 +221,72 @@ export function engineInfo() {
  * signal (an AbortSignal). Aborting the signal rejects the promise at
  * once with the signal's reason (an AbortError) and sends a cancel
  * request, which stops the engine's work; the engine's own reply to the
- * request is then dropped.
+ * request is then dropped. The ops of FS_OPS go to the full engine, with
+ * args.image turned into its handle for the same image.
  */
 export function request(op, args = {}, { onProgress, signal } = {}) {
-  if (dead) return Promise.reject(dead);
-  if (signal && signal.aborted) return Promise.reject(abortError(signal));
-  const w = engine();
-  const id = nextId++;
-  return new Promise((resolve, reject) => {
-    let onAbort = null;
-    const done = (f) => (v) => {
-      if (onAbort) signal.removeEventListener('abort', onAbort);
-      f(v);
-    };
-    pending.set(id, { op, resolve: done(resolve), reject: done(reject), onProgress });
-    if (signal) {
-      onAbort = () => {
-        const p = pending.get(id);
-        if (!p) return;
-        pending.delete(id);
-        w.postMessage({ id: nextId++, op: 'cancel', args: { target: id } });
-        p.reject(abortError(signal));
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-    }
-    w.postMessage({ id, op, args });
+  if (!FS_OPS.has(op)) return core.request(op, args, { onProgress, signal });
+  return fullRequest(op, args, { onProgress, signal });
+}
+
+async function fullRequest(op, args, opts) {
+  const ab = raceAbort(opts.signal);
+  let eng;
+  let image = args.image;
+  try {
+    eng = await ab.race(fullEngine());
+    const img = images.get(args.image);
+    if (eng === full && img) image = await ab.race(fullImage(img)); // else the engine says what is wrong
+  } finally {
+    ab.done();
+  }
+  return eng.request(op, { ...args, image }, opts);
+}
+
+// fullEngine resolves to the engine that serves FS_OPS. It starts the full
+// engine once the core one serves, has answered the opens asked of it
+// meanwhile and the page is idle (it has drawn what they gave): a first
+// visit's first summary has the machine to itself, and a page left idle has
+// the full engine loaded by the time a file is picked. A build without the
+// core engine runs the full one in the first worker (its ready event says
+// fs: true), which then serves everything.
+let fullStarted = null;
+function fullEngine() {
+  if (!fullStarted) {
+    fullStarted = core.readyPromise
+      .catch(() => {})
+      .then(() => {
+        if (core.about && core.about.fs) return core;
+        return Promise.allSettled([...opening])
+          .then(idle)
+          .then(() => {
+            full.start();
+            return full;
+          });
+      });
+  }
+  return fullStarted;
+}
+
+// idle resolves when the page's main thread is next idle (at most 1 s on).
+function idle() {
+  return new Promise((resolve) => {
+    if (typeof requestIdleCallback === 'function') requestIdleCallback(() => resolve(), { timeout: 1000 });
+    else setTimeout(resolve, 0);
   });
+}
+
+// fullImage opens img in the full engine once: the same Files, as the
+// same kind of disk (raw, or a chain missing its parent), storing nothing.
+function fullImage(img) {
+  if (!img.full) {
+    const p = full.request('open', { files: img.files, raw: img.raw, partial: img.partial, store: false }).then((r) => r.image);
+    img.full = p;
+    p.catch(() => {
+      if (img.full === p) img.full = null; // the next request tries again
+    });
+  }
+  return img.full;
 }
 
 /** Changes the engine's settings (store, db_name, per_image_limit, total_cap). */
@@ -181,7 +295,13 @@ export function configure(settings) {
 }
 
 function remember(result) {
-  images.set(result.image, { files: result.files, size: result.summary.virtual_size });
+  images.set(result.image, {
+    files: result.files,
+    size: result.summary.virtual_size,
+    raw: result.summary.format === 'raw',
+    partial: !!result.summary.parent_missing,
+    full: null, // the full engine's handle, a promise (fullImage)
+  });
   return result;
 }
 
@@ -201,12 +321,20 @@ function remember(result) {
  */
 export async function open(files, options = {}) {
   const list = files instanceof Blob ? [files] : Array.from(files || []);
-  return remember(await request('open', { ...options, files: list }));
+  return remember(await tracked(request('open', { ...options, files: list })));
 }
 
 /** Reopens a remembered image by its key (see recent()). */
 export async function reopen(key, options = {}) {
-  return remember(await request('reopen', { ...options, key }));
+  return remember(await tracked(request('reopen', { ...options, key })));
+}
+
+// tracked keeps an open in `opening` until it is answered.
+function tracked(p) {
+  opening.add(p);
+  const drop = () => opening.delete(p);
+  p.then(drop, drop);
+  return p;
 }
 
 /** The full structure summary (`vhdx info --json`). */
@@ -838,6 +966,8 @@ export function forgetAll() {
 
 /** Closes an open image. */
 export async function close(image) {
+  const img = images.get(image);
   images.delete(image);
+  if (img && img.full) img.full.then((h) => full.request('close', { image: h })).catch(() => {});
   return request('close', { image });
 }

@@ -1,4 +1,5 @@
-// worker.js: the dedicated worker that runs the Go engine (web/vhdxview.wasm).
+// worker.js: the dedicated worker that runs a Go engine (web/vhdxview-core.wasm
+// or web/vhdxview.wasm; see FULL below).
 //
 // A classic worker (not a module): Go's wasm_exec.js is a classic script
 // loaded with importScripts, and a dedicated worker has FileReaderSync, so
@@ -129,12 +130,21 @@ function loadHashers(m) {
   };
 }
 
+// Which engine this worker runs, by the name vhdxview.js gives it: the full
+// engine (vhdxview.wasm) in "vhdxview-full", else the core engine
+// (vhdxview-core.wasm, built with -tags nofs: no file-system code, so it
+// loads sooner). A build whose manifest names no core engine runs the full
+// one in both.
+const FULL = self.name === 'vhdxview-full';
+
 async function start() {
   const m = await manifest();
-  const compiled = compile(versioned(m.wasm || 'vhdxview.wasm', m.wasm_sha256));
+  const [name, hash] = FULL || !m.core_wasm ? [m.wasm || 'vhdxview.wasm', m.wasm_sha256] : [m.core_wasm, m.core_wasm_sha256];
+  const compiled = compile(versioned(name, hash));
   compiled.catch(() => {}); // awaited below
   importScripts(versioned(m.wasm_exec || 'wasm_exec.js', m.wasm_exec_sha256));
-  loadHashers(m);
+  // Only the full engine hashes (hash is one of its ops).
+  if (FULL || !m.core_wasm) loadHashers(m);
   const go = new Go();
   let exitCode = null;
   go.exit = (code) => {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { openSync, readSync, closeSync, statSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { engineWorker } from './lib.mjs';
 
 const MiB = 1 << 20;
 const CHUNK = 16 * MiB; // the read op's limit
@@ -103,13 +104,64 @@ test('the engine loads in a worker from the served files', async (t) => {
   const workers = t.page.workers().map((w) => w.url());
   assert.ok(workers.some((u) => u.endsWith('/web/worker.js')), `workers: ${workers}`);
   assert.match(await t.page.textContent('#status'), /engine ready/);
+  // Two engines: the core one (no file-system code) serves first; the
+  // full one loads after it, each with its content hash in the URL.
+  assert.deepEqual(await t.page.evaluate(() => window.vhdxview.engineInfo().fs), false, 'the first engine is the core one');
+  const parts = await t.page.evaluate(async () => {
+    const v = window.vhdxview;
+    const { image } = await v.open(new File([new Uint8Array(1 << 20)], 'zeros.img'), { raw: true, store: false });
+    try {
+      return await v.parts(image).then((p) => p.scheme, (e) => e.name);
+    } finally {
+      await v.close(image);
+    }
+  });
+  assert.ok(!['UnsupportedOpError', 'EngineError', 'NotOpenError'].includes(parts), `parts, answered by the full engine: ${parts}`);
+  const core = t.requests.findIndex((u) => /\/web\/vhdxview-core\.wasm\?v=[0-9a-f]{16}$/.test(u));
+  const full = t.requests.findIndex((u) => /\/web\/vhdxview\.wasm\?v=[0-9a-f]{16}$/.test(u));
+  assert.ok(core >= 0 && full > core, `the core engine is fetched first, then the full one: ${t.requests.filter((u) => u.includes('.wasm'))}`);
+  assert.equal(t.page.workers().filter((w) => w.url().endsWith('/web/worker.js')).length, 2, 'one worker per engine');
   const urls = t.requests.join('\n');
-  assert.match(urls, /\/web\/vhdxview\.wasm\?v=[0-9a-f]{16}/, 'the wasm is loaded with its content hash');
   assert.match(urls, /\/web\/wasm_exec\.js\?v=[0-9a-f]{16}/);
   // Sync reads: the worker has FileReaderSync.
-  const w = t.page.workers().find((x) => x.url().endsWith('/web/worker.js'));
+  const w = await engineWorker(t.page);
   assert.equal(await w.evaluate(() => typeof FileReaderSync), 'function');
   await t.page.evaluate(() => window.vhdxview.forgetAll());
+});
+
+test('a build without the core engine serves every op from one worker', async (t) => {
+  // manifest.json without core_wasm: what a hand build of the full engine
+  // alone serves. The first worker then loads vhdxview.wasm, says fs: true,
+  // and vhdxview.js sends it the file-system ops too.
+  const strip = async (route) => {
+    const res = await route.fetch();
+    const m = await res.json();
+    delete m.core_wasm;
+    await route.fulfill({ response: res, json: m });
+  };
+  await t.context.route(/\/web\/manifest\.json/, strip);
+  try {
+    const seen = t.requests.length;
+    await harness(t, { reload: true });
+    const out = await t.page.evaluate(async () => {
+      const v = window.vhdxview;
+      const { image } = await v.open(new File([new Uint8Array(1 << 20)], 'zeros.img'), { raw: true, store: false });
+      try {
+        const parts = await v.parts(image).then((p) => p.scheme, (e) => e.name);
+        return { fs: v.engineInfo().fs, parts };
+      } finally {
+        await v.close(image);
+      }
+    });
+    assert.equal(out.fs, true, 'the one engine is the full one');
+    assert.ok(!['UnsupportedOpError', 'EngineError', 'NotOpenError'].includes(out.parts), `parts: ${out.parts}`);
+    assert.equal(t.page.workers().filter((w) => w.url().endsWith('/web/worker.js')).length, 1, 'one worker');
+    const wasm = t.requests.slice(seen).filter((u) => u.includes('.wasm'));
+    assert.ok(wasm.length > 0 && wasm.every((u) => /\/web\/vhdxview\.wasm\?v=/.test(u)), `wasm fetched: ${wasm}`);
+  } finally {
+    await t.context.unroute(/\/web\/manifest\.json/, strip);
+    await harness(t, { reload: true });
+  }
 });
 
 test('open a File from the file input; read equals vhdx cat', async (t) => {
@@ -370,7 +422,7 @@ test('recent lists the image after a reload, and reopen works', async (t) => {
 
 test('a quota failure is reported and nothing else breaks', async (t) => {
   await harness(t);
-  const w = t.page.workers().find((x) => x.url().endsWith('/web/worker.js'));
+  const w = await engineWorker(t.page);
   assert.ok(w, 'no engine worker');
   // What the browser does when the origin is over its quota.
   await w.evaluate(() => {

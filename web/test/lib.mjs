@@ -33,11 +33,11 @@ export function serveCSP() {
   return m[0][1];
 }
 
-// ensureEngine builds web/vhdxview.wasm when it is missing or older than
+// ensureEngine builds web/vhdxview.wasm and web/vhdxview-core.wasm when it is missing or older than
 // any Go file it is built from.
 export function ensureEngine() {
   const wasm = join(root, 'web/vhdxview.wasm');
-  const needed = [wasm, join(root, 'web/wasm_exec.js'), join(root, 'web/manifest.json')];
+  const needed = [wasm, join(root, 'web/vhdxview-core.wasm'), join(root, 'web/wasm_exec.js'), join(root, 'web/manifest.json')];
   let stale = !needed.every(existsSync);
   if (!stale) {
     const built = statSync(wasm).mtimeMs;
@@ -160,4 +160,15 @@ export function browserMemory(profile) {
     } catch { /* gone */ }
   }
   return { processes: mine.size, rss, pss, renderer };
+}
+
+// engineWorker finds the page's engine worker: the core engine's
+// ("vhdxview": opens, reads, stores) or, with full, the full engine's
+// ("vhdxview-full": file-system ops, hash, search); null if not started.
+export async function engineWorker(page, { full = false } = {}) {
+  const want = full ? 'vhdxview-full' : 'vhdxview';
+  for (const w of page.workers().filter((x) => x.url().endsWith('/web/worker.js'))) {
+    if ((await w.evaluate(() => self.name)) === want) return w;
+  }
+  return null;
 }

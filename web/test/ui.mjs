@@ -31,7 +31,7 @@ const filter = process.argv[2] || '';
 const run = (cmd, args, opts = {}) => runText(cmd, args, { encoding: 'buffer', ...opts });
 
 async function main() {
-  for (const f of ['web/vhdxview.wasm', 'web/wasm_exec.js', 'web/vhdxview.js', 'web/worker.js']) {
+  for (const f of ['web/vhdxview.wasm', 'web/vhdxview-core.wasm', 'web/wasm_exec.js', 'web/vhdxview.js', 'web/worker.js']) {
     if (!existsSync(join(root, f))) throw new Error(`${f} is missing: run ./build.sh build first`);
   }
   const work = mkdtempSync(join(tmpdir(), 'vhdxview-ui-'));

@@ -739,7 +739,7 @@ test('recents survive a reload and reopen with the network off', async (t) => {
     await item.waitFor();
     // The cache is named after the engine build in web/manifest.json.
     const m = JSON.parse(readFileSync(join(t.root, 'web/manifest.json'), 'utf8'));
-    assert.ok((await page.evaluate(() => caches.keys())).includes(`vhdxview-${m.wasm_sha256}`));
+    assert.ok((await page.evaluate(() => caches.keys())).includes(`vhdxview-${m.version}`));
     await item.locator('.recent-open').click();
     await opened(page);
     assert.equal(await summaryValue(page, 'virtual_size'), '16777216');
@@ -3127,7 +3127,7 @@ test('a first visit starts the engine before the page\'s modules are in; an engi
   try {
     const seen = [];
     ctx.on('request', (r) => seen.push(new URL(r.url()).pathname));
-    await ctx.route(/vhdxview\.wasm/, (route) => route.fulfill({ status: 404, contentType: 'text/plain', body: 'gone' }));
+    await ctx.route(/vhdxview(-core)?\.wasm/, (route) => route.fulfill({ status: 404, contentType: 'text/plain', body: 'gone' }));
     const page = ctx.pages()[0] || (await ctx.newPage());
     await page.goto(`${t.origin}/index.html`);
     await page.waitForSelector('#messages [data-id="fatal"]', { timeout: 60000 });
