@@ -279,12 +279,16 @@ func render(native, wasm, browser []result, goBench string, rounds int) string {
 		"replays by writing), `mount -o loop` it (the kernel replays), list, unmount; both listings are compared.\n" +
 		"*Peak wasm memory*: each benchmark runs in a fresh page, so a fresh engine, whose `WebAssembly.Memory`\n" +
 		"size is sampled every 200 ms while it runs and once after (wasm memory never shrinks, so the last sample\n" +
-		"is the peak). The *size* rows compress `web/vhdxview.wasm` with `gzip -9` and `brotli -q 11`. The engine\n" +
-		"was 0.99 MB brotli before it read file systems; go-ntfs and its dependencies (Velocidex's yaml and json,\n" +
-		"go-spew, which bring in `regexp`), the partition, FAT and ext readers added about 0.2 MB, and VHD, raw disks, journal replay, hashing,\n" +
-		"search and listings about 0.25 MB more (1.44 MB today; `internal/cmd/wasmsize` shows where it goes).\n" +
-		"Splitting them into a second wasm loaded with the Files tab would keep the first load under 1 MB but\n" +
-		"download Go's runtime twice (about 1 MB more) for anyone who browses files, so it is one engine.\n\n")
+		"is the peak); where a benchmark uses both engines, the two workers' memories are added.\n" +
+		"The *size* rows compress both engines with `gzip -9` and `brotli -q 11`: `web/vhdxview.wasm`, the full\n" +
+		"engine, and `web/vhdxview-core.wasm`, the core engine (`-tags nofs`), which leaves out the file-system\n" +
+		"code (volume, go-ntfs with the `regexp` it brings, listing, preview, scan) and is what a first open\n" +
+		"waits for. The full engine was 0.99 MB brotli before it read file systems; `internal/cmd/wasmsize` shows\n" +
+		"where it goes now. The *cold load* rows (issue #15 item 4) navigate a new browser profile (no cache, no\n" +
+		"service worker) to the viewer, pick the 1 GiB image as soon as the page can take it, and time the\n" +
+		"summary and then its partitions row (the full engine's `parts`); each round also loads the page with\n" +
+		"`manifest.json` served without the core engine, so that one worker runs the full engine alone, as before\n" +
+		"the split, interleaved.\n\n")
 	if len(browser) == 0 {
 		b.WriteString("(not run: no `-extra` rows)\n")
 	} else {
