@@ -236,7 +236,13 @@ async function fullRequest(op, args, opts) {
   try {
     eng = await ab.race(fullEngine());
     const img = images.get(args.image);
-    if (eng === full && img) image = await ab.race(fullImage(img)); // else the engine says what is wrong
+    if (eng === full && img) {
+      image = await ab.race(fullImage(img));
+    } else if (eng === full && typeof args.image === 'number') {
+      // Not one of ours: the full engine's handles are another sequence,
+      // and the same number there could be another image.
+      throw new VhdxError({ name: 'NotOpenError', message: `no open image ${args.image} (closed, or never opened)` }, op);
+    } // else the engine says what is wrong with args.image
   } finally {
     ab.done();
   }

@@ -107,16 +107,15 @@ test('the engine loads in a worker from the served files', async (t) => {
   // Two engines: the core one (no file-system code) serves first; the
   // full one loads after it, each with its content hash in the URL.
   assert.deepEqual(await t.page.evaluate(() => window.vhdxview.engineInfo().fs), false, 'the first engine is the core one');
-  const parts = await t.page.evaluate(async () => {
+  const { parts, closed } = await t.page.evaluate(async () => {
     const v = window.vhdxview;
     const { image } = await v.open(new File([new Uint8Array(1 << 20)], 'zeros.img'), { raw: true, store: false });
-    try {
-      return await v.parts(image).then((p) => p.scheme, (e) => e.name);
-    } finally {
-      await v.close(image);
-    }
+    const parts = await v.parts(image).then((p) => p.scheme, (e) => e.name);
+    await v.close(image);
+    return { parts, closed: await v.parts(image).then(() => 'answered', (e) => e.name) };
   });
   assert.ok(!['UnsupportedOpError', 'EngineError', 'NotOpenError'].includes(parts), `parts, answered by the full engine: ${parts}`);
+  assert.equal(closed, 'NotOpenError', 'a closed image is closed in both engines');
   const core = t.requests.findIndex((u) => /\/web\/vhdxview-core\.wasm\?v=[0-9a-f]{16}$/.test(u));
   const full = t.requests.findIndex((u) => /\/web\/vhdxview\.wasm\?v=[0-9a-f]{16}$/.test(u));
   assert.ok(core >= 0 && full > core, `the core engine is fetched first, then the full one: ${t.requests.filter((u) => u.includes('.wasm'))}`);
