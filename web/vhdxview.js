@@ -177,7 +177,7 @@ const core = new Engine('vhdxview', {
     if (msg.event === 'store' && msg.state === 'storing') askPersist();
     events.dispatchEvent(new CustomEvent(msg.event, { detail: msg }));
   },
-  onStart(e) {
+  onStart() {
     // When the engine was asked for; the page compares it with its own
     // modules' start (the first-visit ui test), since when the browser then
     // fetches the worker's script is its own choice.
@@ -259,6 +259,7 @@ async function fullRequest(op, args, opts) {
 let fullStarted = null;
 function fullEngine() {
   if (!fullStarted) {
+    core.start();
     fullStarted = core.readyPromise
       .catch(() => {})
       .then(() => {
