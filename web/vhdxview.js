@@ -211,6 +211,17 @@ export function ready() {
   return core.readyPromise;
 }
 
+/**
+ * Resolves when the engine that serves the file-system ops, hash and search
+ * has loaded too: the full engine, which starts after the core engine has
+ * answered its first opens and the page is idle (at once with a build of
+ * the full engine alone). For automation that wants the page settled.
+ */
+export async function fullReady() {
+  const eng = await fullEngine();
+  return eng.readyPromise;
+}
+
 /** The engine's {protocol, version, fs} (from its ready event), or null before it is ready. */
 export function engineInfo() {
   return core.about;

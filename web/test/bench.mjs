@@ -44,7 +44,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { MiB, engineWorker, ensureEngine, launch, root, run, serve, serveCSP, timedDownload } from './lib.mjs';
+import { MiB, engineWorker, ensureEngine, fullEngineOnly, launch, root, run, serve, serveCSP, timedDownload } from './lib.mjs';
 import { benchFiles } from './bench-files.mjs';
 import { benchZip, zipDisk } from './bench-zip.mjs';
 import { benchJournal, canMount, journalDisk } from './bench-journal.mjs';
@@ -89,7 +89,7 @@ function dataImage(dir, name, size, keepRaw = false) {
   return join(dir, name);
 }
 
-// phase runs fn(page) in a fresh page (so a fresh worker and engine) that
+// phase runs fn(page) in a fresh page (so fresh workers and engines) that
 // holds the given files in a hidden <input id="bench-files">, and samples
 // the engine's wasm memory (WebAssembly.Memory buffer byteLength, see
 // web/worker.js) every 200 ms while fn runs and once after. Wasm memory
@@ -101,6 +101,9 @@ async function phase(context, base, files, fn) {
   try {
     await page.goto(base + '/web/test/harness.html');
     await page.waitForSelector('body[data-ready="true"]');
+    // Both engines loaded, so that the full engine's fetch and compile do
+    // not run beside what is timed.
+    await page.evaluate(() => window.vhdxview.fullReady());
     // Files from disk, as a person would pick them: File objects held by
     // a hidden input of our own (the harness's opens on change).
     await page.evaluate(() => {
@@ -362,14 +365,7 @@ async function main() {
         for (const how of i % 2 ? ['full', 'split'] : ['split', 'full']) {
           const ctx = await launch(join(dir, `profile-cold-${how}-${i}`));
           try {
-            if (how === 'full') {
-              await ctx.route(/\/web\/manifest\.json/, async (route) => {
-                const res = await route.fetch();
-                const m = await res.json();
-                delete m.core_wasm;
-                await route.fulfill({ response: res, json: m });
-              });
-            }
+            if (how === 'full') await fullEngineOnly(ctx);
             const page = ctx.pages()[0] || (await ctx.newPage());
             page.setDefaultTimeout(600_000);
             await page.goto(base + '/index.html', { waitUntil: 'commit' });

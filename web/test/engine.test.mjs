@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { openSync, readSync, closeSync, statSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { engineWorker } from './lib.mjs';
+import { engineWorker, fullEngineOnly } from './lib.mjs';
 
 const MiB = 1 << 20;
 const CHUNK = 16 * MiB; // the read op's limit
@@ -107,15 +107,18 @@ test('the engine loads in a worker from the served files', async (t) => {
   // Two engines: the core one (no file-system code) serves first; the
   // full one loads after it, each with its content hash in the URL.
   assert.deepEqual(await t.page.evaluate(() => window.vhdxview.engineInfo().fs), false, 'the first engine is the core one');
-  const { parts, closed } = await t.page.evaluate(async () => {
+  const { parts, closed, fullMarks } = await t.page.evaluate(async () => {
     const v = window.vhdxview;
+    await v.fullReady();
+    const fullMarks = performance.getEntriesByName('vhdxview-full:ready').length;
     const { image } = await v.open(new File([new Uint8Array(1 << 20)], 'zeros.img'), { raw: true, store: false });
     const parts = await v.parts(image).then((p) => p.scheme, (e) => e.name);
     await v.close(image);
-    return { parts, closed: await v.parts(image).then(() => 'answered', (e) => e.name) };
+    return { parts, fullMarks, closed: await v.parts(image).then(() => 'answered', (e) => e.name) };
   });
   assert.ok(!['UnsupportedOpError', 'EngineError', 'NotOpenError'].includes(parts), `parts, answered by the full engine: ${parts}`);
   assert.equal(closed, 'NotOpenError', 'a closed image is closed in both engines');
+  assert.equal(fullMarks, 1, 'fullReady() resolved once the full engine said ready');
   const core = t.requests.findIndex((u) => /\/web\/vhdxview-core\.wasm\?v=[0-9a-f]{16}$/.test(u));
   const full = t.requests.findIndex((u) => /\/web\/vhdxview\.wasm\?v=[0-9a-f]{16}$/.test(u));
   assert.ok(core >= 0 && full > core, `the core engine is fetched first, then the full one: ${t.requests.filter((u) => u.includes('.wasm'))}`);
@@ -132,13 +135,7 @@ test('a build without the core engine serves every op from one worker', async (t
   // manifest.json without core_wasm: what a hand build of the full engine
   // alone serves. The first worker then loads vhdxview.wasm, says fs: true,
   // and vhdxview.js sends it the file-system ops too.
-  const strip = async (route) => {
-    const res = await route.fetch();
-    const m = await res.json();
-    delete m.core_wasm;
-    await route.fulfill({ response: res, json: m });
-  };
-  await t.context.route(/\/web\/manifest\.json/, strip);
+  const undo = await fullEngineOnly(t.context);
   try {
     const seen = t.requests.length;
     await harness(t, { reload: true });
@@ -158,7 +155,7 @@ test('a build without the core engine serves every op from one worker', async (t
     const wasm = t.requests.slice(seen).filter((u) => u.includes('.wasm'));
     assert.ok(wasm.length > 0 && wasm.every((u) => /\/web\/vhdxview\.wasm\?v=/.test(u)), `wasm fetched: ${wasm}`);
   } finally {
-    await t.context.unroute(/\/web\/manifest\.json/, strip);
+    await undo();
     await harness(t, { reload: true });
   }
 });

@@ -172,3 +172,19 @@ export async function engineWorker(page, { full = false } = {}) {
   }
   return null;
 }
+
+// fullEngineOnly makes ctx serve web/manifest.json without core_wasm: what
+// a build of the full engine alone serves, which then runs in the one
+// worker and serves every op (as before the core engine was split off).
+// Returns a function that undoes it.
+export async function fullEngineOnly(ctx) {
+  const pattern = /\/web\/manifest\.json/;
+  const strip = async (route) => {
+    const res = await route.fetch();
+    const m = await res.json();
+    delete m.core_wasm;
+    await route.fulfill({ response: res, json: m });
+  };
+  await ctx.route(pattern, strip);
+  return () => ctx.unroute(pattern, strip);
+}

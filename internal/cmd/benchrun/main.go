@@ -279,7 +279,7 @@ func render(native, wasm, browser []result, goBench string, rounds int) string {
 		"replays by writing), `mount -o loop` it (the kernel replays), list, unmount; both listings are compared.\n" +
 		"*Peak wasm memory*: each benchmark runs in a fresh page, so a fresh engine, whose `WebAssembly.Memory`\n" +
 		"size is sampled every 200 ms while it runs and once after (wasm memory never shrinks, so the last sample\n" +
-		"is the peak); where a benchmark uses both engines, the two workers' memories are added.\n" +
+		"is the peak); it waits for both engines to load before it starts, and adds the two workers' memories.\n" +
 		"The *size* rows compress both engines with `gzip -9` and `brotli -q 11`: `web/vhdxview.wasm`, the full\n" +
 		"engine, and `web/vhdxview-core.wasm`, the core engine (`-tags nofs`), which leaves out the file-system\n" +
 		"code (volume, go-ntfs with the `regexp` it brings, listing, preview, scan) and is what a first open\n" +
