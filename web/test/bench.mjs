@@ -4,6 +4,7 @@
 //
 //   node web/test/bench.mjs [--out rows.json] [--rounds N] [--quick]
 //                           [--only open,cancel,read,readseq,cold,download,sparse,hash,search,files,zip,journal,size]
+//                           [--full-engine-only]
 //
 //   - open to summary of a 1 GiB fully allocated VHDX and of a 64 TiB
 //     sparse one (target < 100 ms each, median)
@@ -60,6 +61,10 @@ const rounds = quick ? 1 : Number(opt('--rounds', process.env.ROUNDS || 5));
 // --only open,cancel,read,readseq,cold,download,sparse,hash,search,files,zip,journal,size runs only those benchmarks (to work on one).
 const only = opt('--only', '');
 const runs = (name) => !only || only.split(',').includes(name);
+// --full-engine-only runs every page (the cold load's aside) with the full
+// engine alone, as before the core engine was split off: run a benchmark
+// both ways to see what the split costs it.
+const fullOnly = argv.includes('--full-engine-only');
 
 // Sizes: the full run uses the sizes issue #7 names; --quick small ones.
 const ONE = quick ? 64 * MiB : 1024 * MiB; // the "1 GiB" image (open, download)
@@ -199,6 +204,7 @@ async function main() {
     server = await serve(dir, serveCSP());
     const base = `http://127.0.0.1:${server.address().port}`;
     context = await launch(join(dir, 'profile'));
+    if (fullOnly) await fullEngineOnly(context);
 
     // 1. open to summary: the 1 GiB fully allocated image, then the 64 TiB
     // sparse one (each in its own page, for its own memory peak).
