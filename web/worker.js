@@ -139,12 +139,13 @@ const FULL = self.name === 'vhdxview-full';
 
 async function start() {
   const m = await manifest();
-  const [name, hash] = FULL || !m.core_wasm ? [m.wasm || 'vhdxview.wasm', m.wasm_sha256] : [m.core_wasm, m.core_wasm_sha256];
+  const full = FULL || !m.core_wasm;
+  const [name, hash] = full ? [m.wasm || 'vhdxview.wasm', m.wasm_sha256] : [m.core_wasm, m.core_wasm_sha256];
   const compiled = compile(versioned(name, hash));
   compiled.catch(() => {}); // awaited below
   importScripts(versioned(m.wasm_exec || 'wasm_exec.js', m.wasm_exec_sha256));
   // Only the full engine hashes (hash is one of its ops).
-  if (FULL || !m.core_wasm) loadHashers(m);
+  if (full) loadHashers(m);
   const go = new Go();
   let exitCode = null;
   go.exit = (code) => {

@@ -45,7 +45,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { MiB, engineWorker, ensureEngine, fullEngineOnly, launch, root, run, serve, serveCSP, timedDownload } from './lib.mjs';
+import { MiB, engineWorker, engineWorkers, ensureEngine, fullEngineOnly, launch, root, run, serve, serveCSP, timedDownload } from './lib.mjs';
 import { benchFiles } from './bench-files.mjs';
 import { benchZip, zipDisk } from './bench-zip.mjs';
 import { benchJournal, canMount, journalDisk } from './bench-journal.mjs';
@@ -124,7 +124,7 @@ async function phase(context, base, files, fn) {
     // engine's once it has started (file-system ops, hash, search).
     const memory = async () => {
       let sum = 0;
-      for (const w of page.workers().filter((x) => x.url().endsWith('/web/worker.js'))) {
+      for (const w of engineWorkers(page)) {
         sum += await w.evaluate(() => (self.vhdxviewEngine.memory ? self.vhdxviewEngine.memory() : 0));
       }
       return sum;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { openSync, readSync, closeSync, statSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { engineWorker, fullEngineOnly } from './lib.mjs';
+import { engineWorker, engineWorkers, fullEngineOnly } from './lib.mjs';
 
 const MiB = 1 << 20;
 const CHUNK = 16 * MiB; // the read op's limit
@@ -122,7 +122,7 @@ test('the engine loads in a worker from the served files', async (t) => {
   const core = t.requests.findIndex((u) => /\/web\/vhdxview-core\.wasm\?v=[0-9a-f]{16}$/.test(u));
   const full = t.requests.findIndex((u) => /\/web\/vhdxview\.wasm\?v=[0-9a-f]{16}$/.test(u));
   assert.ok(core >= 0 && full > core, `the core engine is fetched first, then the full one: ${t.requests.filter((u) => u.includes('.wasm'))}`);
-  assert.equal(t.page.workers().filter((w) => w.url().endsWith('/web/worker.js')).length, 2, 'one worker per engine');
+  assert.equal(engineWorkers(t.page).length, 2, 'one worker per engine');
   const urls = t.requests.join('\n');
   assert.match(urls, /\/web\/wasm_exec\.js\?v=[0-9a-f]{16}/);
   // Sync reads: the worker has FileReaderSync.
@@ -151,7 +151,7 @@ test('a build without the core engine serves every op from one worker', async (t
     });
     assert.equal(out.fs, true, 'the one engine is the full one');
     assert.ok(!['UnsupportedOpError', 'EngineError', 'NotOpenError'].includes(out.parts), `parts: ${out.parts}`);
-    assert.equal(t.page.workers().filter((w) => w.url().endsWith('/web/worker.js')).length, 1, 'one worker');
+    assert.equal(engineWorkers(t.page).length, 1, 'one worker');
     const wasm = t.requests.slice(seen).filter((u) => u.includes('.wasm'));
     assert.ok(wasm.length > 0 && wasm.every((u) => /\/web\/vhdxview\.wasm\?v=/.test(u)), `wasm fetched: ${wasm}`);
   } finally {

@@ -33,8 +33,8 @@ export function serveCSP() {
   return m[0][1];
 }
 
-// ensureEngine builds web/vhdxview.wasm and web/vhdxview-core.wasm when it is missing or older than
-// any Go file it is built from.
+// ensureEngine builds web/vhdxview.wasm and web/vhdxview-core.wasm when
+// either is missing or older than any Go file they are built from.
 export function ensureEngine() {
   const wasm = join(root, 'web/vhdxview.wasm');
   const needed = [wasm, join(root, 'web/vhdxview-core.wasm'), join(root, 'web/wasm_exec.js'), join(root, 'web/manifest.json')];
@@ -162,12 +162,18 @@ export function browserMemory(profile) {
   return { processes: mine.size, rss, pss, renderer };
 }
 
+// engineWorkers are the page's engine workers (web/worker.js): one per
+// engine started.
+export function engineWorkers(page) {
+  return page.workers().filter((w) => w.url().endsWith('/web/worker.js'));
+}
+
 // engineWorker finds the page's engine worker: the core engine's
 // ("vhdxview": opens, reads, stores) or, with full, the full engine's
 // ("vhdxview-full": file-system ops, hash, search); null if not started.
 export async function engineWorker(page, { full = false } = {}) {
   const want = full ? 'vhdxview-full' : 'vhdxview';
-  for (const w of page.workers().filter((x) => x.url().endsWith('/web/worker.js'))) {
+  for (const w of engineWorkers(page)) {
     if ((await w.evaluate(() => self.name)) === want) return w;
   }
   return null;
